@@ -1,0 +1,56 @@
+// BoundedWorkerPool: a fixed set of threads with a bounded queue, for CPU-heavy work (Argon2id)
+// that must not run on RPC threads without limit. When the queue is full, Run() fails fast with
+// RESOURCE_EXHAUSTED instead of letting latency grow without bound.
+#ifndef TESSERA_CORE_WORKER_POOL_H_
+#define TESSERA_CORE_WORKER_POOL_H_
+
+#include "absl/strings/string_view.h"
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace tessera {
+
+class BoundedWorkerPool {
+ public:
+  BoundedWorkerPool(int threads, size_t max_queued);
+  ~BoundedWorkerPool();
+  BoundedWorkerPool(const BoundedWorkerPool&) = delete;
+  BoundedWorkerPool& operator=(const BoundedWorkerPool&) = delete;
+
+  // Runs `fn` on a worker and waits for its result.
+  template <typename T>
+  absl::StatusOr<T> Run(std::function<T()> fn) {
+    auto task = std::make_shared<std::packaged_task<T()>>(std::move(fn));
+    std::future<T> result = task->get_future();
+    if (!Enqueue([task] { (*task)(); })) {
+      return absl::ResourceExhaustedError("password hashing capacity exhausted; retry later");
+    }
+    return result.get();
+  }
+
+  int threads() const { return static_cast<int>(workers_.size()); }
+
+ private:
+  bool Enqueue(std::function<void()> job);
+  void Work();
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  size_t max_queued_;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace tessera
+
+#endif  // TESSERA_CORE_WORKER_POOL_H_

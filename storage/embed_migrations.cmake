@@ -1,0 +1,16 @@
+# Writes a C++ source holding every migrations/NNNN_name.sql, in order, so the binary carries its
+# schema. Run by CMake at build time whenever a migration changes.
+file(GLOB sql_files "${MIGRATIONS_DIR}/*.sql")
+list(SORT sql_files)
+set(body "// Generated from storage/migrations/*.sql by embed_migrations.cmake. Do not edit.\n")
+string(APPEND body "#include \"storage/migrations.h\"\n\nnamespace tessera {\n\n")
+string(APPEND body "const std::vector<Migration>& Migrations() {\n  static const auto* m = new std::vector<Migration>{\n")
+foreach(f ${sql_files})
+  get_filename_component(name ${f} NAME_WE)
+  string(REGEX MATCH "^[0-9]+" version ${name})
+  math(EXPR version "${version} + 0")
+  file(READ ${f} sql)
+  string(APPEND body "      {${version}, \"${name}\", R\"tessera_sql(${sql})tessera_sql\"},\n")
+endforeach()
+string(APPEND body "  };\n  return *m;\n}\n\n}  // namespace tessera\n")
+file(WRITE ${OUTPUT} "${body}")

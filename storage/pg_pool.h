@@ -1,0 +1,65 @@
+// PgPool: a bounded pool of PostgreSQL connections and the one place where libpqxx errors become
+// absl::Status (unique_violation → ALREADY_EXISTS, foreign-key violation → NOT_FOUND, bad input
+// → INVALID_ARGUMENT, serialization failure/deadlock → retried, then ABORTED, lost connection →
+// UNAVAILABLE, anything else → INTERNAL). pqxx is only forward-declared here; its headers stay
+// inside storage/*.cc.
+#ifndef TESSERA_STORAGE_PG_POOL_H_
+#define TESSERA_STORAGE_PG_POOL_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace pqxx {
+class connection_base;
+class transaction_base;
+}  // namespace pqxx
+
+namespace tessera {
+
+struct PgPoolOptions {
+  std::string url;
+  int max_connections = 8;
+  absl::Duration acquire_timeout = absl::Seconds(5);
+};
+
+class PgPool {
+ public:
+  explicit PgPool(PgPoolOptions options);
+  ~PgPool();
+  PgPool(const PgPool&) = delete;
+  PgPool& operator=(const PgPool&) = delete;
+
+  // Runs `fn` in a READ COMMITTED transaction and commits if it returns OK; a non-OK status
+  // rolls back and is returned as is. Serialization failures and deadlocks are retried.
+  absl::Status Transact(absl::FunctionRef<absl::Status(pqxx::transaction_base&)> fn);
+
+  // A round trip to the server: OK, or UNAVAILABLE.
+  absl::Status Ping();
+
+  // Transactions begun so far; lets tests prove a path makes no database round trip.
+  int64_t transactions_started() const { return transactions_.load(std::memory_order_relaxed); }
+  int idle_connections() const;
+  int open_connections() const;
+
+ private:
+  using Conn = std::unique_ptr<pqxx::connection_base>;
+  absl::Status Acquire(Conn* out);
+  void Release(Conn conn, bool reusable);
+
+  PgPoolOptions options_;
+  mutable absl::Mutex mu_;
+  std::vector<Conn> idle_ ABSL_GUARDED_BY(mu_);
+  int open_ ABSL_GUARDED_BY(mu_) = 0;
+  std::atomic<int64_t> transactions_{0};
+};
+
+}  // namespace tessera
+
+#endif  // TESSERA_STORAGE_PG_POOL_H_

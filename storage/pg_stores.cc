@@ -1,0 +1,573 @@
+// All PostgreSQL stores live in this one file so that pqxx types never appear in a header.
+#include "storage/pg_stores.h"
+
+#include <pqxx/pqxx>
+
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+namespace tessera {
+namespace {
+
+using Tx = pqxx::transaction_base;
+
+int64_t Us(absl::Time t) { return absl::ToUnixMicros(t); }
+absl::Time FromUs(int64_t us) { return absl::FromUnixMicros(us); }
+
+std::string JoinScopes(const ScopeSet& s) { return absl::StrJoin(s.items(), " "); }
+ScopeSet SplitScopes(const std::string& joined) {
+  std::vector<std::string> parts = absl::StrSplit(joined, ' ', absl::SkipEmpty());
+  return ScopeSet(parts.begin(), parts.end());
+}
+
+const char* KindName(AccountKind k) { return k == AccountKind::kService ? "SERVICE" : "USER"; }
+AccountKind ParseKind(const std::string& s) {
+  return s == "SERVICE" ? AccountKind::kService : AccountKind::kUser;
+}
+
+void AppendAudit(Tx& tx, const AuditEntry& e) {
+  tx.exec_params(
+      "INSERT INTO audit_events (org_id, occurred_at, actor_id, action, target_type, target_id,"
+      " peer, request_id, details)"
+      " VALUES (nullif($1, '')::uuid, tessera_ts($2), $3, $4, $5, $6, $7, $8, $9::jsonb)",
+      e.org_id, Us(e.at), e.actor_id, e.action, e.target_type, e.target_id, e.peer, e.request_id,
+      e.details_json);
+}
+
+// Columns of an account row, as read by kAccountSelect.
+constexpr char kAccountColumns[] =
+    "a.id, a.org_id, a.kind, a.username, coalesce(a.email, ''), a.disabled,"
+    " tessera_us(a.created_at),"
+    " coalesce((SELECT string_agg(r.name, ' ' ORDER BY r.name) FROM account_roles ar"
+    "   JOIN roles r ON r.org_id = ar.org_id AND r.id = ar.role_id"
+    "   WHERE ar.org_id = a.org_id AND ar.account_id = a.id), '')";
+
+// The union of the account's role scopes, space separated.
+constexpr char kAccountScopes[] =
+    "coalesce((SELECT string_agg(DISTINCT s, ' ') FROM account_roles ar"
+    "   JOIN roles r ON r.org_id = ar.org_id AND r.id = ar.role_id, unnest(r.scopes) s"
+    "   WHERE ar.org_id = a.org_id AND ar.account_id = a.id), '')";
+
+Account ReadAccount(const pqxx::row& row, int first = 0) {
+  Account a;
+  a.id = row[first + 0].as<std::string>();
+  a.org_id = row[first + 1].as<std::string>();
+  a.kind = ParseKind(row[first + 2].as<std::string>());
+  a.username = row[first + 3].as<std::string>();
+  a.email = row[first + 4].as<std::string>();
+  a.disabled = row[first + 5].as<bool>();
+  a.created_at = FromUs(row[first + 6].as<int64_t>());
+  a.roles = absl::StrSplit(row[first + 7].as<std::string>(), ' ', absl::SkipEmpty());
+  return a;
+}
+
+absl::StatusOr<Account> GetAccountTx(Tx& tx, absl::string_view org_id,
+                                     absl::string_view account_id) {
+  auto r = tx.exec_params(
+      absl::StrCat("SELECT ", kAccountColumns, " FROM accounts a WHERE a.org_id = $1 AND a.id = $2"),
+      std::string(org_id), std::string(account_id));
+  if (r.empty()) return absl::NotFoundError("account not found");
+  return ReadAccount(r[0]);
+}
+
+// Creates an account and assigns it the named roles. NOT_FOUND names the first missing role.
+absl::StatusOr<Account> InsertAccountTx(Tx& tx, const NewAccount& a) {
+  auto r = tx.exec_params(
+      "INSERT INTO accounts (org_id, kind, username, email, password_hash, created_at, updated_at)"
+      " VALUES ($1, $2, $3, nullif($4, ''), $5, tessera_ts($6), tessera_ts($6)) RETURNING id",
+      a.org_id, std::string(KindName(a.kind)), a.username, a.email, a.password_hash, Us(a.now));
+  std::string id = r[0][0].as<std::string>();
+  for (const auto& role : a.roles) {
+    auto ins = tx.exec_params(
+        "INSERT INTO account_roles (org_id, account_id, role_id, created_at)"
+        " SELECT $1, $2, id, tessera_ts($4) FROM roles WHERE org_id = $1 AND name = $3"
+        " ON CONFLICT DO NOTHING",
+        a.org_id, id, role, Us(a.now));
+    if (ins.affected_rows() == 0) {
+      // Either unknown or listed twice; only the former is an error.
+      auto exists = tx.exec_params("SELECT 1 FROM roles WHERE org_id = $1 AND name = $2", a.org_id,
+                                   role);
+      if (exists.empty()) return absl::NotFoundError(absl::StrCat("roles: no role \"", role, "\""));
+    }
+  }
+  return GetAccountTx(tx, a.org_id, id);
+}
+
+Organization ReadOrg(const pqxx::row& row) {
+  Organization o;
+  o.id = row[0].as<std::string>();
+  o.slug = row[1].as<std::string>();
+  o.name = row[2].as<std::string>();
+  o.platform = row[3].as<bool>();
+  o.created_at = FromUs(row[4].as<int64_t>());
+  return o;
+}
+
+constexpr char kOrgColumns[] = "o.id, o.slug, o.name, o.platform, tessera_us(o.created_at)";
+
+class PgOrganizationStore final : public OrganizationStore {
+ public:
+  explicit PgOrganizationStore(PgPool& pool) : pool_(pool) {}
+
+  absl::StatusOr<CreatedOrganization> Create(const NewOrganizationWithAdmin& req,
+                                             AuditEntry audit) override {
+    CreatedOrganization out;
+    absl::Status s = pool_.Transact([&](Tx& tx) -> absl::Status {
+      auto r = CreateTx(tx, req, audit);
+      if (!r.ok()) return r.status();
+      out = *std::move(r);
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  absl::StatusOr<CreatedOrganization> Bootstrap(const NewOrganizationWithAdmin& req,
+                                                AuditEntry audit) override {
+    CreatedOrganization out;
+    absl::Status s = pool_.Transact([&](Tx& tx) -> absl::Status {
+      // Serializes concurrent bootstraps (two Job pods, a Job and a developer).
+      tx.exec("SELECT pg_advisory_xact_lock(7658504845423474)");
+      auto existing = tx.exec_params(
+          absl::StrCat("SELECT ", kOrgColumns, " FROM organizations o WHERE o.slug = $1"),
+          req.slug);
+      if (!existing.empty()) {
+        out.org = ReadOrg(existing[0]);
+        out.created = false;
+        return absl::OkStatus();
+      }
+      auto r = CreateTx(tx, req, audit);
+      if (!r.ok()) return r.status();
+      out = *std::move(r);
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  absl::StatusOr<Organization> Get(absl::string_view org_id) override {
+    Organization out;
+    absl::Status s = pool_.Transact([&](Tx& tx) -> absl::Status {
+      auto r = tx.exec_params(
+          absl::StrCat("SELECT ", kOrgColumns, " FROM organizations o WHERE o.id = $1"),
+          std::string(org_id));
+      if (r.empty()) return absl::NotFoundError("organization not found");
+      out = ReadOrg(r[0]);
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+ private:
+  static absl::StatusOr<CreatedOrganization> CreateTx(Tx& tx, const NewOrganizationWithAdmin& req,
+                                                      AuditEntry audit) {
+    CreatedOrganization out;
+    auto r = tx.exec_params(
+        "INSERT INTO organizations AS o (slug, name, platform, created_at)"
+        " VALUES ($1, $2, $3, tessera_ts($4)) RETURNING id, slug, name, platform,"
+        " tessera_us(created_at)",
+        req.slug, req.name, req.platform, Us(req.now));
+    out.org = ReadOrg(r[0]);
+    if (audit.org_id.empty()) audit.org_id = out.org.id;
+    audit.target_type = "organization";
+    audit.target_id = out.org.id;
+    audit.action = "organization.created";
+    AppendAudit(tx, audit);
+    if (!req.admin_username.empty()) {
+      tx.exec_params(
+          "INSERT INTO roles (org_id, name, scopes, created_at)"
+          " VALUES ($1, 'admin', ARRAY['admin'], tessera_ts($2))",
+          out.org.id, Us(req.now));
+      NewAccount admin{.org_id = out.org.id,
+                       .kind = AccountKind::kService,
+                       .username = req.admin_username,
+                       .email = "",
+                       .password_hash = req.admin_password_hash,
+                       .roles = {"admin"},
+                       .now = req.now};
+      auto account = InsertAccountTx(tx, admin);
+      if (!account.ok()) return account.status();
+      out.admin = *std::move(account);
+      AuditEntry a = audit;
+      a.org_id = out.org.id;
+      a.action = "account.created";
+      a.target_type = "account";
+      a.target_id = out.admin->id;
+      a.details_json = R"({"kind":"SERVICE","roles":["admin"]})";
+      AppendAudit(tx, a);
+    }
+    return out;
+  }
+
+  PgPool& pool_;
+};
+
+class PgAccountStore final : public AccountStore {
+ public:
+  explicit PgAccountStore(PgPool& pool) : pool_(pool) {}
+
+  absl::StatusOr<Account> Create(const NewAccount& account, AuditEntry audit) override {
+    Account out;
+    absl::Status s = pool_.Transact([&](Tx& tx) -> absl::Status {
+      auto a = InsertAccountTx(tx, account);
+      if (!a.ok()) return a.status();
+      out = *std::move(a);
+      audit.target_type = "account";
+      audit.target_id = out.id;
+      AppendAudit(tx, audit);
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  absl::StatusOr<Account> Get(absl::string_view org_id, absl::string_view account_id) override {
+    Account out;
+    absl::Status s = pool_.Transact([&](Tx& tx) -> absl::Status {
+      auto a = GetAccountTx(tx, org_id, account_id);
+      if (!a.ok()) return a.status();
+      out = *std::move(a);
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  absl::StatusOr<AccountPage> List(absl::string_view org_id, int limit,
+                                   absl::string_view after_id) override {
+    AccountPage page;
+    absl::Status s = pool_.Transact([&](Tx& tx) -> absl::Status {
+      auto r = tx.exec_params(
+          absl::StrCat("SELECT ", kAccountColumns,
+                       " FROM accounts a WHERE a.org_id = $1"
+                       " AND ($2 = '' OR a.id > nullif($2, '')::uuid)"
+                       " ORDER BY a.id LIMIT $3"),
+          std::string(org_id), std::string(after_id), limit + 1);
+      for (int i = 0; i < static_cast<int>(r.size()) && i < limit; ++i) {
+        page.accounts.push_back(ReadAccount(r[i]));
+      }
+      if (static_cast<int>(r.size()) > limit) page.next_after_id = page.accounts.back().id;
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    return page;
+  }
+
+  absl::StatusOr<Account> Disable(absl::string_view org_id, absl::string_view account_id,
+                                  absl::Time now, AuditEntry audit) override {
+    Account out;
+    absl::Status s = pool_.Transact([&](Tx& tx) -> absl::Status {
+      auto r = tx.exec_params(
+          "UPDATE accounts SET disabled = true, updated_at = tessera_ts($3)"
+          " WHERE org_id = $1 AND id = $2",
+          std::string(org_id), std::string(account_id), Us(now));
+      if (r.affected_rows() == 0) return absl::NotFoundError("account not found");
+      audit.target_type = "account";
+      audit.target_id = std::string(account_id);
+      AppendAudit(tx, audit);
+      auto a = GetAccountTx(tx, org_id, account_id);
+      if (!a.ok()) return a.status();
+      out = *std::move(a);
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  absl::Status AssignRole(absl::string_view org_id, absl::string_view account_id,
+                          absl::string_view role, absl::Time now, AuditEntry audit) override {
+    return pool_.Transact([&](Tx& tx) -> absl::Status {
+      auto role_id = FindRoleAndAccount(tx, org_id, account_id, role);
+      if (!role_id.ok()) return role_id.status();
+      auto r = tx.exec_params(
+          "INSERT INTO account_roles (org_id, account_id, role_id, created_at)"
+          " VALUES ($1, $2, $3, tessera_ts($4)) ON CONFLICT DO NOTHING",
+          std::string(org_id), std::string(account_id), *role_id, Us(now));
+      if (r.affected_rows() == 0) return absl::OkStatus();
+      audit.target_type = "account";
+      audit.target_id = std::string(account_id);
+      AppendAudit(tx, audit);
+      return absl::OkStatus();
+    });
+  }
+
+  absl::Status UnassignRole(absl::string_view org_id, absl::string_view account_id,
+                            absl::string_view role, absl::Time, AuditEntry audit) override {
+    return pool_.Transact([&](Tx& tx) -> absl::Status {
+      auto role_id = FindRoleAndAccount(tx, org_id, account_id, role);
+      if (!role_id.ok()) return role_id.status();
+      auto r = tx.exec_params(
+          "DELETE FROM account_roles WHERE org_id = $1 AND account_id = $2 AND role_id = $3",
+          std::string(org_id), std::string(account_id), *role_id);
+      if (r.affected_rows() == 0) return absl::OkStatus();
+      audit.target_type = "account";
+      audit.target_id = std::string(account_id);
+      AppendAudit(tx, audit);
+      return absl::OkStatus();
+    });
+  }
+
+  absl::StatusOr<AccountPermissions> GetPermissions(absl::string_view org_id,
+                                                    absl::string_view account_id) override {
+    AccountPermissions out;
+    absl::Status s = pool_.Transact([&](Tx& tx) -> absl::Status {
+      auto r = tx.exec_params(absl::StrCat("SELECT a.username, a.disabled, ", kAccountScopes,
+                                           " FROM accounts a WHERE a.org_id = $1 AND a.id = $2"),
+                              std::string(org_id), std::string(account_id));
+      if (r.empty()) return absl::NotFoundError("account not found");
+      out.username = r[0][0].as<std::string>();
+      out.disabled = r[0][1].as<bool>();
+      out.scopes = SplitScopes(r[0][2].as<std::string>());
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  absl::StatusOr<LoginCandidate> FindForLogin(absl::string_view org_slug,
+                                              absl::string_view username_or_email) override {
+    LoginCandidate out;
+    absl::Status s = pool_.Transact([&](Tx& tx) -> absl::Status {
+      auto r = tx.exec_params(
+          absl::StrCat("SELECT ", kOrgColumns, ", ", kAccountColumns, ", a.password_hash, ",
+                       kAccountScopes,
+                       " FROM organizations o JOIN accounts a ON a.org_id = o.id"
+                       " WHERE o.slug = $1 AND (a.username = $2 OR lower(a.email) = lower($2))"
+                       " ORDER BY (a.username = $2) DESC LIMIT 1"),
+          std::string(org_slug), std::string(username_or_email));
+      if (r.empty()) return absl::NotFoundError("no such account");
+      out.org = ReadOrg(r[0]);
+      out.account = ReadAccount(r[0], 5);
+      out.password_hash = r[0][13].as<std::string>();
+      out.scopes = SplitScopes(r[0][14].as<std::string>());
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+ private:
+  // The role's ID; NOT_FOUND when the account or the role is not in the org.
+  static absl::StatusOr<std::string> FindRoleAndAccount(Tx& tx, absl::string_view org_id,
+                                                        absl::string_view account_id,
+                                                        absl::string_view role) {
+    auto acc = tx.exec_params("SELECT 1 FROM accounts WHERE org_id = $1 AND id = $2",
+                              std::string(org_id), std::string(account_id));
+    if (acc.empty()) return absl::NotFoundError("account not found");
+    auto r = tx.exec_params("SELECT id FROM roles WHERE org_id = $1 AND name = $2",
+                            std::string(org_id), std::string(role));
+    if (r.empty()) return absl::NotFoundError(absl::StrCat("role: no role \"", role, "\""));
+    return r[0][0].as<std::string>();
+  }
+
+  PgPool& pool_;
+};
+
+class PgRoleStore final : public RoleStore {
+ public:
+  explicit PgRoleStore(PgPool& pool) : pool_(pool) {}
+
+  absl::StatusOr<Role> Create(absl::string_view org_id, absl::string_view name,
+                              const ScopeSet& scopes, absl::Time now, AuditEntry audit) override {
+    Role out;
+    absl::Status s = pool_.Transact([&](Tx& tx) -> absl::Status {
+      auto r = tx.exec_params(
+          "INSERT INTO roles (org_id, name, scopes, created_at)"
+          " VALUES ($1, $2, string_to_array($3, ' '), tessera_ts($4)) RETURNING id",
+          std::string(org_id), std::string(name), JoinScopes(scopes), Us(now));
+      out = Role{.id = r[0][0].as<std::string>(),
+                 .org_id = std::string(org_id),
+                 .name = std::string(name),
+                 .scopes = scopes};
+      audit.target_type = "role";
+      audit.target_id = out.id;
+      AppendAudit(tx, audit);
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+ private:
+  PgPool& pool_;
+};
+
+std::optional<absl::Time> OptionalTime(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return FromUs(f.as<int64_t>());
+}
+
+class PgSigningKeyStore final : public SigningKeyStore {
+ public:
+  explicit PgSigningKeyStore(PgPool& pool) : pool_(pool) {}
+
+  absl::StatusOr<std::vector<SigningKeyRecord>> List() override {
+    std::vector<SigningKeyRecord> out;
+    absl::Status s = pool_.Transact([&](Tx& tx) {
+      out = ListTx(tx);
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  absl::StatusOr<std::vector<SigningKeyRecord>> EnsureActiveKey(const SigningKeyRecord& key,
+                                                                AuditEntry audit) override {
+    std::vector<SigningKeyRecord> out;
+    absl::Status s = pool_.Transact([&](Tx& tx) {
+      tx.exec("SELECT pg_advisory_xact_lock(7658504845423475)");
+      auto active = tx.exec_params(
+          "SELECT 1 FROM signing_keys WHERE activates_at <= tessera_ts($1)"
+          " AND (retired_at IS NULL OR retired_at > tessera_ts($1))",
+          Us(key.created_at));
+      if (active.empty()) {
+        tx.exec_params(
+            "INSERT INTO signing_keys (kid, alg, public_pem, private_key_sealed, created_at,"
+            " activates_at) VALUES ($1, $2, $3, decode($4, 'hex'), tessera_ts($5),"
+            " tessera_ts($6))",
+            key.kid, key.alg, key.public_pem, pqxx::to_string(HexOf(key.private_key_sealed)),
+            Us(key.created_at), Us(key.activates_at));
+        audit.action = "signing_key.created";
+        audit.target_type = "signing_key";
+        audit.target_id = key.kid;
+        AppendAudit(tx, audit);
+      }
+      out = ListTx(tx);
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+ private:
+  static std::string HexOf(const std::string& bytes) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : bytes) {
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+    return out;
+  }
+
+  static std::vector<SigningKeyRecord> ListTx(Tx& tx) {
+    std::vector<SigningKeyRecord> out;
+    auto r = tx.exec(
+        "SELECT kid, alg, public_pem, encode(private_key_sealed, 'hex'), tessera_us(created_at),"
+        " tessera_us(activates_at), tessera_us(retired_at), tessera_us(verify_until)"
+        " FROM signing_keys ORDER BY activates_at DESC");
+    for (const auto& row : r) {
+      SigningKeyRecord k;
+      k.kid = row[0].as<std::string>();
+      k.alg = row[1].as<std::string>();
+      k.public_pem = row[2].as<std::string>();
+      std::string hex = row[3].as<std::string>();
+      for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+        k.private_key_sealed.push_back(
+            static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+      }
+      k.created_at = FromUs(row[4].as<int64_t>());
+      k.activates_at = FromUs(row[5].as<int64_t>());
+      k.retired_at = OptionalTime(row[6]);
+      k.verify_until = OptionalTime(row[7]);
+      out.push_back(std::move(k));
+    }
+    return out;
+  }
+
+  PgPool& pool_;
+};
+
+class PgRefreshTokenStore final : public RefreshTokenStore {
+ public:
+  explicit PgRefreshTokenStore(PgPool& pool) : pool_(pool) {}
+
+  absl::StatusOr<std::string> CreateFamily(const NewRefreshToken& t, AuditEntry audit) override {
+    std::string family;
+    absl::Status s = pool_.Transact([&](Tx& tx) {
+      auto r = tx.exec_params(
+          "INSERT INTO refresh_tokens (org_id, family_id, account_id, digest, scopes, audience,"
+          " created_at, expires_at, family_expires_at)"
+          " VALUES ($1, gen_random_uuid(), $2, $3, string_to_array($4, ' '), $5,"
+          " tessera_ts($6), tessera_ts($7), tessera_ts($8)) RETURNING family_id",
+          t.org_id, t.account_id, t.digest, JoinScopes(t.scopes), t.audience, Us(t.created_at),
+          Us(t.expires_at), Us(t.family_expires_at));
+      family = r[0][0].as<std::string>();
+      audit.target_type = "token_family";
+      audit.target_id = family;
+      AppendAudit(tx, audit);
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    return family;
+  }
+
+ private:
+  PgPool& pool_;
+};
+
+class PgAuditStore final : public AuditStore {
+ public:
+  explicit PgAuditStore(PgPool& pool) : pool_(pool) {}
+
+  absl::Status Append(AuditEntry entry) override {
+    return pool_.Transact([&](Tx& tx) {
+      AppendAudit(tx, entry);
+      return absl::OkStatus();
+    });
+  }
+
+  absl::StatusOr<std::vector<AuditEvent>> List(absl::string_view org_id, int limit,
+                                               int64_t before_id) override {
+    std::vector<AuditEvent> out;
+    absl::Status s = pool_.Transact([&](Tx& tx) {
+      auto r = tx.exec_params(
+          "SELECT id, coalesce(org_id::text, ''), tessera_us(occurred_at), actor_id, action,"
+          " target_type, target_id, peer, request_id, details::text FROM audit_events"
+          " WHERE org_id = $1 AND ($2 = 0 OR id < $2) ORDER BY id DESC LIMIT $3",
+          std::string(org_id), before_id, limit);
+      for (const auto& row : r) {
+        AuditEvent e;
+        e.id = row[0].as<int64_t>();
+        e.entry.org_id = row[1].as<std::string>();
+        e.entry.at = FromUs(row[2].as<int64_t>());
+        e.entry.actor_id = row[3].as<std::string>();
+        e.entry.action = row[4].as<std::string>();
+        e.entry.target_type = row[5].as<std::string>();
+        e.entry.target_id = row[6].as<std::string>();
+        e.entry.peer = row[7].as<std::string>();
+        e.entry.request_id = row[8].as<std::string>();
+        e.entry.details_json = row[9].as<std::string>();
+        out.push_back(std::move(e));
+      }
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+ private:
+  PgPool& pool_;
+};
+
+}  // namespace
+
+Stores MakePgStores(PgPool& pool) {
+  Stores s;
+  s.orgs = std::make_unique<PgOrganizationStore>(pool);
+  s.accounts = std::make_unique<PgAccountStore>(pool);
+  s.roles = std::make_unique<PgRoleStore>(pool);
+  s.signing_keys = std::make_unique<PgSigningKeyStore>(pool);
+  s.refresh_tokens = std::make_unique<PgRefreshTokenStore>(pool);
+  s.audit = std::make_unique<PgAuditStore>(pool);
+  return s;
+}
+
+}  // namespace tessera

@@ -1,0 +1,99 @@
+// The rows tessera stores, as plain structs shared by the store interfaces and their callers.
+#ifndef TESSERA_STORAGE_RECORDS_H_
+#define TESSERA_STORAGE_RECORDS_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "core/scopes.h"
+
+namespace tessera {
+
+struct Organization {
+  std::string id;
+  std::string slug;
+  std::string name;
+  bool platform = false;
+  absl::Time created_at;
+};
+
+enum class AccountKind { kUser, kService };
+
+struct Account {
+  std::string id;
+  std::string org_id;
+  AccountKind kind = AccountKind::kUser;
+  std::string username;
+  std::string email;  // empty when none
+  bool disabled = false;
+  std::vector<std::string> roles;  // role names, sorted
+  absl::Time created_at;
+};
+
+struct Role {
+  std::string id;
+  std::string org_id;
+  std::string name;
+  ScopeSet scopes;
+};
+
+// What an account may do right now: the union of its roles' scopes, and whether it is enabled.
+struct AccountPermissions {
+  std::string username;
+  bool disabled = true;
+  ScopeSet scopes;
+};
+
+// An account found for a password login, with what the login needs to decide and answer.
+struct LoginCandidate {
+  Organization org;
+  Account account;
+  std::string password_hash;
+  ScopeSet scopes;
+};
+
+// One audit row. The store fills nothing in: the service layer knows who, what, and from where.
+struct AuditEntry {
+  std::string org_id;  // empty: no organization (stored as NULL)
+  absl::Time at;
+  std::string actor_id;
+  std::string action;
+  std::string target_type;
+  std::string target_id;
+  std::string peer;
+  std::string request_id;
+  std::string details_json = "{}";
+};
+
+struct AuditEvent {
+  int64_t id = 0;
+  AuditEntry entry;
+};
+
+struct SigningKeyRecord {
+  std::string kid;
+  std::string alg;
+  std::string public_pem;
+  std::string private_key_sealed;
+  absl::Time created_at;
+  absl::Time activates_at;
+  std::optional<absl::Time> retired_at;
+  std::optional<absl::Time> verify_until;
+};
+
+struct NewRefreshToken {
+  std::string org_id;
+  std::string account_id;
+  std::string digest;
+  ScopeSet scopes;
+  std::string audience;
+  absl::Time created_at;
+  absl::Time expires_at;
+  absl::Time family_expires_at;
+};
+
+}  // namespace tessera
+
+#endif  // TESSERA_STORAGE_RECORDS_H_

@@ -1,0 +1,21 @@
+// RoleStore: named scope sets within one organization.
+#ifndef TESSERA_STORAGE_ROLE_STORE_H_
+#define TESSERA_STORAGE_ROLE_STORE_H_
+
+#include "absl/status/statusor.h"
+#include "storage/records.h"
+
+namespace tessera {
+
+class RoleStore {
+ public:
+  virtual ~RoleStore() = default;
+  // ALREADY_EXISTS when the org has a role of that name.
+  virtual absl::StatusOr<Role> Create(absl::string_view org_id, absl::string_view name,
+                                      const ScopeSet& scopes, absl::Time now,
+                                      AuditEntry audit) = 0;
+};
+
+}  // namespace tessera
+
+#endif  // TESSERA_STORAGE_ROLE_STORE_H_

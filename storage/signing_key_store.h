@@ -1,0 +1,24 @@
+// SigningKeyStore: the service's JWS keys (private parts sealed by the caller before storing).
+#ifndef TESSERA_STORAGE_SIGNING_KEY_STORE_H_
+#define TESSERA_STORAGE_SIGNING_KEY_STORE_H_
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "storage/records.h"
+
+namespace tessera {
+
+class SigningKeyStore {
+ public:
+  virtual ~SigningKeyStore() = default;
+  virtual absl::StatusOr<std::vector<SigningKeyRecord>> List() = 0;
+  // Inserts `key` only if no key is active at `key.created_at`, atomically across replicas that
+  // start together, and returns the keys as they are after. Used at first start.
+  virtual absl::StatusOr<std::vector<SigningKeyRecord>> EnsureActiveKey(
+      const SigningKeyRecord& key, AuditEntry audit) = 0;
+};
+
+}  // namespace tessera
+
+#endif  // TESSERA_STORAGE_SIGNING_KEY_STORE_H_
