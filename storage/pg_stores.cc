@@ -319,12 +319,15 @@ class PgAccountStore final : public AccountStore {
     AccountPermissions out;
     absl::Status s = pool_.Transact([&](Tx& tx) -> absl::Status {
       auto r = tx.exec_params(absl::StrCat("SELECT a.username, a.disabled, ", kAccountScopes,
-                                           " FROM accounts a WHERE a.org_id = $1 AND a.id = $2"),
+                                           ", o.platform FROM accounts a"
+                                           " JOIN organizations o ON o.id = a.org_id"
+                                           " WHERE a.org_id = $1 AND a.id = $2"),
                               std::string(org_id), std::string(account_id));
       if (r.empty()) return absl::NotFoundError("account not found");
       out.username = r[0][0].as<std::string>();
       out.disabled = r[0][1].as<bool>();
       out.scopes = SplitScopes(r[0][2].as<std::string>());
+      out.org_platform = r[0][3].as<bool>();
       return absl::OkStatus();
     });
     if (!s.ok()) return s;
@@ -489,7 +492,7 @@ class PgRefreshTokenStore final : public RefreshTokenStore {
  public:
   explicit PgRefreshTokenStore(PgPool& pool) : pool_(pool) {}
 
-  absl::StatusOr<std::string> CreateFamily(const NewRefreshToken& t, AuditEntry audit) override {
+  absl::StatusOr<std::string> CreateFamily(const RefreshTokenRow& t, AuditEntry audit) override {
     std::string family;
     absl::Status s = pool_.Transact([&](Tx& tx) {
       auto r = tx.exec_params(

@@ -44,6 +44,7 @@ struct AccountPermissions {
   std::string username;
   bool disabled = true;
   ScopeSet scopes;
+  bool org_platform = false;  // the account's organization is a platform organization
 };
 
 // An account found for a password login, with what the login needs to decide and answer.
@@ -83,7 +84,7 @@ struct SigningKeyRecord {
   std::optional<absl::Time> verify_until;
 };
 
-struct NewRefreshToken {
+struct RefreshTokenRow {
   std::string org_id;
   std::string account_id;
   std::string digest;

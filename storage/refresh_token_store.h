@@ -13,7 +13,7 @@ class RefreshTokenStore {
  public:
   virtual ~RefreshTokenStore() = default;
   // Starts a family with its first token; returns the family ID.
-  virtual absl::StatusOr<std::string> CreateFamily(const NewRefreshToken& token,
+  virtual absl::StatusOr<std::string> CreateFamily(const RefreshTokenRow& token,
                                                    AuditEntry audit) = 0;
 };
 

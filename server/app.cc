@@ -1,0 +1,172 @@
+#include "server/app.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <httplib.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "core/aead.h"
+#include "core/key_ring.h"
+#include "core/log.h"
+#include "core/password_hasher.h"
+#include "core/secret_digest.h"
+#include "core/worker_pool.h"
+#include "services/admin_logic.h"
+#include "services/admin_service.h"
+#include "services/health_service.h"
+#include "services/key_manager.h"
+#include "services/token_logic.h"
+#include "services/token_service.h"
+#include "storage/migrator.h"
+#include "storage/pg_pool.h"
+#include "storage/pg_stores.h"
+
+namespace tessera {
+namespace {
+
+constexpr int kMaxMessageBytes = 256 * 1024;
+
+// Splits "host:port" / "[v6]:port"; the config has already checked the shape.
+void SplitHostPort(const std::string& addr, std::string* host, int* port) {
+  size_t colon = addr.rfind(':');
+  *host = addr.substr(0, colon);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  (void)absl::SimpleAtoi(addr.substr(colon + 1), port);
+}
+
+}  // namespace
+
+ServerApp::ServerApp(Config config, const Clock& clock)
+    : config_(std::move(config)), clock_(clock) {}
+
+ServerApp::~ServerApp() { Shutdown(absl::ZeroDuration()); }
+
+absl::Status ServerApp::Start() {
+  SetLogLevel(config_.log_level);
+  // The database may still be starting (a pod next to it, scripts/run): wait for it.
+  absl::Time give_up = absl::Now() + config_.startup_timeout;
+  absl::StatusOr<int> migrated;
+  for (;;) {
+    migrated = MigrateDatabase(config_.database_url);
+    if (migrated.ok() || !absl::IsUnavailable(migrated.status()) || absl::Now() >= give_up) break;
+    Log(LogLevel::kWarning, "database_wait", {{"error", std::string(migrated.status().message())}});
+    absl::SleepFor(absl::Seconds(1));
+  }
+  if (!migrated.ok()) return migrated.status();
+  Log(LogLevel::kInfo, "migrations_applied", {{"count", std::to_string(*migrated)}});
+
+  pool_ = std::make_unique<PgPool>(
+      PgPoolOptions{.url = config_.database_url, .max_connections = config_.db_pool_size});
+  stores_ = std::make_unique<Stores>(MakePgStores(*pool_));
+  key_ring_ = std::make_unique<KeyRing>();
+  auto kek = Aead::Create(config_.key_encryption_key);
+  if (!kek.ok()) return kek.status();
+  kek_ = std::make_unique<Aead>(*std::move(kek));
+  digester_ = std::make_unique<SecretDigester>(config_.pepper);
+  hasher_ = std::make_unique<PasswordHasher>(config_.argon2);
+  password_pool_ = std::make_unique<BoundedWorkerPool>(config_.password_threads,
+                                                       static_cast<size_t>(config_.password_queue));
+  key_manager_ = std::make_unique<KeyManager>(clock_, *kek_, *stores_->signing_keys, *key_ring_,
+                                              config_.signing_alg);
+  if (auto s = key_manager_->EnsureAndLoad(); !s.ok()) return s;
+
+  TokenOptions topts{.issuer = config_.issuer,
+                     .access_token_ttl = config_.access_token_ttl,
+                     .refresh_token_ttl = config_.refresh_token_ttl};
+  token_logic_ = std::make_unique<TokenLogic>(clock_, topts, *key_ring_, *hasher_,
+                                              *password_pool_, *digester_, *stores_->accounts,
+                                              *stores_->refresh_tokens, *stores_->audit);
+  admin_logic_ = std::make_unique<AdminLogic>(clock_, *hasher_, *password_pool_, *stores_->orgs,
+                                              *stores_->accounts, *stores_->roles);
+  token_service_ = std::make_unique<TokenServiceImpl>(*token_logic_);
+  admin_service_ = std::make_unique<AdminServiceImpl>(*token_logic_, *admin_logic_);
+  health_ = std::make_unique<HealthService>();
+  health_->SetServing(true);
+
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config_.grpc_listen, grpc::InsecureServerCredentials(), &grpc_port_);
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.RegisterService(token_service_.get());
+  builder.RegisterService(admin_service_.get());
+  builder.RegisterService(health_.get());
+  grpc_server_ = builder.BuildAndStart();
+  if (!grpc_server_ || grpc_port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("config: --grpc_listen: cannot listen on ", config_.grpc_listen));
+  }
+  if (auto s = StartHttp(); !s.ok()) return s;
+  health_thread_ = std::thread([this] { HealthLoop(); });
+  Log(LogLevel::kInfo, "serving",
+      {{"grpc_port", std::to_string(grpc_port_)},
+       {"http_port", std::to_string(http_port_)},
+       {"signing_alg", std::string(SigningAlgName(config_.signing_alg))}});
+  return absl::OkStatus();
+}
+
+absl::Status ServerApp::StartHttp() {
+  http_server_ = std::make_unique<httplib::Server>();
+  http_server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
+  http_server_->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+    bool ready = health_->serving();
+    res.status = ready ? 200 : 503;
+    res.set_content(ready ? "ready\n" : "database unreachable\n", "text/plain");
+  });
+  http_server_->Get("/.well-known/jwks.json", [this](const httplib::Request&,
+                                                     httplib::Response& res) {
+    res.set_header("Cache-Control", "public, max-age=60");
+    res.set_content(token_logic_->JwksJson(), "application/json");
+  });
+  std::string host;
+  int port = 0;
+  SplitHostPort(config_.http_listen, &host, &port);
+  if (port == 0) {
+    http_port_ = http_server_->bind_to_any_port(host.c_str());
+  } else {
+    http_port_ = http_server_->bind_to_port(host.c_str(), port) ? port : -1;
+  }
+  if (http_port_ <= 0) {
+    return absl::UnavailableError(
+        absl::StrCat("config: --http_listen: cannot listen on ", config_.http_listen));
+  }
+  http_thread_ = std::thread([this] { http_server_->listen_after_bind(); });
+  return absl::OkStatus();
+}
+
+void ServerApp::HealthLoop() {
+  bool was_serving = true;
+  while (!stopping_.WaitForNotificationWithTimeout(config_.health_interval)) {
+    absl::Status s = pool_->Ping();
+    bool serving = s.ok();
+    if (serving != was_serving) {
+      Log(serving ? LogLevel::kInfo : LogLevel::kWarning,
+          serving ? "database_reachable" : "database_unreachable",
+          {{"error", std::string(s.message())}});
+      was_serving = serving;
+    }
+    health_->SetServing(serving);
+  }
+}
+
+void ServerApp::Shutdown(absl::Duration grace) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (!stopping_.HasBeenNotified()) stopping_.Notify();
+  if (health_) health_->Shutdown();
+  if (grpc_server_) {
+    grpc_server_->Shutdown(std::chrono::system_clock::now() +
+                           absl::ToChronoMilliseconds(grace));
+    grpc_server_->Wait();
+  }
+  if (http_server_) http_server_->stop();
+  if (http_thread_.joinable()) http_thread_.join();
+  if (health_thread_.joinable()) health_thread_.join();
+  Log(LogLevel::kInfo, "stopped");
+}
+
+}  // namespace tessera

@@ -1,0 +1,84 @@
+// ServerApp: the one place where tessera's objects are wired together (DESIGN.md §3). main()
+// runs it as a process; tests run it in-process on port 0 with a FakeClock.
+#ifndef TESSERA_SERVER_APP_H_
+#define TESSERA_SERVER_APP_H_
+
+#include <memory>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
+#include "core/clock.h"
+#include "server/config.h"
+
+namespace grpc {
+class Server;
+}
+namespace httplib {
+class Server;
+}
+
+namespace tessera {
+
+class PgPool;
+struct Stores;
+class KeyRing;
+class Aead;
+class SecretDigester;
+class PasswordHasher;
+class BoundedWorkerPool;
+class TokenLogic;
+class AdminLogic;
+class KeyManager;
+class TokenServiceImpl;
+class AdminServiceImpl;
+class HealthService;
+
+class ServerApp {
+ public:
+  // `clock` must outlive the app.
+  ServerApp(Config config, const Clock& clock);
+  ~ServerApp();
+
+  // Waits for the database (up to startup_timeout), migrates, loads or creates the signing key,
+  // and starts the gRPC server, the HTTP side port and the health probe.
+  absl::Status Start();
+  // Stops accepting calls, gives in-flight ones `grace` to finish, then stops everything.
+  void Shutdown(absl::Duration grace);
+
+  int grpc_port() const { return grpc_port_; }
+  int http_port() const { return http_port_; }
+  PgPool& pool() { return *pool_; }
+
+ private:
+  void HealthLoop();
+  absl::Status StartHttp();
+
+  Config config_;
+  const Clock& clock_;
+  std::unique_ptr<PgPool> pool_;
+  std::unique_ptr<Stores> stores_;
+  std::unique_ptr<KeyRing> key_ring_;
+  std::unique_ptr<Aead> kek_;
+  std::unique_ptr<SecretDigester> digester_;
+  std::unique_ptr<PasswordHasher> hasher_;
+  std::unique_ptr<BoundedWorkerPool> password_pool_;
+  std::unique_ptr<TokenLogic> token_logic_;
+  std::unique_ptr<AdminLogic> admin_logic_;
+  std::unique_ptr<KeyManager> key_manager_;
+  std::unique_ptr<TokenServiceImpl> token_service_;
+  std::unique_ptr<AdminServiceImpl> admin_service_;
+  std::unique_ptr<HealthService> health_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  std::unique_ptr<httplib::Server> http_server_;
+  std::thread http_thread_;
+  std::thread health_thread_;
+  absl::Notification stopping_;
+  bool shut_down_ = false;
+  int grpc_port_ = 0;
+  int http_port_ = 0;
+};
+
+}  // namespace tessera
+
+#endif  // TESSERA_SERVER_APP_H_

@@ -1,0 +1,254 @@
+#include "server/config.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "core/encoding.h"
+
+extern char** environ;
+
+namespace tessera {
+namespace {
+
+absl::Status Bad(const SettingSpec& s, absl::string_view why) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("config: --", s.flag, " (", s.env, "): ", why));
+}
+
+const SettingSpec* Find(absl::string_view flag) {
+  for (const auto& s : SettingSpecs()) {
+    if (flag == s.flag) return &s;
+  }
+  return nullptr;
+}
+
+class Values {
+ public:
+  Values(std::map<std::string, std::string> flags, const std::map<std::string, std::string>& env)
+      : flags_(std::move(flags)), env_(env) {}
+
+  // Flag, else environment, else default.
+  std::string Get(const SettingSpec& s) const {
+    if (auto it = flags_.find(s.flag); it != flags_.end()) return it->second;
+    if (auto it = env_.find(s.env); it != env_.end()) return it->second;
+    return s.default_value;
+  }
+  bool IsSet(const SettingSpec& s) const {
+    return flags_.count(s.flag) > 0 || env_.count(s.env) > 0;
+  }
+
+ private:
+  std::map<std::string, std::string> flags_;
+  const std::map<std::string, std::string>& env_;
+};
+
+const SettingSpec& Spec(absl::string_view flag) { return *Find(flag); }
+
+absl::StatusOr<int64_t> PositiveInt(const Values& v, absl::string_view flag, int64_t min,
+                                    int64_t max) {
+  const SettingSpec& s = Spec(flag);
+  int64_t n = 0;
+  std::string text = v.Get(s);
+  if (!absl::SimpleAtoi(text, &n)) return Bad(s, absl::StrCat("\"", text, "\" is not a number"));
+  if (n < min || n > max) return Bad(s, absl::StrCat("must be between ", min, " and ", max));
+  return n;
+}
+
+absl::Status CheckListen(const Values& v, absl::string_view flag) {
+  const SettingSpec& s = Spec(flag);
+  std::string addr = v.Get(s);
+  size_t colon = addr.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(absl::string_view(addr).substr(colon + 1), &port) || port < 0 ||
+      port > 65535) {
+    return Bad(s, absl::StrCat("\"", addr, "\" is not host:port"));
+  }
+  return absl::OkStatus();
+}
+
+// A hex-encoded secret from the value setting or from the file named by the file setting.
+absl::StatusOr<std::string> HexSecret(const Values& v, absl::string_view value_flag,
+                                      absl::string_view file_flag, size_t min_bytes,
+                                      size_t max_bytes) {
+  const SettingSpec& value_spec = Spec(value_flag);
+  const SettingSpec& file_spec = Spec(file_flag);
+  std::string text;
+  const SettingSpec* used = &value_spec;
+  if (v.IsSet(file_spec)) {
+    used = &file_spec;
+    std::ifstream in(v.Get(file_spec));
+    if (!in) return Bad(file_spec, absl::StrCat("cannot read \"", v.Get(file_spec), "\""));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  } else {
+    text = v.Get(value_spec);
+  }
+  text = std::string(absl::StripAsciiWhitespace(text));
+  if (text.empty()) {
+    return Bad(value_spec, absl::StrCat("required (or set --", file_spec.flag, ")"));
+  }
+  auto raw = HexDecode(absl::AsciiStrToLower(text));
+  if (!raw) return Bad(*used, "must be hex");
+  if (raw->size() < min_bytes || raw->size() > max_bytes) {
+    return Bad(*used, min_bytes == max_bytes
+                          ? absl::StrCat("must be exactly ", min_bytes, " bytes (",
+                                         2 * min_bytes, " hex characters)")
+                          : absl::StrCat("must be at least ", min_bytes, " bytes (",
+                                         2 * min_bytes, " hex characters)"));
+  }
+  return *raw;
+}
+
+}  // namespace
+
+const std::vector<SettingSpec>& SettingSpecs() {
+  static const auto* specs = new std::vector<SettingSpec>{
+      {"database_url", "TESSERA_DATABASE_URL", "",
+       "PostgreSQL connection URL or key=value string (required)"},
+      {"grpc_listen", "TESSERA_GRPC_LISTEN", "127.0.0.1:50051", "gRPC listen address (port 0 = any)"},
+      {"http_listen", "TESSERA_HTTP_LISTEN", "127.0.0.1:9464",
+       "HTTP side port: /healthz, /readyz, /.well-known/jwks.json"},
+      {"issuer", "TESSERA_ISSUER", "tessera", "`iss` of access tokens, checked on verification"},
+      {"access_token_ttl", "TESSERA_ACCESS_TOKEN_TTL", "900", "access token lifetime, seconds"},
+      {"refresh_token_ttl", "TESSERA_REFRESH_TOKEN_TTL", "2592000",
+       "refresh token lifetime, seconds (30 days)"},
+      {"signing_alg", "TESSERA_SIGNING_ALG", "ES256",
+       "algorithm of new signing keys: ES256, RS256 or EdDSA"},
+      {"key_encryption_key", "TESSERA_KEY_ENCRYPTION_KEY", "",
+       "32 bytes as 64 hex characters; seals signing private keys (AES-256-GCM)"},
+      {"key_encryption_key_file", "TESSERA_KEY_ENCRYPTION_KEY_FILE", "",
+       "file holding the key-encryption key (instead of the value)"},
+      {"pepper", "TESSERA_PEPPER", "",
+       "at least 32 bytes as hex; HMAC key for stored token and secret digests"},
+      {"pepper_file", "TESSERA_PEPPER_FILE", "", "file holding the pepper (instead of the value)"},
+      {"password_threads", "TESSERA_PASSWORD_THREADS", "0",
+       "threads hashing passwords (Argon2id); 0 = one per core"},
+      {"password_queue", "TESSERA_PASSWORD_QUEUE", "64",
+       "password hashes waiting before logins fail fast with RESOURCE_EXHAUSTED"},
+      {"argon2_memory_kib", "TESSERA_ARGON2_MEMORY_KIB", "19456", "Argon2id memory cost, KiB"},
+      {"argon2_iterations", "TESSERA_ARGON2_ITERATIONS", "2", "Argon2id time cost"},
+      {"db_pool_size", "TESSERA_DB_POOL_SIZE", "8", "PostgreSQL connections per replica"},
+      {"health_interval", "TESSERA_HEALTH_INTERVAL", "1",
+       "seconds between database health probes"},
+      {"shutdown_grace", "TESSERA_SHUTDOWN_GRACE", "10",
+       "seconds in-flight RPCs get to finish after SIGTERM"},
+      {"startup_timeout", "TESSERA_STARTUP_TIMEOUT", "60",
+       "seconds `serve` waits for the database at start before giving up"},
+      {"log_level", "TESSERA_LOG_LEVEL", "info", "debug, info, warning or error"},
+  };
+  return *specs;
+}
+
+std::map<std::string, std::string> ProcessEnvironment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    absl::string_view kv(*e);
+    size_t eq = kv.find('=');
+    if (eq == absl::string_view::npos) continue;
+    env.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+  }
+  return env;
+}
+
+absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args,
+                                   const std::map<std::string, std::string>& env, Needs needs,
+                                   std::map<std::string, std::string>* extra) {
+  std::map<std::string, std::string> flags;
+  for (size_t i = 0; i < args.size(); ++i) {
+    absl::string_view a = args[i];
+    if (!absl::StartsWith(a, "--")) {
+      return absl::InvalidArgumentError(absl::StrCat("config: unexpected argument \"", a, "\""));
+    }
+    a.remove_prefix(2);
+    std::string name, value;
+    if (size_t eq = a.find('='); eq != absl::string_view::npos) {
+      name = std::string(a.substr(0, eq));
+      value = std::string(a.substr(eq + 1));
+    } else {
+      name = std::string(a);
+      if (i + 1 >= args.size()) {
+        return absl::InvalidArgumentError(absl::StrCat("config: --", name, " needs a value"));
+      }
+      value = args[++i];
+    }
+    if (Find(name) != nullptr) {
+      flags[name] = value;
+    } else if (extra != nullptr) {
+      (*extra)[name] = value;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("config: unknown flag --", name));
+    }
+  }
+  Values v(std::move(flags), env);
+  Config c;
+
+  c.database_url = v.Get(Spec("database_url"));
+  if (c.database_url.empty()) return Bad(Spec("database_url"), "required");
+  if (auto s = CheckListen(v, "grpc_listen"); !s.ok()) return s;
+  if (auto s = CheckListen(v, "http_listen"); !s.ok()) return s;
+  c.grpc_listen = v.Get(Spec("grpc_listen"));
+  c.http_listen = v.Get(Spec("http_listen"));
+  c.issuer = v.Get(Spec("issuer"));
+  if (c.issuer.empty() || c.issuer.size() > 256) return Bad(Spec("issuer"), "1 to 256 characters");
+
+  auto access_ttl = PositiveInt(v, "access_token_ttl", 10, 86400);
+  if (!access_ttl.ok()) return access_ttl.status();
+  c.access_token_ttl = absl::Seconds(*access_ttl);
+  auto refresh_ttl = PositiveInt(v, "refresh_token_ttl", 60, 365LL * 86400);
+  if (!refresh_ttl.ok()) return refresh_ttl.status();
+  c.refresh_token_ttl = absl::Seconds(*refresh_ttl);
+
+  auto alg = ParseSigningAlg(v.Get(Spec("signing_alg")));
+  if (!alg.ok()) return Bad(Spec("signing_alg"), alg.status().message());
+  c.signing_alg = *alg;
+
+  if (needs == Needs::kDatabaseAndSecrets) {
+    auto kek = HexSecret(v, "key_encryption_key", "key_encryption_key_file", 32, 32);
+    if (!kek.ok()) return kek.status();
+    c.key_encryption_key = *std::move(kek);
+    auto pepper = HexSecret(v, "pepper", "pepper_file", 32, 1024);
+    if (!pepper.ok()) return pepper.status();
+    c.pepper = *std::move(pepper);
+  }
+
+  auto threads = PositiveInt(v, "password_threads", 0, 256);
+  if (!threads.ok()) return threads.status();
+  c.password_threads = *threads == 0 ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
+                                     : static_cast<int>(*threads);
+  auto queue = PositiveInt(v, "password_queue", 1, 100000);
+  if (!queue.ok()) return queue.status();
+  c.password_queue = static_cast<int>(*queue);
+  auto mem = PositiveInt(v, "argon2_memory_kib", 8, 4 * 1024 * 1024);
+  if (!mem.ok()) return mem.status();
+  c.argon2.memory_kib = static_cast<uint32_t>(*mem);
+  auto iters = PositiveInt(v, "argon2_iterations", 1, 100);
+  if (!iters.ok()) return iters.status();
+  c.argon2.iterations = static_cast<uint32_t>(*iters);
+  auto pool = PositiveInt(v, "db_pool_size", 1, 1000);
+  if (!pool.ok()) return pool.status();
+  c.db_pool_size = static_cast<int>(*pool);
+  auto health = PositiveInt(v, "health_interval", 1, 3600);
+  if (!health.ok()) return health.status();
+  c.health_interval = absl::Seconds(*health);
+  auto grace = PositiveInt(v, "shutdown_grace", 0, 3600);
+  if (!grace.ok()) return grace.status();
+  c.shutdown_grace = absl::Seconds(*grace);
+  auto startup = PositiveInt(v, "startup_timeout", 0, 3600);
+  if (!startup.ok()) return startup.status();
+  c.startup_timeout = absl::Seconds(*startup);
+  if (!ParseLogLevel(v.Get(Spec("log_level")), &c.log_level)) {
+    return Bad(Spec("log_level"), "debug, info, warning or error");
+  }
+  return c;
+}
+
+}  // namespace tessera

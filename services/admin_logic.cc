@@ -1,0 +1,221 @@
+#include "services/admin_logic.h"
+
+#include <nlohmann/json.hpp>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "core/credentials.h"
+#include "services/validation.h"
+
+namespace tessera {
+namespace {
+
+constexpr int kDefaultPageSize = 50;
+constexpr int kMaxPageSize = 500;
+
+std::string Json(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+absl::Status RequireScope(const Principal& caller, absl::string_view scope) {
+  if (caller.scopes.Grants(scope)) return absl::OkStatus();
+  return absl::PermissionDeniedError(absl::StrCat("missing scope ", scope));
+}
+
+AdminLogic::AdminLogic(const Clock& clock, const PasswordHasher& hasher,
+                       BoundedWorkerPool& password_pool, OrganizationStore& orgs,
+                       AccountStore& accounts, RoleStore& roles)
+    : clock_(clock),
+      hasher_(hasher),
+      password_pool_(password_pool),
+      orgs_(orgs),
+      accounts_(accounts),
+      roles_(roles) {}
+
+AuditEntry AdminLogic::Audit(const Principal& caller, const RequestMeta& meta,
+                             absl::string_view action, std::string details_json) const {
+  return AuditEntry{.org_id = caller.org_id,
+                    .at = clock_.Now(),
+                    .actor_id = caller.account_id,
+                    .action = std::string(action),
+                    .target_type = "",
+                    .target_id = "",
+                    .peer = meta.peer,
+                    .request_id = meta.request_id,
+                    .details_json = std::move(details_json)};
+}
+
+absl::StatusOr<std::string> AdminLogic::HashOnPool(const std::string& password) {
+  auto hashed = password_pool_.Run<absl::StatusOr<std::string>>(
+      [&] { return hasher_.Hash(password); });
+  if (!hashed.ok()) return hashed.status();
+  return *std::move(hashed);
+}
+
+absl::StatusOr<Organization> AdminLogic::CallerOrganization(const Principal& caller) {
+  return orgs_.Get(caller.org_id);
+}
+
+absl::StatusOr<CreatedOrg> AdminLogic::CreateOrganization(const Principal& caller,
+                                                          const RequestMeta& meta,
+                                                          const std::string& slug,
+                                                          const std::string& name,
+                                                          const std::string& admin_username) {
+  if (!caller.platform || !caller.scopes.Contains(kAdminScope)) {
+    return absl::PermissionDeniedError("only platform admins may create organizations");
+  }
+  if (auto s = CheckSlug("slug", slug); !s.ok()) return s;
+  if (auto s = CheckText("name", name, 200); !s.ok()) return s;
+  if (auto s = CheckText("admin_username", admin_username, 256, false); !s.ok()) return s;
+  CreatedOrg out;
+  NewOrganizationWithAdmin req{.slug = slug, .name = name, .platform = false, .now = clock_.Now()};
+  if (!admin_username.empty()) {
+    out.admin_password = NewGeneratedPassword();
+    auto hash = HashOnPool(out.admin_password);
+    if (!hash.ok()) return hash.status();
+    req.admin_username = admin_username;
+    req.admin_password_hash = *std::move(hash);
+  }
+  auto created = orgs_.Create(req, Audit(caller, meta, "organization.created",
+                                         Json({{"slug", slug}})));
+  if (absl::IsAlreadyExists(created.status())) {
+    return absl::AlreadyExistsError(absl::StrCat("slug: organization \"", slug, "\" exists"));
+  }
+  if (!created.ok()) return created.status();
+  out.org = created->org;
+  out.admin = created->admin;
+  if (!out.admin) out.admin_password.clear();
+  return out;
+}
+
+absl::StatusOr<CreatedAccount> AdminLogic::CreateAccount(const Principal& caller,
+                                                         const RequestMeta& meta,
+                                                         const CreateAccountInput& in) {
+  if (auto s = RequireScope(caller, "accounts:write"); !s.ok()) return s;
+  if (auto s = CheckText("username", in.username, 256); !s.ok()) return s;
+  if (auto s = CheckText("email", in.email, 320, false); !s.ok()) return s;
+  if (!in.email.empty() && (!absl::StrContains(in.email, "@") || absl::StrContains(in.email, " ")))
+    return absl::InvalidArgumentError("email: not an email address");
+  if (in.roles.size() > 50) return absl::InvalidArgumentError("roles: more than 50 roles");
+  for (const auto& r : in.roles) {
+    if (auto s = CheckRoleName("roles", r); !s.ok()) return s;
+  }
+  CreatedAccount out;
+  std::string password;
+  switch (in.kind) {
+    case AccountKind::kUser:
+      if (in.password.empty()) return absl::InvalidArgumentError("password: required for USER");
+      if (in.password.size() < 8) {
+        return absl::InvalidArgumentError("password: shorter than 8 characters");
+      }
+      if (in.password.size() > kMaxPasswordLength) {
+        return absl::InvalidArgumentError("password: longer than 1024 bytes");
+      }
+      password = in.password;
+      break;
+    case AccountKind::kService:
+      if (!in.password.empty()) {
+        return absl::InvalidArgumentError(
+            "password: SERVICE accounts get a generated password; leave it empty");
+      }
+      if (in.roles.empty()) {
+        return absl::InvalidArgumentError("roles: a SERVICE account is created with a role");
+      }
+      out.generated_password = NewGeneratedPassword();
+      password = out.generated_password;
+      break;
+  }
+  auto hash = HashOnPool(password);
+  if (!hash.ok()) return hash.status();
+  NewAccount row{.org_id = caller.org_id,
+                 .kind = in.kind,
+                 .username = in.username,
+                 .email = in.email,
+                 .password_hash = *std::move(hash),
+                 .roles = in.roles,
+                 .now = clock_.Now()};
+  auto account = accounts_.Create(
+      row, Audit(caller, meta, "account.created",
+                 Json({{"kind", in.kind == AccountKind::kService ? "SERVICE" : "USER"},
+                       {"username", in.username},
+                       {"roles", in.roles}})));
+  if (absl::IsAlreadyExists(account.status())) {
+    return absl::AlreadyExistsError("username: an account with this username or email exists");
+  }
+  if (!account.ok()) return account.status();
+  out.account = *std::move(account);
+  return out;
+}
+
+absl::StatusOr<Account> AdminLogic::GetAccount(const Principal& caller,
+                                               const std::string& account_id) {
+  if (auto s = RequireScope(caller, "accounts:read"); !s.ok()) return s;
+  if (auto s = CheckId("account_id", account_id); !s.ok()) return s;
+  return accounts_.Get(caller.org_id, account_id);
+}
+
+absl::StatusOr<AccountPage> AdminLogic::ListAccounts(const Principal& caller, int page_size,
+                                                     const std::string& page_token) {
+  if (auto s = RequireScope(caller, "accounts:read"); !s.ok()) return s;
+  if (page_size < 0) return absl::InvalidArgumentError("page_size: negative");
+  if (page_size == 0) page_size = kDefaultPageSize;
+  if (page_size > kMaxPageSize) page_size = kMaxPageSize;
+  if (!page_token.empty()) {
+    if (auto s = CheckId("page_token", page_token); !s.ok()) return s;
+  }
+  return accounts_.List(caller.org_id, page_size, page_token);
+}
+
+absl::StatusOr<Account> AdminLogic::DisableAccount(const Principal& caller,
+                                                   const RequestMeta& meta,
+                                                   const std::string& account_id) {
+  if (auto s = RequireScope(caller, "accounts:write"); !s.ok()) return s;
+  if (auto s = CheckId("account_id", account_id); !s.ok()) return s;
+  return accounts_.Disable(caller.org_id, account_id, clock_.Now(),
+                           Audit(caller, meta, "account.disabled"));
+}
+
+absl::StatusOr<Role> AdminLogic::CreateRole(const Principal& caller, const RequestMeta& meta,
+                                            const std::string& name,
+                                            const std::vector<std::string>& scopes) {
+  if (auto s = RequireScope(caller, "roles:write"); !s.ok()) return s;
+  if (auto s = CheckRoleName("name", name); !s.ok()) return s;
+  auto parsed = ParseScopes("scopes", scopes);
+  if (!parsed.ok()) return parsed.status();
+  // A caller cannot mint a role that grants more than it holds itself.
+  for (const auto& s : parsed->items()) {
+    if (!caller.scopes.Grants(s)) {
+      return absl::PermissionDeniedError(absl::StrCat("scopes: \"", s, "\" is not held"));
+    }
+  }
+  auto role = roles_.Create(caller.org_id, name, *parsed, clock_.Now(),
+                            Audit(caller, meta, "role.created",
+                                  Json({{"name", name}, {"scopes", parsed->ToVector()}})));
+  if (absl::IsAlreadyExists(role.status())) {
+    return absl::AlreadyExistsError(absl::StrCat("name: role \"", name, "\" exists"));
+  }
+  return role;
+}
+
+absl::Status AdminLogic::AssignRole(const Principal& caller, const RequestMeta& meta,
+                                    const std::string& account_id, const std::string& role) {
+  if (auto s = RequireScope(caller, "roles:write"); !s.ok()) return s;
+  if (auto s = CheckId("account_id", account_id); !s.ok()) return s;
+  if (auto s = CheckRoleName("role", role); !s.ok()) return s;
+  return accounts_.AssignRole(caller.org_id, account_id, role, clock_.Now(),
+                              Audit(caller, meta, "role.assigned", Json({{"role", role}})));
+}
+
+absl::Status AdminLogic::UnassignRole(const Principal& caller, const RequestMeta& meta,
+                                      const std::string& account_id, const std::string& role) {
+  if (auto s = RequireScope(caller, "roles:write"); !s.ok()) return s;
+  if (auto s = CheckId("account_id", account_id); !s.ok()) return s;
+  if (auto s = CheckRoleName("role", role); !s.ok()) return s;
+  return accounts_.UnassignRole(caller.org_id, account_id, role, clock_.Now(),
+                                Audit(caller, meta, "role.unassigned", Json({{"role", role}})));
+}
+
+}  // namespace tessera

@@ -1,0 +1,86 @@
+// AdminLogic: what AdminService does, free of gRPC. Every method acts inside the caller's
+// organization (taken from the Principal, never from the request), checks the scope it needs,
+// and writes through stores that append the audit row in the same transaction.
+//
+// Scopes: accounts:read (GetAccount, ListAccounts), accounts:write (CreateAccount,
+// DisableAccount), roles:write (CreateRole, AssignRole, UnassignRole); `admin` grants all.
+// CreateOrganization needs `admin` in a platform organization.
+#ifndef TESSERA_SERVICES_ADMIN_LOGIC_H_
+#define TESSERA_SERVICES_ADMIN_LOGIC_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/clock.h"
+#include "core/password_hasher.h"
+#include "core/worker_pool.h"
+#include "services/principal.h"
+#include "storage/account_store.h"
+#include "storage/organization_store.h"
+#include "storage/role_store.h"
+
+namespace tessera {
+
+struct CreateAccountInput {
+  AccountKind kind = AccountKind::kUser;
+  std::string username;
+  std::string email;
+  std::string password;
+  std::vector<std::string> roles;
+};
+
+struct CreatedAccount {
+  Account account;
+  std::string generated_password;  // SERVICE accounts only, returned this once
+};
+
+struct CreatedOrg {
+  Organization org;
+  std::optional<Account> admin;
+  std::string admin_password;
+};
+
+class AdminLogic {
+ public:
+  AdminLogic(const Clock& clock, const PasswordHasher& hasher, BoundedWorkerPool& password_pool,
+             OrganizationStore& orgs, AccountStore& accounts, RoleStore& roles);
+
+  absl::StatusOr<CreatedOrg> CreateOrganization(const Principal& caller, const RequestMeta& meta,
+                                                const std::string& slug, const std::string& name,
+                                                const std::string& admin_username);
+  absl::StatusOr<CreatedAccount> CreateAccount(const Principal& caller, const RequestMeta& meta,
+                                               const CreateAccountInput& in);
+  absl::StatusOr<Account> GetAccount(const Principal& caller, const std::string& account_id);
+  absl::StatusOr<AccountPage> ListAccounts(const Principal& caller, int page_size,
+                                           const std::string& page_token);
+  absl::StatusOr<Account> DisableAccount(const Principal& caller, const RequestMeta& meta,
+                                         const std::string& account_id);
+  absl::StatusOr<Role> CreateRole(const Principal& caller, const RequestMeta& meta,
+                                  const std::string& name, const std::vector<std::string>& scopes);
+  absl::Status AssignRole(const Principal& caller, const RequestMeta& meta,
+                          const std::string& account_id, const std::string& role);
+  absl::Status UnassignRole(const Principal& caller, const RequestMeta& meta,
+                            const std::string& account_id, const std::string& role);
+
+  absl::StatusOr<Organization> CallerOrganization(const Principal& caller);
+
+ private:
+  AuditEntry Audit(const Principal& caller, const RequestMeta& meta, absl::string_view action,
+                   std::string details_json = "{}") const;
+  absl::StatusOr<std::string> HashOnPool(const std::string& password);
+
+  const Clock& clock_;
+  const PasswordHasher& hasher_;
+  BoundedWorkerPool& password_pool_;
+  OrganizationStore& orgs_;
+  AccountStore& accounts_;
+  RoleStore& roles_;
+};
+
+// PERMISSION_DENIED unless `caller` holds `scope` (or admin).
+absl::Status RequireScope(const Principal& caller, absl::string_view scope);
+
+}  // namespace tessera
+
+#endif  // TESSERA_SERVICES_ADMIN_LOGIC_H_

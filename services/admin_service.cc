@@ -1,0 +1,131 @@
+#include "services/admin_service.h"
+
+#include "services/grpc_edge.h"
+
+namespace tessera {
+
+template <typename Body>
+grpc::Status AdminServiceImpl::Handle(grpc::ServerContext* context, absl::string_view method,
+                                      Body body) {
+  RequestMeta meta = MetaFrom(context);
+  auto caller = AuthenticateCall(context, tokens_);
+  if (!caller.ok()) return ToGrpcStatus(caller.status(), meta, method);
+  return ToGrpcStatus(body(*caller, meta), meta, method);
+}
+
+grpc::Status AdminServiceImpl::CreateOrganization(grpc::ServerContext* context,
+                                                  const v1::CreateOrganizationRequest* request,
+                                                  v1::CreateOrganizationResponse* response) {
+  return Handle(context, "CreateOrganization", [&](const Principal& caller, const RequestMeta& m) {
+    auto created = logic_.CreateOrganization(caller, m, request->slug(), request->name(),
+                                             request->admin_username());
+    if (!created.ok()) return created.status();
+    ToProto(created->org, response->mutable_organization());
+    if (created->admin) {
+      ToProto(*created->admin, created->org, response->mutable_admin_account());
+      response->set_admin_password(created->admin_password);
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AdminServiceImpl::CreateAccount(grpc::ServerContext* context,
+                                             const v1::CreateAccountRequest* request,
+                                             v1::CreateAccountResponse* response) {
+  return Handle(context, "CreateAccount", [&](const Principal& caller, const RequestMeta& m) {
+    CreateAccountInput in;
+    switch (request->kind()) {
+      case v1::ACCOUNT_KIND_USER:
+        in.kind = AccountKind::kUser;
+        break;
+      case v1::ACCOUNT_KIND_SERVICE:
+        in.kind = AccountKind::kService;
+        break;
+      default:
+        return absl::InvalidArgumentError("kind: ACCOUNT_KIND_USER or ACCOUNT_KIND_SERVICE");
+    }
+    in.username = request->username();
+    in.email = request->email();
+    in.password = request->password();
+    in.roles.assign(request->roles().begin(), request->roles().end());
+    auto created = logic_.CreateAccount(caller, m, in);
+    if (!created.ok()) return created.status();
+    auto org = logic_.CallerOrganization(caller);
+    if (!org.ok()) return org.status();
+    ToProto(created->account, *org, response->mutable_account());
+    response->set_generated_password(created->generated_password);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AdminServiceImpl::GetAccount(grpc::ServerContext* context,
+                                          const v1::GetAccountRequest* request,
+                                          v1::GetAccountResponse* response) {
+  return Handle(context, "GetAccount", [&](const Principal& caller, const RequestMeta&) {
+    auto account = logic_.GetAccount(caller, request->account_id());
+    if (!account.ok()) return account.status();
+    auto org = logic_.CallerOrganization(caller);
+    if (!org.ok()) return org.status();
+    ToProto(*account, *org, response->mutable_account());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AdminServiceImpl::ListAccounts(grpc::ServerContext* context,
+                                            const v1::ListAccountsRequest* request,
+                                            v1::ListAccountsResponse* response) {
+  return Handle(context, "ListAccounts", [&](const Principal& caller, const RequestMeta&) {
+    auto page = logic_.ListAccounts(caller, request->page_size(), request->page_token());
+    if (!page.ok()) return page.status();
+    auto org = logic_.CallerOrganization(caller);
+    if (!org.ok()) return org.status();
+    for (const auto& a : page->accounts) ToProto(a, *org, response->add_accounts());
+    response->set_next_page_token(page->next_after_id);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AdminServiceImpl::DisableAccount(grpc::ServerContext* context,
+                                              const v1::DisableAccountRequest* request,
+                                              v1::DisableAccountResponse* response) {
+  return Handle(context, "DisableAccount", [&](const Principal& caller, const RequestMeta& m) {
+    auto account = logic_.DisableAccount(caller, m, request->account_id());
+    if (!account.ok()) return account.status();
+    auto org = logic_.CallerOrganization(caller);
+    if (!org.ok()) return org.status();
+    ToProto(*account, *org, response->mutable_account());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AdminServiceImpl::CreateRole(grpc::ServerContext* context,
+                                          const v1::CreateRoleRequest* request,
+                                          v1::CreateRoleResponse* response) {
+  return Handle(context, "CreateRole", [&](const Principal& caller, const RequestMeta& m) {
+    auto role = logic_.CreateRole(caller, m, request->name(),
+                                  {request->scopes().begin(), request->scopes().end()});
+    if (!role.ok()) return role.status();
+    response->mutable_role()->set_id(role->id);
+    response->mutable_role()->set_name(role->name);
+    for (const auto& s : role->scopes.items()) response->mutable_role()->add_scopes(s);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AdminServiceImpl::AssignRole(grpc::ServerContext* context,
+                                          const v1::AssignRoleRequest* request,
+                                          v1::AssignRoleResponse*) {
+  return Handle(context, "AssignRole", [&](const Principal& caller, const RequestMeta& m) {
+    return logic_.AssignRole(caller, m, request->account_id(), request->role());
+  });
+}
+
+grpc::Status AdminServiceImpl::UnassignRole(grpc::ServerContext* context,
+                                            const v1::UnassignRoleRequest* request,
+                                            v1::UnassignRoleResponse*) {
+  return Handle(context, "UnassignRole", [&](const Principal& caller, const RequestMeta& m) {
+    return logic_.UnassignRole(caller, m, request->account_id(), request->role());
+  });
+}
+
+}  // namespace tessera

@@ -1,0 +1,45 @@
+// The gRPC adapter for tessera.v1.AdminService over AdminLogic.
+#ifndef TESSERA_SERVICES_ADMIN_SERVICE_H_
+#define TESSERA_SERVICES_ADMIN_SERVICE_H_
+
+#include "services/admin_logic.h"
+#include "services/token_logic.h"
+#include "tessera/v1/admin.grpc.pb.h"
+
+namespace tessera {
+
+class AdminServiceImpl final : public tessera::v1::AdminService::Service {
+ public:
+  AdminServiceImpl(TokenLogic& tokens, AdminLogic& logic) : tokens_(tokens), logic_(logic) {}
+
+  grpc::Status CreateOrganization(grpc::ServerContext* context,
+                                  const v1::CreateOrganizationRequest* request,
+                                  v1::CreateOrganizationResponse* response) override;
+  grpc::Status CreateAccount(grpc::ServerContext* context, const v1::CreateAccountRequest* request,
+                             v1::CreateAccountResponse* response) override;
+  grpc::Status GetAccount(grpc::ServerContext* context, const v1::GetAccountRequest* request,
+                          v1::GetAccountResponse* response) override;
+  grpc::Status ListAccounts(grpc::ServerContext* context, const v1::ListAccountsRequest* request,
+                            v1::ListAccountsResponse* response) override;
+  grpc::Status DisableAccount(grpc::ServerContext* context,
+                              const v1::DisableAccountRequest* request,
+                              v1::DisableAccountResponse* response) override;
+  grpc::Status CreateRole(grpc::ServerContext* context, const v1::CreateRoleRequest* request,
+                          v1::CreateRoleResponse* response) override;
+  grpc::Status AssignRole(grpc::ServerContext* context, const v1::AssignRoleRequest* request,
+                          v1::AssignRoleResponse* response) override;
+  grpc::Status UnassignRole(grpc::ServerContext* context, const v1::UnassignRoleRequest* request,
+                            v1::UnassignRoleResponse* response) override;
+
+ private:
+  // Authenticates the call and runs `body` with the caller, mapping any error at the edge.
+  template <typename Body>
+  grpc::Status Handle(grpc::ServerContext* context, absl::string_view method, Body body);
+
+  TokenLogic& tokens_;
+  AdminLogic& logic_;
+};
+
+}  // namespace tessera
+
+#endif  // TESSERA_SERVICES_ADMIN_SERVICE_H_

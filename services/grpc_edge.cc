@@ -1,0 +1,105 @@
+#include "services/grpc_edge.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "core/encoding.h"
+#include "core/log.h"
+
+namespace tessera {
+namespace {
+
+std::string FirstMetadata(grpc::ServerContext* context, const char* key) {
+  auto it = context->client_metadata().find(key);
+  if (it == context->client_metadata().end()) return "";
+  return std::string(it->second.data(), it->second.size());
+}
+
+bool IsSafeRequestId(absl::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
+      return false;
+  }
+  return true;
+}
+
+void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
+  int64_t us = absl::ToUnixMicros(t);
+  out->set_seconds(us / 1000000);
+  out->set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
+}
+
+}  // namespace
+
+RequestMeta MetaFrom(grpc::ServerContext* context) {
+  RequestMeta meta;
+  std::string id = FirstMetadata(context, "x-request-id");
+  meta.request_id = IsSafeRequestId(id) ? id : RandomHex(8);
+  meta.peer = context->peer();
+  context->AddInitialMetadata("x-request-id", meta.request_id);
+  return meta;
+}
+
+absl::StatusOr<Principal> AuthenticateCall(grpc::ServerContext* context, TokenLogic& tokens) {
+  std::string header = FirstMetadata(context, "authorization");
+  if (header.empty()) return absl::UnauthenticatedError("missing authorization metadata");
+  constexpr absl::string_view kScheme = "bearer ";
+  if (header.size() <= kScheme.size() ||
+      !absl::EqualsIgnoreCase(absl::string_view(header).substr(0, kScheme.size()), kScheme)) {
+    return absl::UnauthenticatedError("authorization metadata must be \"Bearer <token>\"");
+  }
+  absl::string_view token = absl::StripAsciiWhitespace(absl::string_view(header).substr(7));
+  return tokens.AuthenticateBearer(token);
+}
+
+grpc::Status ToGrpcStatus(const absl::Status& status, const RequestMeta& meta,
+                          absl::string_view method) {
+  if (status.ok()) return grpc::Status::OK;
+  auto code = static_cast<grpc::StatusCode>(status.code());
+  switch (status.code()) {
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kDataLoss:
+      Log(LogLevel::kError, "rpc_internal_error",
+          {{"request_id", meta.request_id},
+           {"method", std::string(method)},
+           {"error", std::string(status.message())}});
+      return grpc::Status(grpc::StatusCode::INTERNAL,
+                          absl::StrCat("internal error (request id ", meta.request_id, ")"));
+    case absl::StatusCode::kUnavailable:
+      Log(LogLevel::kWarning, "rpc_unavailable",
+          {{"request_id", meta.request_id},
+           {"method", std::string(method)},
+           {"error", std::string(status.message())}});
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          "temporarily unavailable (database unreachable); retry");
+    case absl::StatusCode::kAborted:
+      return grpc::Status(grpc::StatusCode::ABORTED, "conflicting concurrent write; retry");
+    default:
+      return grpc::Status(code, std::string(status.message()));
+  }
+}
+
+void ToProto(const Account& a, const Organization& org, tessera::v1::Account* out) {
+  out->set_id(a.id);
+  out->set_org_id(a.org_id);
+  out->set_org_slug(org.slug);
+  out->set_org_name(org.name);
+  out->set_username(a.username);
+  out->set_email(a.email);
+  out->set_kind(a.kind == AccountKind::kService ? tessera::v1::ACCOUNT_KIND_SERVICE
+                                                 : tessera::v1::ACCOUNT_KIND_USER);
+  out->set_disabled(a.disabled);
+  for (const auto& r : a.roles) out->add_roles(r);
+  SetTimestamp(a.created_at, out->mutable_created_at());
+}
+
+void ToProto(const Organization& org, tessera::v1::Organization* out) {
+  out->set_id(org.id);
+  out->set_slug(org.slug);
+  out->set_name(org.name);
+  SetTimestamp(org.created_at, out->mutable_created_at());
+}
+
+}  // namespace tessera

@@ -1,0 +1,31 @@
+// The edge between gRPC and the service logic: request IDs and peers from the ServerContext,
+// bearer authentication from metadata, and absl::Status → grpc::Status, done once per call.
+// INTERNAL and UNAVAILABLE details are logged with the request ID and never sent to the caller.
+#ifndef TESSERA_SERVICES_GRPC_EDGE_H_
+#define TESSERA_SERVICES_GRPC_EDGE_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/statusor.h"
+#include "services/principal.h"
+#include "services/token_logic.h"
+#include "storage/records.h"
+#include "tessera/v1/common.pb.h"
+
+namespace tessera {
+
+// Reads (or makes) the request ID and echoes it as `x-request-id` initial metadata.
+RequestMeta MetaFrom(grpc::ServerContext* context);
+
+// The `authorization: Bearer <token>` credential of the call, authenticated.
+absl::StatusOr<Principal> AuthenticateCall(grpc::ServerContext* context, TokenLogic& tokens);
+
+grpc::Status ToGrpcStatus(const absl::Status& status, const RequestMeta& meta,
+                          absl::string_view method);
+
+void ToProto(const Account& account, const Organization& org, tessera::v1::Account* out);
+void ToProto(const Organization& org, tessera::v1::Organization* out);
+
+}  // namespace tessera
+
+#endif  // TESSERA_SERVICES_GRPC_EDGE_H_

@@ -1,0 +1,61 @@
+#include "services/key_manager.h"
+
+#include "absl/strings/str_cat.h"
+#include "core/encoding.h"
+#include "core/log.h"
+
+namespace tessera {
+
+KeyManager::KeyManager(const Clock& clock, const Aead& kek, SigningKeyStore& store, KeyRing& ring,
+                       SigningAlg alg)
+    : clock_(clock), kek_(kek), store_(store), ring_(ring), alg_(alg) {}
+
+absl::Status KeyManager::EnsureAndLoad() {
+  absl::Time now = clock_.Now();
+  std::string kid = RandomHex(8);
+  auto key = SigningKey::Generate(alg_, kid);
+  if (!key.ok()) return key.status();
+  SigningKeyRecord rec{.kid = kid,
+                       .alg = std::string(SigningAlgName(alg_)),
+                       .public_pem = (*key)->PublicPem(),
+                       .private_key_sealed = kek_.Seal((*key)->PrivatePem(), kid),
+                       .created_at = now,
+                       .activates_at = now,
+                       .retired_at = std::nullopt,
+                       .verify_until = std::nullopt};
+  AuditEntry audit{.org_id = "", .at = now, .actor_id = "system"};
+  auto records = store_.EnsureActiveKey(rec, audit);
+  if (!records.ok()) return records.status();
+  return Load(*records);
+}
+
+absl::Status KeyManager::Reload() {
+  auto records = store_.List();
+  if (!records.ok()) return records.status();
+  return Load(*records);
+}
+
+absl::Status KeyManager::Load(const std::vector<SigningKeyRecord>& records) {
+  std::vector<KeyRingEntry> entries;
+  for (const auto& r : records) {
+    auto alg = ParseSigningAlg(r.alg);
+    if (!alg.ok()) return alg.status();
+    auto pem = kek_.Open(r.private_key_sealed, r.kid);
+    if (!pem.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "signing key ", r.kid, ": ", pem.status().message(),
+          " (is TESSERA_KEY_ENCRYPTION_KEY the one this database was created with?)"));
+    }
+    auto key = SigningKey::FromPrivatePem(*alg, r.kid, *pem);
+    if (!key.ok()) return key.status();
+    entries.push_back(KeyRingEntry{.key = std::shared_ptr<const SigningKey>(std::move(*key)),
+                                   .activates_at = r.activates_at,
+                                   .retired_at = r.retired_at.value_or(absl::InfiniteFuture()),
+                                   .verify_until = r.verify_until.value_or(absl::InfiniteFuture())});
+  }
+  Log(LogLevel::kInfo, "signing_keys_loaded", {{"count", std::to_string(entries.size())}});
+  ring_.Replace(std::move(entries));
+  return absl::OkStatus();
+}
+
+}  // namespace tessera

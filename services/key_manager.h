@@ -1,0 +1,37 @@
+// KeyManager: keeps the KeyRing in step with the signing keys in storage. At start it makes sure
+// an active key exists (creating and sealing one if this is the first replica ever) and loads
+// every key, unsealing private parts with the key-encryption key.
+#ifndef TESSERA_SERVICES_KEY_MANAGER_H_
+#define TESSERA_SERVICES_KEY_MANAGER_H_
+
+#include "absl/status/status.h"
+#include "core/aead.h"
+#include "core/clock.h"
+#include "core/key_ring.h"
+#include "storage/signing_key_store.h"
+
+namespace tessera {
+
+class KeyManager {
+ public:
+  KeyManager(const Clock& clock, const Aead& kek, SigningKeyStore& store, KeyRing& ring,
+             SigningAlg alg);
+
+  // Creates the first key if none is active, then loads all keys into the ring.
+  absl::Status EnsureAndLoad();
+  // Reloads the ring from storage.
+  absl::Status Reload();
+
+ private:
+  absl::Status Load(const std::vector<SigningKeyRecord>& records);
+
+  const Clock& clock_;
+  const Aead& kek_;
+  SigningKeyStore& store_;
+  KeyRing& ring_;
+  SigningAlg alg_;
+};
+
+}  // namespace tessera
+
+#endif  // TESSERA_SERVICES_KEY_MANAGER_H_

@@ -1,0 +1,231 @@
+#include "services/token_logic.h"
+
+#include <nlohmann/json.hpp>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "core/credentials.h"
+#include "core/log.h"
+#include "services/validation.h"
+
+namespace tessera {
+namespace {
+
+// One message for every failed login, whatever failed, so a caller cannot tell an unknown user
+// from a wrong password or a disabled account.
+constexpr char kBadCredentials[] = "invalid credentials";
+
+absl::Status Unauthenticated() { return absl::UnauthenticatedError(kBadCredentials); }
+
+}  // namespace
+
+TokenLogic::TokenLogic(const Clock& clock, TokenOptions options, const KeyRing& keys,
+                       const PasswordHasher& hasher, BoundedWorkerPool& password_pool,
+                       const SecretDigester& digester, AccountStore& accounts,
+                       RefreshTokenStore& refresh_tokens, AuditStore& audit)
+    : clock_(clock),
+      options_(std::move(options)),
+      keys_(keys),
+      hasher_(hasher),
+      password_pool_(password_pool),
+      digester_(digester),
+      accounts_(accounts),
+      refresh_tokens_(refresh_tokens),
+      audit_(audit) {}
+
+absl::StatusOr<ScopeSet> TokenLogic::NarrowScopes(const ScopeSet& held,
+                                                  const std::vector<std::string>& requested) {
+  if (requested.empty()) return held;
+  auto wanted = ParseScopes("scopes", requested);
+  if (!wanted.ok()) return wanted.status();
+  for (const auto& s : wanted->items()) {
+    if (!held.Grants(s)) {
+      return absl::InvalidArgumentError(absl::StrCat("scopes: \"", s, "\" is not held"));
+    }
+  }
+  return *wanted;
+}
+
+absl::StatusOr<std::string> TokenLogic::MintAccessToken(const std::string& org_id,
+                                                        const std::string& account_id,
+                                                        const std::string& client_id,
+                                                        const ScopeSet& scopes,
+                                                        const std::string& audience) {
+  absl::Time now = clock_.Now();
+  auto key = keys_.SigningKeyAt(now);
+  if (!key.ok()) return key.status();
+  AccessTokenClaims c;
+  c.iss = options_.issuer;
+  c.sub = account_id;
+  c.aud = {audience.empty() ? options_.issuer : audience};
+  c.iat = absl::ToUnixSeconds(now);
+  c.nbf = c.iat;
+  c.exp = c.iat + absl::ToInt64Seconds(options_.access_token_ttl);
+  c.jti = NewJti();
+  c.client_id = client_id;
+  c.scopes = scopes.ToVector();
+  c.org_id = org_id;
+  return EncodeAccessToken(c, **key);
+}
+
+void TokenLogic::AuditFailedLogin(const std::string& org_id, const PasswordLogin& login,
+                                  const RequestMeta& meta, absl::string_view reason) {
+  nlohmann::json details = {{"grant", "password"},
+                            {"org_slug", login.org_slug},
+                            {"username", login.username},
+                            {"reason", std::string(reason)}};
+  AuditEntry e{.org_id = org_id,
+               .at = clock_.Now(),
+               .actor_id = "anonymous",
+               .action = "auth.failed",
+               .target_type = "account",
+               .target_id = login.username,
+               .peer = meta.peer,
+               .request_id = meta.request_id,
+               .details_json = details.dump(-1, ' ', false,
+                                            nlohmann::json::error_handler_t::replace)};
+  absl::Status s = audit_.Append(std::move(e));
+  if (!s.ok()) {
+    Log(LogLevel::kError, "audit_write_failed",
+        {{"request_id", meta.request_id}, {"error", std::string(s.message())}});
+  }
+}
+
+absl::StatusOr<IssuedTokens> TokenLogic::LoginWithPassword(const PasswordLogin& login,
+                                                           const RequestMeta& meta) {
+  if (auto s = CheckSlug("password.org_slug", login.org_slug); !s.ok()) return s;
+  if (auto s = CheckText("password.username", login.username, 256); !s.ok()) return s;
+  if (login.password.empty()) return absl::InvalidArgumentError("password.password: required");
+  if (login.password.size() > kMaxPasswordLength) {
+    return absl::InvalidArgumentError("password.password: longer than 1024 bytes");
+  }
+  if (auto s = CheckText("audience", login.audience, 256, /*required=*/false); !s.ok()) return s;
+  if (auto s = ParseScopes("scopes", login.scopes); !s.ok()) return s.status();
+
+  auto candidate = accounts_.FindForLogin(login.org_slug, login.username);
+  if (absl::IsNotFound(candidate.status())) {
+    auto spent = password_pool_.Run<bool>([&] {
+      hasher_.VerifyDummy(login.password);
+      return false;
+    });
+    if (!spent.ok()) return spent.status();
+    AuditFailedLogin("", login, meta, "unknown_account");
+    return Unauthenticated();
+  }
+  if (!candidate.ok()) return candidate.status();
+
+  const std::string& hash = candidate->password_hash;
+  auto verified = password_pool_.Run<bool>([&] { return hasher_.Verify(hash, login.password); });
+  if (!verified.ok()) return verified.status();
+  if (!*verified || candidate->account.disabled) {
+    AuditFailedLogin(candidate->org.id, login, meta,
+                     *verified ? "account_disabled" : "wrong_password");
+    return Unauthenticated();
+  }
+
+  auto scopes = NarrowScopes(candidate->scopes, login.scopes);
+  if (!scopes.ok()) return scopes.status();
+  const std::string& org_id = candidate->org.id;
+  const std::string& account_id = candidate->account.id;
+  auto access = MintAccessToken(org_id, account_id, account_id, *scopes, login.audience);
+  if (!access.ok()) return access.status();
+
+  std::string refresh = NewRefreshToken();
+  absl::Time now = clock_.Now();
+  RefreshTokenRow row{.org_id = org_id,
+                      .account_id = account_id,
+                      .digest = digester_.Digest(refresh),
+                      .scopes = *scopes,
+                      .audience = login.audience.empty() ? options_.issuer : login.audience,
+                      .created_at = now,
+                      .expires_at = now + options_.refresh_token_ttl,
+                      .family_expires_at = now + options_.refresh_family_ttl};
+  AuditEntry audit{.org_id = org_id,
+                   .at = now,
+                   .actor_id = account_id,
+                   .action = "token.issued",
+                   .peer = meta.peer,
+                   .request_id = meta.request_id,
+                   .details_json = R"({"grant":"password"})"};
+  auto family = refresh_tokens_.CreateFamily(row, std::move(audit));
+  if (!family.ok()) return family.status();
+
+  IssuedTokens out;
+  out.access_token = *std::move(access);
+  out.expires_in = absl::ToInt64Seconds(options_.access_token_ttl);
+  out.refresh_token = std::move(refresh);
+  out.scopes = *std::move(scopes);
+  out.org = candidate->org;
+  out.account = candidate->account;
+  return out;
+}
+
+absl::StatusOr<Introspection> TokenLogic::Introspect(absl::string_view token) {
+  Introspection inactive;
+  if (!LooksLikeJwt(token)) return inactive;
+  VerifyOptions vo{.issuer = options_.issuer, .leeway = options_.leeway};
+  auto claims = VerifyAccessToken(token, keys_, clock_.Now(), vo);
+  if (!claims.ok()) return inactive;
+  if (CheckId("sub", claims->sub).ok() == false || CheckId("org_id", claims->org_id).ok() == false)
+    return inactive;
+  auto perms = accounts_.GetPermissions(claims->org_id, claims->sub);
+  if (absl::IsNotFound(perms.status())) return inactive;
+  if (!perms.ok()) return perms.status();
+  if (perms->disabled) return inactive;
+
+  ScopeSet token_scopes(claims->scopes.begin(), claims->scopes.end());
+  Introspection out;
+  out.active = true;
+  out.claims = *std::move(claims);
+  out.claims.scopes = token_scopes.IntersectHeld(perms->scopes).ToVector();
+  out.username = perms->username;
+  out.token_type = "Bearer";
+  return out;
+}
+
+absl::StatusOr<Principal> TokenLogic::AuthenticateBearer(absl::string_view token) {
+  if (!LooksLikeJwt(token)) return absl::UnauthenticatedError("invalid bearer credential");
+  VerifyOptions vo{.issuer = options_.issuer, .leeway = options_.leeway};
+  auto claims = VerifyAccessToken(token, keys_, clock_.Now(), vo);
+  if (!claims.ok()) return absl::UnauthenticatedError("invalid bearer credential");
+  if (!CheckId("sub", claims->sub).ok() || !CheckId("org_id", claims->org_id).ok()) {
+    return absl::UnauthenticatedError("invalid bearer credential");
+  }
+  auto perms = accounts_.GetPermissions(claims->org_id, claims->sub);
+  if (absl::IsNotFound(perms.status())) {
+    return absl::UnauthenticatedError("invalid bearer credential");
+  }
+  if (!perms.ok()) return perms.status();
+  if (perms->disabled) return absl::UnauthenticatedError("invalid bearer credential");
+  ScopeSet token_scopes(claims->scopes.begin(), claims->scopes.end());
+  Principal p;
+  p.org_id = claims->org_id;
+  p.account_id = claims->sub;
+  p.client_id = claims->client_id;
+  p.username = perms->username;
+  p.scopes = token_scopes.IntersectHeld(perms->scopes);
+  p.platform = perms->org_platform;
+  return p;
+}
+
+std::vector<PublicJwk> TokenLogic::Jwks() const {
+  std::vector<PublicJwk> out;
+  for (const auto& key : keys_.Published(clock_.Now())) out.push_back(key->Jwk());
+  return out;
+}
+
+std::string TokenLogic::JwksJson() const {
+  nlohmann::json keys = nlohmann::json::array();
+  for (const PublicJwk& k : Jwks()) {
+    nlohmann::json j = {{"kid", k.kid}, {"kty", k.kty}, {"alg", k.alg}, {"use", k.use}};
+    if (!k.crv.empty()) j["crv"] = k.crv;
+    if (!k.x.empty()) j["x"] = k.x;
+    if (!k.y.empty()) j["y"] = k.y;
+    if (!k.n.empty()) j["n"] = k.n;
+    if (!k.e.empty()) j["e"] = k.e;
+    keys.push_back(std::move(j));
+  }
+  return nlohmann::json{{"keys", keys}}.dump();
+}
+
+}  // namespace tessera

@@ -1,0 +1,105 @@
+// TokenLogic: what TokenService does, free of gRPC so that tests can call it directly. Logs
+// principals in, verifies bearer credentials, introspects tokens and publishes the JWKS. Every
+// method returns absl::Status codes from DESIGN.md §2; the gRPC adapter only translates.
+#ifndef TESSERA_SERVICES_TOKEN_LOGIC_H_
+#define TESSERA_SERVICES_TOKEN_LOGIC_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "core/clock.h"
+#include "core/jwt.h"
+#include "core/key_ring.h"
+#include "core/password_hasher.h"
+#include "core/secret_digest.h"
+#include "core/worker_pool.h"
+#include "services/principal.h"
+#include "storage/account_store.h"
+#include "storage/audit_store.h"
+#include "storage/refresh_token_store.h"
+
+namespace tessera {
+
+struct TokenOptions {
+  std::string issuer = "tessera";
+  absl::Duration access_token_ttl = absl::Seconds(900);
+  absl::Duration refresh_token_ttl = absl::Hours(24 * 30);
+  absl::Duration refresh_family_ttl = absl::Hours(24 * 90);
+  absl::Duration leeway = absl::Seconds(10);
+};
+
+struct PasswordLogin {
+  std::string org_slug;
+  std::string username;  // or email
+  std::string password;
+  std::vector<std::string> scopes;  // narrow to these; empty = all held
+  std::string audience;             // empty = the issuer
+};
+
+struct IssuedTokens {
+  std::string access_token;
+  int64_t expires_in = 0;
+  std::string refresh_token;
+  ScopeSet scopes;
+  Organization org;
+  Account account;
+};
+
+// RFC 7662 answer. When `active` is false every other field is empty.
+struct Introspection {
+  bool active = false;
+  AccessTokenClaims claims;  // scopes here are the effective (intersected) ones
+  std::string username;
+  std::string token_type;
+};
+
+class TokenLogic {
+ public:
+  TokenLogic(const Clock& clock, TokenOptions options, const KeyRing& keys,
+             const PasswordHasher& hasher, BoundedWorkerPool& password_pool,
+             const SecretDigester& digester, AccountStore& accounts,
+             RefreshTokenStore& refresh_tokens, AuditStore& audit);
+
+  absl::StatusOr<IssuedTokens> LoginWithPassword(const PasswordLogin& login,
+                                                 const RequestMeta& meta);
+
+  // Never an error for a bad token: inactive instead. Errors only when the answer cannot be
+  // known (UNAVAILABLE).
+  absl::StatusOr<Introspection> Introspect(absl::string_view token);
+
+  // Authenticates a bearer credential for a call: UNAUTHENTICATED unless it is an active token.
+  absl::StatusOr<Principal> AuthenticateBearer(absl::string_view token);
+
+  std::vector<PublicJwk> Jwks() const;
+  std::string JwksJson() const;
+
+  const TokenOptions& options() const { return options_; }
+
+ private:
+  // Scopes for a new token: all of `held`, or `requested` if each is held.
+  static absl::StatusOr<ScopeSet> NarrowScopes(const ScopeSet& held,
+                                               const std::vector<std::string>& requested);
+  absl::StatusOr<std::string> MintAccessToken(const std::string& org_id,
+                                              const std::string& account_id,
+                                              const std::string& client_id,
+                                              const ScopeSet& scopes,
+                                              const std::string& audience);
+  void AuditFailedLogin(const std::string& org_id, const PasswordLogin& login,
+                        const RequestMeta& meta, absl::string_view reason);
+
+  const Clock& clock_;
+  TokenOptions options_;
+  const KeyRing& keys_;
+  const PasswordHasher& hasher_;
+  BoundedWorkerPool& password_pool_;
+  const SecretDigester& digester_;
+  AccountStore& accounts_;
+  RefreshTokenStore& refresh_tokens_;
+  AuditStore& audit_;
+};
+
+}  // namespace tessera
+
+#endif  // TESSERA_SERVICES_TOKEN_LOGIC_H_

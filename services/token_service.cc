@@ -1,0 +1,85 @@
+#include "services/token_service.h"
+
+#include "services/admin_logic.h"
+#include "services/grpc_edge.h"
+
+namespace tessera {
+
+grpc::Status TokenServiceImpl::IssueToken(grpc::ServerContext* context,
+                                          const v1::IssueTokenRequest* request,
+                                          v1::IssueTokenResponse* response) {
+  RequestMeta meta = MetaFrom(context);
+  auto fail = [&](const absl::Status& s) { return ToGrpcStatus(s, meta, "IssueToken"); };
+  if (request->grant_case() != v1::IssueTokenRequest::kPassword) {
+    if (request->grant_case() == v1::IssueTokenRequest::GRANT_NOT_SET) {
+      return fail(absl::InvalidArgumentError("grant: one of password, service_token, api_key"));
+    }
+    return fail(absl::UnimplementedError("grant: only the password grant is available"));
+  }
+  const auto& g = request->password();
+  PasswordLogin login{.org_slug = g.org_slug(),
+                      .username = g.username(),
+                      .password = g.password(),
+                      .scopes = {request->scopes().begin(), request->scopes().end()},
+                      .audience = request->audience()};
+  auto issued = logic_.LoginWithPassword(login, meta);
+  if (!issued.ok()) return fail(issued.status());
+  response->set_access_token(issued->access_token);
+  response->set_token_type("Bearer");
+  response->set_expires_in(issued->expires_in);
+  response->set_refresh_token(issued->refresh_token);
+  for (const auto& s : issued->scopes.items()) response->add_scopes(s);
+  ToProto(issued->account, issued->org, response->mutable_account());
+  return grpc::Status::OK;
+}
+
+grpc::Status TokenServiceImpl::Introspect(grpc::ServerContext* context,
+                                          const v1::IntrospectRequest* request,
+                                          v1::IntrospectResponse* response) {
+  RequestMeta meta = MetaFrom(context);
+  auto fail = [&](const absl::Status& s) { return ToGrpcStatus(s, meta, "Introspect"); };
+  auto caller = AuthenticateCall(context, logic_);
+  if (!caller.ok()) return fail(caller.status());
+  if (auto s = RequireScope(*caller, "tokens:introspect"); !s.ok()) return fail(s);
+  auto result = logic_.Introspect(request->token());
+  if (!result.ok()) return fail(result.status());
+  if (!result->active) return grpc::Status::OK;  // inactive: nothing else is said
+  const AccessTokenClaims& c = result->claims;
+  response->set_active(true);
+  response->set_sub(c.sub);
+  response->set_org_id(c.org_id);
+  for (const auto& s : c.scopes) response->add_scopes(s);
+  response->set_client_id(c.client_id);
+  response->set_username(result->username);
+  response->set_token_type(result->token_type);
+  response->set_exp(c.exp);
+  response->set_iat(c.iat);
+  response->set_nbf(c.nbf);
+  response->set_jti(c.jti);
+  response->set_iss(c.iss);
+  for (const auto& a : c.aud) response->add_aud(a);
+  return grpc::Status::OK;
+}
+
+grpc::Status TokenServiceImpl::GetJwks(grpc::ServerContext* context, const v1::GetJwksRequest*,
+                                       v1::GetJwksResponse* response) {
+  RequestMeta meta = MetaFrom(context);
+  auto caller = AuthenticateCall(context, logic_);
+  if (!caller.ok()) return ToGrpcStatus(caller.status(), meta, "GetJwks");
+  for (const PublicJwk& k : logic_.Jwks()) {
+    auto* out = response->add_keys();
+    out->set_kid(k.kid);
+    out->set_kty(k.kty);
+    out->set_alg(k.alg);
+    out->set_use(k.use);
+    out->set_crv(k.crv);
+    out->set_x(k.x);
+    out->set_y(k.y);
+    out->set_n(k.n);
+    out->set_e(k.e);
+  }
+  response->set_jwks_json(logic_.JwksJson());
+  return grpc::Status::OK;
+}
+
+}  // namespace tessera

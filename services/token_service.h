@@ -1,0 +1,27 @@
+// The gRPC adapter for tessera.v1.TokenService over TokenLogic.
+#ifndef TESSERA_SERVICES_TOKEN_SERVICE_H_
+#define TESSERA_SERVICES_TOKEN_SERVICE_H_
+
+#include "services/token_logic.h"
+#include "tessera/v1/token.grpc.pb.h"
+
+namespace tessera {
+
+class TokenServiceImpl final : public tessera::v1::TokenService::Service {
+ public:
+  explicit TokenServiceImpl(TokenLogic& logic) : logic_(logic) {}
+
+  grpc::Status IssueToken(grpc::ServerContext* context, const v1::IssueTokenRequest* request,
+                          v1::IssueTokenResponse* response) override;
+  grpc::Status Introspect(grpc::ServerContext* context, const v1::IntrospectRequest* request,
+                          v1::IntrospectResponse* response) override;
+  grpc::Status GetJwks(grpc::ServerContext* context, const v1::GetJwksRequest* request,
+                       v1::GetJwksResponse* response) override;
+
+ private:
+  TokenLogic& logic_;
+};
+
+}  // namespace tessera
+
+#endif  // TESSERA_SERVICES_TOKEN_SERVICE_H_
