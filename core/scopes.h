@@ -5,6 +5,7 @@
 #define TESSERA_CORE_SCOPES_H_
 
 #include "absl/strings/string_view.h"
+#include <initializer_list>
 #include <set>
 #include <string>
 
@@ -23,6 +24,7 @@ class ScopeSet {
  public:
   ScopeSet() = default;
   explicit ScopeSet(std::set<std::string> scopes) : scopes_(std::move(scopes)) {}
+  ScopeSet(std::initializer_list<std::string> scopes) : scopes_(scopes) {}
   template <typename It>
   ScopeSet(It begin, It end) : scopes_(begin, end) {}
 

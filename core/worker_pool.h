@@ -38,6 +38,10 @@ class BoundedWorkerPool {
   }
 
   int threads() const { return static_cast<int>(workers_.size()); }
+  size_t queued() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return queue_.size();
+  }
 
  private:
   bool Enqueue(std::function<void()> job);

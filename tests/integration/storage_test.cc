@@ -1,0 +1,239 @@
+// Stores and migrations against a real PostgreSQL: every write with its audit row in the same
+// transaction (and none when the write fails), migrations idempotent and race-free.
+#include <gtest/gtest.h>
+
+#include <thread>
+#include <vector>
+
+#include "storage/migrations.h"
+#include "storage/migrator.h"
+#include "storage/pg_pool.h"
+#include "storage/pg_stores.h"
+#include "tests/integration/test_db.h"
+
+namespace tessera {
+namespace {
+
+using testing::FreshDatabaseUrl;
+using testing::QueryValue;
+
+const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
+
+AuditEntry Audit(const std::string& org, const std::string& action) {
+  return AuditEntry{.org_id = org, .at = kT0, .actor_id = "tester", .action = action,
+                    .peer = "test", .request_id = "r1"};
+}
+
+TEST(MigrationTest, AppliedTwiceIsANoop) {
+  std::string url = FreshDatabaseUrl();
+  auto first = MigrateDatabase(url);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(*first, static_cast<int>(Migrations().size()));
+  auto second = MigrateDatabase(url);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*second, 0);
+  EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM schema_migrations"),
+            std::to_string(Migrations().size()));
+}
+
+TEST(MigrationTest, ConcurrentRunsApplyEachMigrationOnce) {
+  std::string url = FreshDatabaseUrl();
+  constexpr int kRunners = 4;
+  std::vector<absl::StatusOr<int>> results(kRunners, 0);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kRunners; ++i) {
+    threads.emplace_back([&, i] { results[i] = MigrateDatabase(url); });
+  }
+  for (auto& t : threads) t.join();
+  int total = 0;
+  for (const auto& r : results) {
+    ASSERT_TRUE(r.ok()) << r.status();
+    total += *r;
+  }
+  EXPECT_EQ(total, static_cast<int>(Migrations().size()));
+}
+
+TEST(MigrationTest, UnreachableDatabaseIsUnavailable) {
+  auto r = MigrateDatabase("postgresql://postgres@127.0.0.1:1/none?connect_timeout=2");
+  EXPECT_TRUE(absl::IsUnavailable(r.status())) << r.status();
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    url_ = FreshDatabaseUrl();
+    ASSERT_TRUE(MigrateDatabase(url_).ok());
+    pool_ = std::make_unique<PgPool>(PgPoolOptions{.url = url_, .max_connections = 4});
+    stores_ = MakePgStores(*pool_);
+    auto org = stores_.orgs->Create(
+        NewOrganizationWithAdmin{.slug = "acme", .name = "Acme", .now = kT0}, Audit("", ""));
+    ASSERT_TRUE(org.ok()) << org.status();
+    org_ = org->org.id;
+  }
+  int AuditCount(const std::string& action) {
+    return std::stoi(QueryValue(
+        url_, "SELECT count(*) FROM audit_events WHERE action = '" + action + "'"));
+  }
+  absl::StatusOr<Account> MakeAccount(const std::string& name, std::vector<std::string> roles) {
+    return stores_.accounts->Create(
+        NewAccount{.org_id = org_, .kind = AccountKind::kUser, .username = name,
+                   .email = name + "@example.com", .password_hash = "$argon2id$x",
+                   .roles = std::move(roles), .now = kT0},
+        Audit(org_, "account.created"));
+  }
+
+  std::string url_;
+  std::unique_ptr<PgPool> pool_;
+  Stores stores_;
+  std::string org_;
+};
+
+TEST_F(StoreTest, AccountLifecycleWithRolesAndPermissions) {
+  ASSERT_TRUE(stores_.roles->Create(org_, "reader", ScopeSet({"read:shifts"}), kT0,
+                                     Audit(org_, "role.created")).ok());
+  ASSERT_TRUE(stores_.roles->Create(org_, "writer", ScopeSet({"write:shifts", "read:shifts"}),
+                                     kT0, Audit(org_, "role.created")).ok());
+  auto a = MakeAccount("alice", {"reader"});
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->roles, std::vector<std::string>{"reader"});
+  EXPECT_EQ(a->created_at, kT0);
+
+  auto perms = stores_.accounts->GetPermissions(org_, a->id);
+  ASSERT_TRUE(perms.ok());
+  EXPECT_EQ(perms->scopes, ScopeSet({"read:shifts"}));
+  EXPECT_FALSE(perms->disabled);
+
+  ASSERT_TRUE(stores_.accounts->AssignRole(org_, a->id, "writer", kT0, Audit(org_, "role.assigned")).ok());
+  EXPECT_EQ(stores_.accounts->GetPermissions(org_, a->id)->scopes,
+            ScopeSet({"read:shifts", "write:shifts"}));
+  ASSERT_TRUE(stores_.accounts->UnassignRole(org_, a->id, "writer", kT0, Audit(org_, "role.unassigned")).ok());
+  EXPECT_EQ(stores_.accounts->GetPermissions(org_, a->id)->scopes, ScopeSet({"read:shifts"}));
+
+  auto login = stores_.accounts->FindForLogin("acme", "ALICE@example.com");
+  ASSERT_TRUE(login.ok()) << login.status();
+  EXPECT_EQ(login->account.id, a->id);
+  EXPECT_EQ(login->password_hash, "$argon2id$x");
+  EXPECT_TRUE(absl::IsNotFound(stores_.accounts->FindForLogin("acme", "bob").status()));
+  EXPECT_TRUE(absl::IsNotFound(stores_.accounts->FindForLogin("other", "alice").status()));
+
+  auto disabled = stores_.accounts->Disable(org_, a->id, kT0, Audit(org_, "account.disabled"));
+  ASSERT_TRUE(disabled.ok());
+  EXPECT_TRUE(disabled->disabled);
+  EXPECT_TRUE(stores_.accounts->GetPermissions(org_, a->id)->disabled);
+}
+
+TEST_F(StoreTest, ListPagesThroughEveryAccountOnce) {
+  for (int i = 0; i < 7; ++i) ASSERT_TRUE(MakeAccount("user" + std::to_string(i), {}).ok());
+  std::set<std::string> seen;
+  std::string after;
+  int pages = 0;
+  do {
+    auto page = stores_.accounts->List(org_, 3, after);
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const auto& a : page->accounts) EXPECT_TRUE(seen.insert(a.id).second);
+    after = page->next_after_id;
+    ++pages;
+  } while (!after.empty());
+  EXPECT_EQ(seen.size(), 7u);
+  EXPECT_EQ(pages, 3);
+}
+
+TEST_F(StoreTest, AuditRowLandsWithItsWrite) {
+  int before = AuditCount("role.created");
+  ASSERT_TRUE(stores_.roles->Create(org_, "r1", ScopeSet({"a:b"}), kT0,
+                                     Audit(org_, "role.created")).ok());
+  EXPECT_EQ(AuditCount("role.created"), before + 1);
+  auto a = MakeAccount("carol", {"r1"});
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(QueryValue(url_, "SELECT target_id FROM audit_events WHERE action = 'account.created'"),
+            a->id);
+  EXPECT_EQ(QueryValue(url_, "SELECT org_id FROM audit_events WHERE action = 'account.created'"),
+            org_);
+}
+
+TEST_F(StoreTest, FailedWriteLeavesNoAuditRow) {
+  ASSERT_TRUE(stores_.roles->Create(org_, "dup", ScopeSet(), kT0, Audit(org_, "role.created")).ok());
+  int roles_audited = AuditCount("role.created");
+  auto again = stores_.roles->Create(org_, "dup", ScopeSet(), kT0, Audit(org_, "role.created"));
+  EXPECT_TRUE(absl::IsAlreadyExists(again.status())) << again.status();
+  EXPECT_EQ(AuditCount("role.created"), roles_audited);
+
+  // An account naming a missing role is refused whole: no account, no assignment, no audit row.
+  int accounts_audited = AuditCount("account.created");
+  auto bad = MakeAccount("dave", {"no-such-role"});
+  EXPECT_TRUE(absl::IsNotFound(bad.status())) << bad.status();
+  EXPECT_EQ(AuditCount("account.created"), accounts_audited);
+  EXPECT_EQ(QueryValue(url_, "SELECT count(*) FROM accounts WHERE username = 'dave'"), "0");
+
+  ASSERT_TRUE(MakeAccount("erin", {}).ok());
+  int after_first = AuditCount("account.created");
+  EXPECT_TRUE(absl::IsAlreadyExists(MakeAccount("erin", {}).status()));
+  EXPECT_EQ(AuditCount("account.created"), after_first);
+}
+
+TEST_F(StoreTest, BootstrapIsIdempotentUnderConcurrency) {
+  constexpr int kRunners = 4;
+  std::vector<absl::StatusOr<CreatedOrganization>> results(kRunners, absl::UnknownError(""));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kRunners; ++i) {
+    threads.emplace_back([&, i] {
+      results[i] = stores_.orgs->Bootstrap(
+          NewOrganizationWithAdmin{.slug = "platform", .name = "Platform", .platform = true,
+                                   .admin_username = "admin", .admin_password_hash = "h",
+                                   .now = kT0},
+          Audit("", "bootstrap"));
+    });
+  }
+  for (auto& t : threads) t.join();
+  int created = 0;
+  for (const auto& r : results) {
+    ASSERT_TRUE(r.ok()) << r.status();
+    created += r->created ? 1 : 0;
+  }
+  EXPECT_EQ(created, 1);
+  EXPECT_EQ(QueryValue(url_, "SELECT count(*) FROM organizations WHERE slug = 'platform'"), "1");
+  EXPECT_EQ(QueryValue(url_, "SELECT platform FROM organizations WHERE slug = 'platform'"), "t");
+}
+
+TEST_F(StoreTest, CrossTenantRowsAreInvisible) {
+  auto other = stores_.orgs->Create(
+      NewOrganizationWithAdmin{.slug = "globex", .name = "Globex", .now = kT0}, Audit("", ""));
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(stores_.roles->Create(org_, "mine", ScopeSet({"a:b"}), kT0, Audit(org_, "r")).ok());
+  auto a = MakeAccount("alice", {"mine"});
+  ASSERT_TRUE(a.ok());
+  const std::string& b = other->org.id;
+  EXPECT_TRUE(absl::IsNotFound(stores_.accounts->Get(b, a->id).status()));
+  EXPECT_TRUE(absl::IsNotFound(stores_.accounts->GetPermissions(b, a->id).status()));
+  EXPECT_TRUE(absl::IsNotFound(stores_.accounts->Disable(b, a->id, kT0, Audit(b, "x")).status()));
+  EXPECT_TRUE(absl::IsNotFound(stores_.accounts->AssignRole(b, a->id, "mine", kT0, Audit(b, "x"))));
+  EXPECT_TRUE(stores_.accounts->List(b, 10, "")->accounts.empty());
+  EXPECT_FALSE(stores_.accounts->Get(org_, a->id)->disabled);
+}
+
+TEST_F(StoreTest, FirstSigningKeyIsCreatedOnceAcrossReplicas) {
+  std::vector<std::thread> threads;
+  std::vector<absl::StatusOr<std::vector<SigningKeyRecord>>> results(4, absl::UnknownError(""));
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      SigningKeyRecord k{.kid = "kid" + std::to_string(i), .alg = "ES256", .public_pem = "p",
+                         .private_key_sealed = std::string("\x00\x01\xff", 3),
+                         .created_at = kT0, .activates_at = kT0};
+      results[i] = stores_.signing_keys->EnsureActiveKey(k, Audit("", "k"));
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& r : results) {
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(r->size(), 1u);
+    EXPECT_EQ((*r)[0].private_key_sealed, std::string("\x00\x01\xff", 3));
+  }
+}
+
+TEST(PgPoolTest, UnreachableServerIsUnavailable) {
+  PgPool pool(PgPoolOptions{.url = "postgresql://postgres@127.0.0.1:1/x?connect_timeout=2"});
+  EXPECT_TRUE(absl::IsUnavailable(pool.Ping()));
+}
+
+}  // namespace
+}  // namespace tessera

@@ -1,0 +1,79 @@
+#include "tests/integration/test_db.h"
+
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+
+#include "core/encoding.h"
+
+namespace tessera::testing {
+namespace {
+
+std::string Run(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return out;
+  std::array<char, 256> buf;
+  while (fgets(buf.data(), buf.size(), p) != nullptr) out += buf.data();
+  int rc = pclose(p);
+  if (rc != 0) {
+    ADD_FAILURE() << cmd << " failed: " << out;
+    std::abort();
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+std::string g_own_dir;
+
+void StopOwnCluster() {
+  if (g_own_dir.empty()) return;
+  std::system((ScriptsDir() + "/pg stop " + g_own_dir + "/data >/dev/null 2>&1").c_str());
+  std::system(("rm -rf " + g_own_dir).c_str());
+}
+
+const std::string& ServerUrl() {
+  static std::once_flag once;
+  static std::string url;
+  std::call_once(once, [] {
+    if (const char* dir = std::getenv("TESSERA_TEST_PG_DIR"); dir != nullptr && *dir) {
+      url = Run(ScriptsDir() + "/pg url " + dir);
+      return;
+    }
+    char tmpl[] = "/tmp/tessera-test-XXXXXX";
+    g_own_dir = mkdtemp(tmpl);
+    std::system(("chmod 755 " + g_own_dir).c_str());
+    url = Run("PG_FSYNC=off " + ScriptsDir() + "/pg start " + g_own_dir + "/data");
+    std::atexit(StopOwnCluster);
+  });
+  return url;
+}
+
+}  // namespace
+
+std::string ScriptsDir() { return TESSERA_SOURCE_DIR "/scripts"; }
+
+std::string FreshDatabaseUrl() {
+  const std::string& server = ServerUrl();
+  std::string name = "t_" + RandomHex(8);
+  {
+    pqxx::connection conn(server);
+    pqxx::nontransaction(conn).exec("CREATE DATABASE " + name);
+  }
+  return server.substr(0, server.rfind('/') + 1) + name;
+}
+
+std::string QueryValue(const std::string& url, const std::string& sql) {
+  pqxx::connection conn(url);
+  pqxx::nontransaction tx(conn);
+  auto r = tx.exec(sql);
+  if (r.empty() || r[0][0].is_null()) return "";
+  return r[0][0].as<std::string>();
+}
+
+}  // namespace tessera::testing

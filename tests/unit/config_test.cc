@@ -1,0 +1,74 @@
+// Configuration: precedence (flag > env > default) and errors that name the setting.
+#include "server/config.h"
+
+#include <gtest/gtest.h>
+
+namespace tessera {
+namespace {
+
+const std::string kKek(64, 'a');
+const std::string kPepper(64, 'b');
+
+std::map<std::string, std::string> Env() {
+  return {{"TESSERA_DATABASE_URL", "postgresql://x/y"},
+          {"TESSERA_KEY_ENCRYPTION_KEY", kKek},
+          {"TESSERA_PEPPER", kPepper}};
+}
+
+TEST(ConfigTest, DefaultsFromTheTable) {
+  auto c = ParseConfig({}, Env(), Needs::kDatabaseAndSecrets);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->grpc_listen, "127.0.0.1:50051");
+  EXPECT_EQ(c->http_listen, "127.0.0.1:9464");
+  EXPECT_EQ(c->access_token_ttl, absl::Seconds(900));
+  EXPECT_EQ(c->signing_alg, SigningAlg::kES256);
+  EXPECT_EQ(c->argon2.memory_kib, 19456u);
+  EXPECT_EQ(c->key_encryption_key.size(), 32u);
+}
+
+TEST(ConfigTest, FlagBeatsEnvironment) {
+  auto env = Env();
+  env["TESSERA_SIGNING_ALG"] = "RS256";
+  auto c = ParseConfig({"--signing_alg=EdDSA", "--access_token_ttl", "60"}, env,
+                       Needs::kDatabaseAndSecrets);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->signing_alg, SigningAlg::kEdDSA);
+  EXPECT_EQ(c->access_token_ttl, absl::Seconds(60));
+  c = ParseConfig({}, env, Needs::kDatabaseAndSecrets);
+  EXPECT_EQ(c->signing_alg, SigningAlg::kRS256);
+}
+
+void ExpectErrorNaming(const std::vector<std::string>& args,
+                       std::map<std::string, std::string> env, const std::string& setting) {
+  auto c = ParseConfig(args, env, Needs::kDatabaseAndSecrets);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find(setting), std::string::npos) << c.status();
+}
+
+TEST(ConfigTest, BadOrMissingSettingsNameTheSetting) {
+  auto env = Env();
+  env.erase("TESSERA_DATABASE_URL");
+  ExpectErrorNaming({}, env, "database_url");
+  env = Env();
+  env.erase("TESSERA_PEPPER");
+  ExpectErrorNaming({}, env, "pepper");
+  ExpectErrorNaming({"--key_encryption_key=abcd"}, Env(), "key_encryption_key");
+  ExpectErrorNaming({"--key_encryption_key=" + std::string(64, 'z')}, Env(),
+                    "key_encryption_key");
+  ExpectErrorNaming({"--signing_alg=HS256"}, Env(), "signing_alg");
+  ExpectErrorNaming({"--signing_alg=none"}, Env(), "signing_alg");
+  ExpectErrorNaming({"--grpc_listen=nowhere"}, Env(), "grpc_listen");
+  ExpectErrorNaming({"--access_token_ttl=soon"}, Env(), "access_token_ttl");
+  ExpectErrorNaming({"--access_token_ttl=0"}, Env(), "access_token_ttl");
+  ExpectErrorNaming({"--log_level=loud"}, Env(), "log_level");
+  ExpectErrorNaming({"--no_such_flag=1"}, Env(), "no_such_flag");
+  ExpectErrorNaming({"--pepper_file=/nonexistent/pepper"}, Env(), "pepper_file");
+}
+
+TEST(ConfigTest, MigrateNeedsNoSecrets) {
+  auto c = ParseConfig({}, {{"TESSERA_DATABASE_URL", "postgresql://x/y"}}, Needs::kDatabase);
+  EXPECT_TRUE(c.ok()) << c.status();
+}
+
+}  // namespace
+}  // namespace tessera
