@@ -1,0 +1,252 @@
+#!/usr/bin/python3
+"""End-to-end: the built `tessera` binary on its own PostgreSQL, driven by `buf curl` (a real,
+third-party gRPC client using server reflection) and plain HTTP.
+
+Run by ctest; by hand: /usr/bin/python3 tests/e2e/e2e_test.py --binary build/server/tessera --source .
+"""
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+ARGS = None
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Tessera:
+    """One PostgreSQL cluster and one `tessera serve` process, for the whole test class."""
+
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="tessera-e2e-")
+        os.chmod(self.tmp, 0o755)
+        self.pg_dir = os.path.join(self.tmp, "pg")
+        self.buf = os.path.join(ARGS.source, "tools/node_modules/.bin/buf")
+        self.pg_url = self.pg("start")
+        self.grpc_port, self.http_port = free_port(), free_port()
+        self.env = dict(os.environ,
+                        TESSERA_DATABASE_URL=self.pg_url,
+                        TESSERA_KEY_ENCRYPTION_KEY=secrets.token_hex(32),
+                        TESSERA_PEPPER=secrets.token_hex(32),
+                        TESSERA_GRPC_LISTEN=f"127.0.0.1:{self.grpc_port}",
+                        TESSERA_HTTP_LISTEN=f"127.0.0.1:{self.http_port}",
+                        TESSERA_HEALTH_INTERVAL="1")
+        self.server = None
+        self.log_path = os.path.join(self.tmp, "server.log")
+
+    def pg(self, cmd):
+        out = subprocess.run([os.path.join(ARGS.source, "scripts/pg"), cmd, self.pg_dir],
+                             check=True, capture_output=True, text=True,
+                             env=dict(os.environ, PG_FSYNC="off"))
+        return out.stdout.strip()
+
+    def tessera(self, *args, check=True):
+        return subprocess.run([ARGS.binary, *args], env=self.env, capture_output=True, text=True,
+                              check=check, timeout=120)
+
+    def start(self):
+        self.log = open(self.log_path, "w")
+        self.server = subprocess.Popen([ARGS.binary, "serve"], env=self.env, stdout=self.log,
+                                       stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/healthz", timeout=1)
+                return
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.2)
+        with open(self.log_path) as f:
+            raise RuntimeError("tessera did not start:\n" + f.read())
+
+    def stop(self):
+        if self.server and self.server.poll() is None:
+            self.server.kill()
+            self.server.wait()
+        if self.server:
+            self.log.close()
+        self.pg("stop")
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def curl(self, method, body=None, token=None, list_methods=False):
+        """Calls `method` with buf curl; returns (ok, parsed JSON response or error)."""
+        cmd = [self.buf, "curl", "--protocol", "grpc", "--http2-prior-knowledge"]
+        if token:
+            cmd += ["-H", f"authorization: Bearer {token}"]
+        if list_methods:
+            cmd += ["--list-methods", f"http://127.0.0.1:{self.grpc_port}"]
+        else:
+            cmd += ["-d", json.dumps(body or {}), f"http://127.0.0.1:{self.grpc_port}/{method}"]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        if list_methods:
+            return out.returncode == 0, out.stdout
+        if out.returncode == 0:
+            return True, json.loads(out.stdout or "{}")
+        return False, json.loads(out.stderr) if out.stderr.strip().startswith("{") else {
+            "message": out.stderr}
+
+
+class EndToEnd(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.t = Tessera()
+        boot = cls.t.tessera("bootstrap", "--org", "acme", "--admin", "admin")
+        cls.admin = json.loads(boot.stdout)
+        cls.t.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.t.stop()
+
+    def login(self, username, password, org="acme"):
+        return self.t.curl("tessera.v1.TokenService/IssueToken", {
+            "password": {"org_slug": org, "username": username, "password": password}})
+
+    def admin_token(self):
+        ok, resp = self.login("admin", self.admin["password"])
+        self.assertTrue(ok, resp)
+        return resp["accessToken"]
+
+    def introspect(self, caller, token):
+        ok, resp = self.t.curl("tessera.v1.TokenService/Introspect", {"token": token}, caller)
+        self.assertTrue(ok, resp)
+        return resp
+
+    def test_01_bootstrap_prints_credentials_once(self):
+        self.assertEqual(set(self.admin), {"org_id", "org_slug", "account_id", "username", "password"})
+        again = self.t.tessera("bootstrap", "--org", "acme", "--admin", "admin")
+        self.assertEqual(again.returncode, 0)
+        self.assertNotIn("password", json.loads(again.stdout))
+        self.assertIn("already exists", again.stderr)
+        self.assertNotIn(self.admin["password"], again.stdout + again.stderr)
+
+    def test_02_reflection_lists_the_services(self):
+        ok, out = self.t.curl(None, list_methods=True)
+        self.assertTrue(ok, out)
+        for service in ("tessera.v1.TokenService/IssueToken", "tessera.v1.AdminService/CreateAccount",
+                        "grpc.health.v1.Health/Check"):
+            self.assertIn(service, out)
+
+    def test_03_admin_login_introspects_active_with_org_and_admin(self):
+        token = self.admin_token()
+        r = self.introspect(token, token)
+        self.assertTrue(r["active"])
+        self.assertEqual(r["orgId"], self.admin["org_id"])
+        self.assertEqual(r["sub"], self.admin["account_id"])
+        self.assertEqual(r["scopes"], ["admin"])
+
+    def test_04_unassign_role_and_disable_take_effect_on_the_same_token(self):
+        admin = self.admin_token()
+        ok, resp = self.t.curl("tessera.v1.AdminService/CreateRole",
+                               {"name": "scheduler", "scopes": ["read:shifts", "write:shifts"]}, admin)
+        self.assertTrue(ok, resp)
+        ok, resp = self.t.curl("tessera.v1.AdminService/CreateAccount", {
+            "kind": "ACCOUNT_KIND_USER", "username": "alice", "email": "alice@example.com",
+            "password": "alice-password-1", "roles": ["scheduler"]}, admin)
+        self.assertTrue(ok, resp)
+        alice_id = resp["account"]["id"]
+        ok, login = self.login("alice@example.com", "alice-password-1")
+        self.assertTrue(ok, login)
+        token = login["accessToken"]
+        self.assertEqual(sorted(self.introspect(admin, token)["scopes"]), ["read:shifts", "write:shifts"])
+
+        ok, resp = self.t.curl("tessera.v1.AdminService/UnassignRole",
+                               {"account_id": alice_id, "role": "scheduler"}, admin)
+        self.assertTrue(ok, resp)
+        r = self.introspect(admin, token)
+        self.assertTrue(r["active"])
+        self.assertNotIn("scopes", r)
+
+        ok, resp = self.t.curl("tessera.v1.AdminService/DisableAccount", {"account_id": alice_id}, admin)
+        self.assertTrue(ok, resp)
+        self.assertEqual(self.introspect(admin, token), {})  # active: false, and nothing else
+
+    def test_05_wrong_password_looks_like_unknown_user(self):
+        ok_wrong, wrong = self.login("admin", "definitely-wrong")
+        ok_unknown, unknown = self.login("nobody", "definitely-wrong")
+        self.assertFalse(ok_wrong)
+        self.assertFalse(ok_unknown)
+        self.assertEqual(wrong["code"], "unauthenticated")
+        self.assertEqual(wrong, unknown)
+
+    def test_06_jwks_over_grpc_and_http_agree(self):
+        admin = self.admin_token()
+        ok, resp = self.t.curl("tessera.v1.TokenService/GetJwks", {}, admin)
+        self.assertTrue(ok, resp)
+        http = json.load(urllib.request.urlopen(
+            f"http://127.0.0.1:{self.t.http_port}/.well-known/jwks.json"))
+        self.assertEqual(json.loads(resp["jwksJson"]), http)
+        self.assertEqual(http["keys"][0]["alg"], "ES256")
+        self.assertNotIn("d", http["keys"][0])  # never the private part
+
+    def test_07_health_follows_the_database(self):
+        ok, resp = self.t.curl("grpc.health.v1.Health/Check")
+        self.assertEqual(resp, {"status": "SERVING"})
+        self.t.pg("stop")
+        try:
+            self.assertTrue(self.wait_for_health("NOT_SERVING"), "health stayed SERVING")
+            with self.assertRaises(urllib.error.HTTPError):
+                urllib.request.urlopen(f"http://127.0.0.1:{self.t.http_port}/readyz")
+        finally:
+            self.t.pg("start")
+        self.assertTrue(self.wait_for_health("SERVING"), "health did not come back")
+        self.assertTrue(self.login("admin", self.admin["password"])[0])
+
+    def wait_for_health(self, want, seconds=15):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            ok, resp = self.t.curl("grpc.health.v1.Health/Check")
+            if ok and resp.get("status") == want:
+                return True
+            time.sleep(0.3)
+        return False
+
+    def test_08_bad_setting_stops_start_naming_it(self):
+        out = subprocess.run([ARGS.binary, "serve", "--signing_alg=HS256"], env=self.t.env,
+                             capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("signing_alg", out.stderr)
+        env = dict(self.t.env)
+        del env["TESSERA_PEPPER"]
+        out = subprocess.run([ARGS.binary, "serve"], env=env, capture_output=True, text=True,
+                             timeout=30)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("pepper", out.stderr)
+
+    def test_09_protos_pass_buf_lint(self):
+        out = subprocess.run([self.t.buf, "lint"], cwd=os.path.join(ARGS.source, "proto"),
+                             capture_output=True, text=True, timeout=120)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+
+    def test_10_no_secret_in_the_logs(self):
+        with open(self.t.log_path) as f:
+            log = f.read()
+        self.assertNotIn(self.admin["password"], log)
+        self.assertNotIn("alice-password-1", log)
+
+    def test_99_sigterm_drains_and_exits_zero(self):
+        self.t.server.send_signal(signal.SIGTERM)
+        self.assertEqual(self.t.server.wait(timeout=30), 0)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", required=True)
+    parser.add_argument("--source", required=True)
+    ARGS, rest = parser.parse_known_args()
+    ARGS.binary = os.path.abspath(ARGS.binary)
+    ARGS.source = os.path.abspath(ARGS.source)
+    unittest.main(argv=[sys.argv[0], "-v"] + rest)
