@@ -36,13 +36,13 @@ std::string Aead::Seal(absl::string_view plaintext, absl::string_view aad) const
   auto* ct = reinterpret_cast<unsigned char*>(out.data() + kNonce);
   CipherCtx ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
   int len = 0;
-  bool ok = ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, U(key_), U(nonce)) &&
-            EVP_EncryptUpdate(ctx.get(), nullptr, &len, U(aad), static_cast<int>(aad.size())) &&
-            EVP_EncryptUpdate(ctx.get(), ct, &len, U(plaintext),
-                              static_cast<int>(plaintext.size())) &&
-            EVP_EncryptFinal_ex(ctx.get(), ct + len, &len) &&
-            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTag,
-                                out.data() + kNonce + plaintext.size());
+  bool ok =
+      ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, U(key_), U(nonce)) &&
+      EVP_EncryptUpdate(ctx.get(), nullptr, &len, U(aad), static_cast<int>(aad.size())) &&
+      EVP_EncryptUpdate(ctx.get(), ct, &len, U(plaintext), static_cast<int>(plaintext.size())) &&
+      EVP_EncryptFinal_ex(ctx.get(), ct + len, &len) &&
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTag,
+                          out.data() + kNonce + plaintext.size());
   if (!ok) std::abort();  // AES-GCM encryption with a valid key does not fail.
   return out;
 }
@@ -55,16 +55,15 @@ absl::StatusOr<std::string> Aead::Open(absl::string_view sealed, absl::string_vi
   std::string out(ct.size(), '\0');
   CipherCtx ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
   int len = 0;
-  bool ok = ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, U(key_), U(nonce)) &&
-            EVP_DecryptUpdate(ctx.get(), nullptr, &len, U(aad), static_cast<int>(aad.size())) &&
-            EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len,
-                              U(ct), static_cast<int>(ct.size())) &&
-            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTag, tag.data()) &&
-            EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + len,
-                                &len) > 0;
+  bool ok =
+      ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, U(key_), U(nonce)) &&
+      EVP_DecryptUpdate(ctx.get(), nullptr, &len, U(aad), static_cast<int>(aad.size())) &&
+      EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len, U(ct),
+                        static_cast<int>(ct.size())) &&
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTag, tag.data()) &&
+      EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + len, &len) > 0;
   if (!ok) {
-    return absl::DataLossError(
-        "cannot decrypt: wrong key-encryption key or tampered ciphertext");
+    return absl::DataLossError("cannot decrypt: wrong key-encryption key or tampered ciphertext");
   }
   return out;
 }

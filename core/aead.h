@@ -5,11 +5,10 @@
 #ifndef TESSERA_CORE_AEAD_H_
 #define TESSERA_CORE_AEAD_H_
 
-#include "absl/strings/string_view.h"
 #include <string>
 
-
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace tessera {
 

@@ -2,9 +2,9 @@
 #ifndef TESSERA_CORE_CREDENTIALS_H_
 #define TESSERA_CORE_CREDENTIALS_H_
 
-#include "absl/strings/string_view.h"
 #include <string>
 
+#include "absl/strings/string_view.h"
 
 namespace tessera {
 

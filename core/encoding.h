@@ -3,10 +3,10 @@
 #ifndef TESSERA_CORE_ENCODING_H_
 #define TESSERA_CORE_ENCODING_H_
 
-#include "absl/strings/string_view.h"
 #include <optional>
 #include <string>
 
+#include "absl/strings/string_view.h"
 
 namespace tessera {
 
@@ -18,7 +18,8 @@ std::string HexEncode(absl::string_view bytes);
 std::optional<std::string> HexDecode(absl::string_view text);
 bool IsLowerHex(absl::string_view text);
 
-// `n` bytes from OpenSSL's CSPRNG. Aborts if the CSPRNG fails: no credential may be made without it.
+// `n` bytes from OpenSSL's CSPRNG. Aborts if the CSPRNG fails: no credential may be made without
+// it.
 std::string RandomBytes(size_t n);
 // 2*n lowercase hex characters encoding n random bytes.
 std::string RandomHex(size_t n);

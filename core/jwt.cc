@@ -56,7 +56,8 @@ bool LooksLikeJwt(absl::string_view token) {
 }
 
 absl::StatusOr<std::string> EncodeAccessToken(const AccessTokenClaims& c, const SigningKey& key) {
-  json header = {{"typ", "at+jwt"}, {"alg", std::string(SigningAlgName(key.alg()))}, {"kid", key.kid()}};
+  json header = {
+      {"typ", "at+jwt"}, {"alg", std::string(SigningAlgName(key.alg()))}, {"kid", key.kid()}};
   json payload = {{"iss", c.iss},
                   {"sub", c.sub},
                   {"exp", c.exp},
@@ -119,7 +120,8 @@ absl::StatusOr<AccessTokenClaims> VerifyAccessToken(absl::string_view token,
   if (payload->contains("scope") && !GetString(*payload, "scope", &scope)) {
     return Reject("bad scope");
   }
-  for (absl::string_view s : absl::StrSplit(scope, ' ', absl::SkipEmpty())) c.scopes.emplace_back(s);
+  for (absl::string_view s : absl::StrSplit(scope, ' ', absl::SkipEmpty()))
+    c.scopes.emplace_back(s);
   auto aud = payload->find("aud");
   if (aud == payload->end()) return Reject("missing aud");
   if (aud->is_string()) {

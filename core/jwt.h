@@ -5,14 +5,13 @@
 #ifndef TESSERA_CORE_JWT_H_
 #define TESSERA_CORE_JWT_H_
 
-#include "absl/strings/string_view.h"
 #include <cstdint>
 #include <memory>
 #include <string>
-
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "core/signing_key.h"
 

@@ -7,9 +7,8 @@
 namespace tessera {
 
 void KeyRing::Replace(std::vector<KeyRingEntry> entries) {
-  std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
-    return a.activates_at > b.activates_at;
-  });
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const auto& a, const auto& b) { return a.activates_at > b.activates_at; });
   absl::MutexLock lock(&mu_);
   entries_ = std::move(entries);
 }

@@ -5,12 +5,11 @@
 #ifndef TESSERA_CORE_KEY_RING_H_
 #define TESSERA_CORE_KEY_RING_H_
 
-#include "absl/strings/string_view.h"
 #include <memory>
-
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "core/jwt.h"
@@ -20,8 +19,8 @@ namespace tessera {
 
 struct KeyRingEntry {
   std::shared_ptr<const SigningKey> key;
-  absl::Time activates_at = absl::InfinitePast();  // signs from here on ...
-  absl::Time retired_at = absl::InfiniteFuture();  // ... until here ...
+  absl::Time activates_at = absl::InfinitePast();    // signs from here on ...
+  absl::Time retired_at = absl::InfiniteFuture();    // ... until here ...
   absl::Time verify_until = absl::InfiniteFuture();  // ... and verifies until here.
 };
 

@@ -5,12 +5,11 @@
 #ifndef TESSERA_CORE_PASSWORD_HASHER_H_
 #define TESSERA_CORE_PASSWORD_HASHER_H_
 
-#include "absl/strings/string_view.h"
 #include <cstdint>
 #include <string>
 
-
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace tessera {
 

@@ -4,12 +4,12 @@
 #ifndef TESSERA_CORE_SCOPES_H_
 #define TESSERA_CORE_SCOPES_H_
 
-#include "absl/strings/string_view.h"
 #include <initializer_list>
 #include <set>
 #include <string>
-
 #include <vector>
+
+#include "absl/strings/string_view.h"
 
 namespace tessera {
 

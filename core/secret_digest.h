@@ -5,9 +5,9 @@
 #ifndef TESSERA_CORE_SECRET_DIGEST_H_
 #define TESSERA_CORE_SECRET_DIGEST_H_
 
-#include "absl/strings/string_view.h"
 #include <string>
 
+#include "absl/strings/string_view.h"
 
 namespace tessera {
 

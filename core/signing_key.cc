@@ -43,7 +43,8 @@ bool KeyMatchesAlg(EVP_PKEY* pkey, SigningAlg alg) {
                                           &len)) {
         return false;
       }
-      return absl::string_view(group, len) == "prime256v1" || absl::string_view(group, len) == "P-256";
+      return absl::string_view(group, len) == "prime256v1" ||
+             absl::string_view(group, len) == "P-256";
     }
     case SigningAlg::kRS256:
       return EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA && EVP_PKEY_get_bits(pkey) >= 2048;
@@ -72,7 +73,8 @@ std::string DerToRaw(absl::string_view der) {
   ECDSA_SIG_get0(sig.get(), &r, &s);
   std::string out(2 * kEcCoordinate, '\0');
   auto* o = reinterpret_cast<unsigned char*>(out.data());
-  if (BN_bn2binpad(r, o, kEcCoordinate) < 0 || BN_bn2binpad(s, o + kEcCoordinate, kEcCoordinate) < 0)
+  if (BN_bn2binpad(r, o, kEcCoordinate) < 0 ||
+      BN_bn2binpad(s, o + kEcCoordinate, kEcCoordinate) < 0)
     return "";
   return out;
 }
@@ -151,7 +153,8 @@ absl::StatusOr<std::unique_ptr<SigningKey>> SigningKey::FromPrivatePem(SigningAl
   if (pkey == nullptr) return absl::InvalidArgumentError("not a PEM private key");
   if (!KeyMatchesAlg(pkey, alg)) {
     EVP_PKEY_free(pkey);
-    return absl::InvalidArgumentError(absl::StrCat("key type does not match ", SigningAlgName(alg)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("key type does not match ", SigningAlgName(alg)));
   }
   return std::unique_ptr<SigningKey>(new SigningKey(alg, std::move(kid), pkey, true));
 }
@@ -164,7 +167,8 @@ absl::StatusOr<std::unique_ptr<SigningKey>> SigningKey::FromPublicPem(SigningAlg
   if (pkey == nullptr) return absl::InvalidArgumentError("not a PEM public key");
   if (!KeyMatchesAlg(pkey, alg)) {
     EVP_PKEY_free(pkey);
-    return absl::InvalidArgumentError(absl::StrCat("key type does not match ", SigningAlgName(alg)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("key type does not match ", SigningAlgName(alg)));
   }
   return std::unique_ptr<SigningKey>(new SigningKey(alg, std::move(kid), pkey, false));
 }

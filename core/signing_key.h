@@ -3,12 +3,11 @@
 #ifndef TESSERA_CORE_SIGNING_KEY_H_
 #define TESSERA_CORE_SIGNING_KEY_H_
 
-#include "absl/strings/string_view.h"
 #include <memory>
 #include <string>
 
-
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 typedef struct evp_pkey_st EVP_PKEY;
 
@@ -28,8 +27,7 @@ class SigningKey {
  public:
   static absl::StatusOr<std::unique_ptr<SigningKey>> Generate(SigningAlg alg, std::string kid);
   // Loads a PKCS#8 private key; fails unless the key's type matches `alg`.
-  static absl::StatusOr<std::unique_ptr<SigningKey>> FromPrivatePem(SigningAlg alg,
-                                                                    std::string kid,
+  static absl::StatusOr<std::unique_ptr<SigningKey>> FromPrivatePem(SigningAlg alg, std::string kid,
                                                                     absl::string_view pem);
   // A verify-only key from a SubjectPublicKeyInfo PEM.
   static absl::StatusOr<std::unique_ptr<SigningKey>> FromPublicPem(SigningAlg alg, std::string kid,

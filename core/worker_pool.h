@@ -4,7 +4,6 @@
 #ifndef TESSERA_CORE_WORKER_POOL_H_
 #define TESSERA_CORE_WORKER_POOL_H_
 
-#include "absl/strings/string_view.h"
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -16,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace tessera {
 

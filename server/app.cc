@@ -76,9 +76,9 @@ absl::Status ServerApp::Start() {
   TokenOptions topts{.issuer = config_.issuer,
                      .access_token_ttl = config_.access_token_ttl,
                      .refresh_token_ttl = config_.refresh_token_ttl};
-  token_logic_ = std::make_unique<TokenLogic>(clock_, topts, *key_ring_, *hasher_,
-                                              *password_pool_, *digester_, *stores_->accounts,
-                                              *stores_->refresh_tokens, *stores_->audit);
+  token_logic_ =
+      std::make_unique<TokenLogic>(clock_, topts, *key_ring_, *hasher_, *password_pool_, *digester_,
+                                   *stores_->accounts, *stores_->refresh_tokens, *stores_->audit);
   admin_logic_ = std::make_unique<AdminLogic>(clock_, *hasher_, *password_pool_, *stores_->orgs,
                                               *stores_->accounts, *stores_->roles);
   token_service_ = std::make_unique<TokenServiceImpl>(*token_logic_);
@@ -117,11 +117,11 @@ absl::Status ServerApp::StartHttp() {
     res.status = ready ? 200 : 503;
     res.set_content(ready ? "ready\n" : "database unreachable\n", "text/plain");
   });
-  http_server_->Get("/.well-known/jwks.json", [this](const httplib::Request&,
-                                                     httplib::Response& res) {
-    res.set_header("Cache-Control", "public, max-age=60");
-    res.set_content(token_logic_->JwksJson(), "application/json");
-  });
+  http_server_->Get("/.well-known/jwks.json",
+                    [this](const httplib::Request&, httplib::Response& res) {
+                      res.set_header("Cache-Control", "public, max-age=60");
+                      res.set_content(token_logic_->JwksJson(), "application/json");
+                    });
   std::string host;
   int port = 0;
   SplitHostPort(config_.http_listen, &host, &port);
@@ -159,8 +159,7 @@ void ServerApp::Shutdown(absl::Duration grace) {
   if (!stopping_.HasBeenNotified()) stopping_.Notify();
   if (health_) health_->Shutdown();
   if (grpc_server_) {
-    grpc_server_->Shutdown(std::chrono::system_clock::now() +
-                           absl::ToChronoMilliseconds(grace));
+    grpc_server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
     grpc_server_->Wait();
   }
   if (http_server_) http_server_->stop();

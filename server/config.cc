@@ -18,8 +18,7 @@ namespace tessera {
 namespace {
 
 absl::Status Bad(const SettingSpec& s, absl::string_view why) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("config: --", s.flag, " (", s.env, "): ", why));
+  return absl::InvalidArgumentError(absl::StrCat("config: --", s.flag, " (", s.env, "): ", why));
 }
 
 const SettingSpec* Find(absl::string_view flag) {
@@ -100,10 +99,10 @@ absl::StatusOr<std::string> HexSecret(const Values& v, absl::string_view value_f
   if (!raw) return Bad(*used, "must be hex");
   if (raw->size() < min_bytes || raw->size() > max_bytes) {
     return Bad(*used, min_bytes == max_bytes
-                          ? absl::StrCat("must be exactly ", min_bytes, " bytes (",
-                                         2 * min_bytes, " hex characters)")
-                          : absl::StrCat("must be at least ", min_bytes, " bytes (",
-                                         2 * min_bytes, " hex characters)"));
+                          ? absl::StrCat("must be exactly ", min_bytes, " bytes (", 2 * min_bytes,
+                                         " hex characters)")
+                          : absl::StrCat("must be at least ", min_bytes, " bytes (", 2 * min_bytes,
+                                         " hex characters)"));
   }
   return *raw;
 }
@@ -114,7 +113,8 @@ const std::vector<SettingSpec>& SettingSpecs() {
   static const auto* specs = new std::vector<SettingSpec>{
       {"database_url", "TESSERA_DATABASE_URL", "",
        "PostgreSQL connection URL or key=value string (required)"},
-      {"grpc_listen", "TESSERA_GRPC_LISTEN", "127.0.0.1:50051", "gRPC listen address (port 0 = any)"},
+      {"grpc_listen", "TESSERA_GRPC_LISTEN", "127.0.0.1:50051",
+       "gRPC listen address (port 0 = any)"},
       {"http_listen", "TESSERA_HTTP_LISTEN", "127.0.0.1:9464",
        "HTTP side port: /healthz, /readyz, /.well-known/jwks.json"},
       {"issuer", "TESSERA_ISSUER", "tessera", "`iss` of access tokens, checked on verification"},
@@ -137,8 +137,7 @@ const std::vector<SettingSpec>& SettingSpecs() {
       {"argon2_memory_kib", "TESSERA_ARGON2_MEMORY_KIB", "19456", "Argon2id memory cost, KiB"},
       {"argon2_iterations", "TESSERA_ARGON2_ITERATIONS", "2", "Argon2id time cost"},
       {"db_pool_size", "TESSERA_DB_POOL_SIZE", "8", "PostgreSQL connections per replica"},
-      {"health_interval", "TESSERA_HEALTH_INTERVAL", "1",
-       "seconds between database health probes"},
+      {"health_interval", "TESSERA_HEALTH_INTERVAL", "1", "seconds between database health probes"},
       {"shutdown_grace", "TESSERA_SHUTDOWN_GRACE", "10",
        "seconds in-flight RPCs get to finish after SIGTERM"},
       {"startup_timeout", "TESSERA_STARTUP_TIMEOUT", "60",
@@ -222,8 +221,9 @@ absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args,
 
   auto threads = PositiveInt(v, "password_threads", 0, 256);
   if (!threads.ok()) return threads.status();
-  c.password_threads = *threads == 0 ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
-                                     : static_cast<int>(*threads);
+  c.password_threads = *threads == 0
+                           ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
+                           : static_cast<int>(*threads);
   auto queue = PositiveInt(v, "password_queue", 1, 100000);
   if (!queue.ok()) return queue.status();
   c.password_queue = static_cast<int>(*queue);

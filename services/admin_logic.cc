@@ -49,8 +49,8 @@ AuditEntry AdminLogic::Audit(const Principal& caller, const RequestMeta& meta,
 }
 
 absl::StatusOr<std::string> AdminLogic::HashOnPool(const std::string& password) {
-  auto hashed = password_pool_.Run<absl::StatusOr<std::string>>(
-      [&] { return hasher_.Hash(password); });
+  auto hashed =
+      password_pool_.Run<absl::StatusOr<std::string>>([&] { return hasher_.Hash(password); });
   if (!hashed.ok()) return hashed.status();
   return *std::move(hashed);
 }
@@ -79,8 +79,8 @@ absl::StatusOr<CreatedOrg> AdminLogic::CreateOrganization(const Principal& calle
     req.admin_username = admin_username;
     req.admin_password_hash = *std::move(hash);
   }
-  auto created = orgs_.Create(req, Audit(caller, meta, "organization.created",
-                                         Json({{"slug", slug}})));
+  auto created =
+      orgs_.Create(req, Audit(caller, meta, "organization.created", Json({{"slug", slug}})));
   if (absl::IsAlreadyExists(created.status())) {
     return absl::AlreadyExistsError(absl::StrCat("slug: organization \"", slug, "\" exists"));
   }
@@ -169,8 +169,7 @@ absl::StatusOr<AccountPage> AdminLogic::ListAccounts(const Principal& caller, in
   return accounts_.List(caller.org_id, page_size, page_token);
 }
 
-absl::StatusOr<Account> AdminLogic::DisableAccount(const Principal& caller,
-                                                   const RequestMeta& meta,
+absl::StatusOr<Account> AdminLogic::DisableAccount(const Principal& caller, const RequestMeta& meta,
                                                    const std::string& account_id) {
   if (auto s = RequireScope(caller, "accounts:write"); !s.ok()) return s;
   if (auto s = CheckId("account_id", account_id); !s.ok()) return s;
@@ -191,9 +190,9 @@ absl::StatusOr<Role> AdminLogic::CreateRole(const Principal& caller, const Reque
       return absl::PermissionDeniedError(absl::StrCat("scopes: \"", s, "\" is not held"));
     }
   }
-  auto role = roles_.Create(caller.org_id, name, *parsed, clock_.Now(),
-                            Audit(caller, meta, "role.created",
-                                  Json({{"name", name}, {"scopes", parsed->ToVector()}})));
+  auto role = roles_.Create(
+      caller.org_id, name, *parsed, clock_.Now(),
+      Audit(caller, meta, "role.created", Json({{"name", name}, {"scopes", parsed->ToVector()}})));
   if (absl::IsAlreadyExists(role.status())) {
     return absl::AlreadyExistsError(absl::StrCat("name: role \"", name, "\" exists"));
   }

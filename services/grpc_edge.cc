@@ -89,7 +89,7 @@ void ToProto(const Account& a, const Organization& org, tessera::v1::Account* ou
   out->set_username(a.username);
   out->set_email(a.email);
   out->set_kind(a.kind == AccountKind::kService ? tessera::v1::ACCOUNT_KIND_SERVICE
-                                                 : tessera::v1::ACCOUNT_KIND_USER);
+                                                : tessera::v1::ACCOUNT_KIND_USER);
   out->set_disabled(a.disabled);
   for (const auto& r : a.roles) out->add_roles(r);
   SetTimestamp(a.created_at, out->mutable_created_at());

@@ -53,9 +53,8 @@ grpc::Status HealthService::Watch(grpc::ServerContext* context, const HealthChec
     HealthCheckResponse response;
     {
       absl::MutexLock lock(&mu_);
-      auto changed = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-        return version_ != seen || shutdown_;
-      };
+      auto changed = [&]()
+                         ABSL_SHARED_LOCKS_REQUIRED(mu_) { return version_ != seen || shutdown_; };
       // Wake at least once a second to notice a cancelled call.
       mu_.AwaitWithTimeout(absl::Condition(&changed), absl::Seconds(1));
       if (shutdown_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down");

@@ -42,16 +42,17 @@ absl::Status KeyManager::Load(const std::vector<SigningKeyRecord>& records) {
     if (!alg.ok()) return alg.status();
     auto pem = kek_.Open(r.private_key_sealed, r.kid);
     if (!pem.ok()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "signing key ", r.kid, ": ", pem.status().message(),
-          " (is TESSERA_KEY_ENCRYPTION_KEY the one this database was created with?)"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("signing key ", r.kid, ": ", pem.status().message(),
+                       " (is TESSERA_KEY_ENCRYPTION_KEY the one this database was created with?)"));
     }
     auto key = SigningKey::FromPrivatePem(*alg, r.kid, *pem);
     if (!key.ok()) return key.status();
-    entries.push_back(KeyRingEntry{.key = std::shared_ptr<const SigningKey>(std::move(*key)),
-                                   .activates_at = r.activates_at,
-                                   .retired_at = r.retired_at.value_or(absl::InfiniteFuture()),
-                                   .verify_until = r.verify_until.value_or(absl::InfiniteFuture())});
+    entries.push_back(
+        KeyRingEntry{.key = std::shared_ptr<const SigningKey>(std::move(*key)),
+                     .activates_at = r.activates_at,
+                     .retired_at = r.retired_at.value_or(absl::InfiniteFuture()),
+                     .verify_until = r.verify_until.value_or(absl::InfiniteFuture())});
   }
   Log(LogLevel::kInfo, "signing_keys_loaded", {{"count", std::to_string(entries.size())}});
   ring_.Replace(std::move(entries));

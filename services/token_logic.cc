@@ -74,16 +74,16 @@ void TokenLogic::AuditFailedLogin(const std::string& org_id, const PasswordLogin
                             {"org_slug", login.org_slug},
                             {"username", login.username},
                             {"reason", std::string(reason)}};
-  AuditEntry e{.org_id = org_id,
-               .at = clock_.Now(),
-               .actor_id = "anonymous",
-               .action = "auth.failed",
-               .target_type = "account",
-               .target_id = login.username,
-               .peer = meta.peer,
-               .request_id = meta.request_id,
-               .details_json = details.dump(-1, ' ', false,
-                                            nlohmann::json::error_handler_t::replace)};
+  AuditEntry e{
+      .org_id = org_id,
+      .at = clock_.Now(),
+      .actor_id = "anonymous",
+      .action = "auth.failed",
+      .target_type = "account",
+      .target_id = login.username,
+      .peer = meta.peer,
+      .request_id = meta.request_id,
+      .details_json = details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
   absl::Status s = audit_.Append(std::move(e));
   if (!s.ok()) {
     Log(LogLevel::kError, "audit_write_failed",

@@ -83,8 +83,7 @@ class TokenLogic {
                                                const std::vector<std::string>& requested);
   absl::StatusOr<std::string> MintAccessToken(const std::string& org_id,
                                               const std::string& account_id,
-                                              const std::string& client_id,
-                                              const ScopeSet& scopes,
+                                              const std::string& client_id, const ScopeSet& scopes,
                                               const std::string& audience);
   void AuditFailedLogin(const std::string& org_id, const PasswordLogin& login,
                         const RequestMeta& meta, absl::string_view reason);

@@ -1,7 +1,6 @@
 #include "storage/pg_pool.h"
 
 #include <pqxx/pqxx>
-
 #include <utility>
 
 #include "absl/strings/str_cat.h"

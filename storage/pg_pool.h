@@ -13,6 +13,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
@@ -39,6 +40,19 @@ class PgPool {
   // Runs `fn` in a READ COMMITTED transaction and commits if it returns OK; a non-OK status
   // rolls back and is returned as is. Serialization failures and deadlocks are retried.
   absl::Status Transact(absl::FunctionRef<absl::Status(pqxx::transaction_base&)> fn);
+
+  // Transact for a body that produces a value: commits when it is OK, rolls back otherwise.
+  template <typename T>
+  absl::StatusOr<T> TransactValue(
+      absl::FunctionRef<absl::StatusOr<T>(pqxx::transaction_base&)> fn) {
+    absl::StatusOr<T> out = absl::UnknownError("transaction body did not run");
+    absl::Status s = Transact([&](pqxx::transaction_base& tx) {
+      out = fn(tx);
+      return out.status();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
 
   // A round trip to the server: OK, or UNAVAILABLE.
   absl::Status Ping();

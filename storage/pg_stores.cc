@@ -1,9 +1,8 @@
 // All PostgreSQL stores live in this one file so that pqxx types never appear in a header.
 #include "storage/pg_stores.h"
 
-#include <pqxx/pqxx>
-
 #include <optional>
+#include <pqxx/pqxx>
 #include <string>
 #include <utility>
 
@@ -69,9 +68,9 @@ Account ReadAccount(const pqxx::row& row, int first = 0) {
 
 absl::StatusOr<Account> GetAccountTx(Tx& tx, absl::string_view org_id,
                                      absl::string_view account_id) {
-  auto r = tx.exec_params(
-      absl::StrCat("SELECT ", kAccountColumns, " FROM accounts a WHERE a.org_id = $1 AND a.id = $2"),
-      std::string(org_id), std::string(account_id));
+  auto r = tx.exec_params(absl::StrCat("SELECT ", kAccountColumns,
+                                       " FROM accounts a WHERE a.org_id = $1 AND a.id = $2"),
+                          std::string(org_id), std::string(account_id));
   if (r.empty()) return absl::NotFoundError("account not found");
   return ReadAccount(r[0]);
 }
@@ -91,8 +90,8 @@ absl::StatusOr<Account> InsertAccountTx(Tx& tx, const NewAccount& a) {
         a.org_id, id, role, Us(a.now));
     if (ins.affected_rows() == 0) {
       // Either unknown or listed twice; only the former is an error.
-      auto exists = tx.exec_params("SELECT 1 FROM roles WHERE org_id = $1 AND name = $2", a.org_id,
-                                   role);
+      auto exists =
+          tx.exec_params("SELECT 1 FROM roles WHERE org_id = $1 AND name = $2", a.org_id, role);
       if (exists.empty()) return absl::NotFoundError(absl::StrCat("roles: no role \"", role, "\""));
     }
   }
@@ -117,52 +116,39 @@ class PgOrganizationStore final : public OrganizationStore {
 
   absl::StatusOr<CreatedOrganization> Create(const NewOrganizationWithAdmin& req,
                                              AuditEntry audit) override {
-    CreatedOrganization out;
-    absl::Status s = pool_.Transact([&](Tx& tx) -> absl::Status {
-      auto r = CreateTx(tx, req, audit);
-      if (!r.ok()) return r.status();
-      out = *std::move(r);
-      return absl::OkStatus();
-    });
-    if (!s.ok()) return s;
-    return out;
+    return pool_.TransactValue<CreatedOrganization>(
+        [&](Tx& tx) { return CreateTx(tx, req, audit); });
   }
 
   absl::StatusOr<CreatedOrganization> Bootstrap(const NewOrganizationWithAdmin& req,
                                                 AuditEntry audit) override {
-    CreatedOrganization out;
-    absl::Status s = pool_.Transact([&](Tx& tx) -> absl::Status {
-      // Serializes concurrent bootstraps (two Job pods, a Job and a developer).
-      tx.exec("SELECT pg_advisory_xact_lock(7658504845423474)");
-      auto existing = tx.exec_params(
-          absl::StrCat("SELECT ", kOrgColumns, " FROM organizations o WHERE o.slug = $1"),
-          req.slug);
-      if (!existing.empty()) {
-        out.org = ReadOrg(existing[0]);
-        out.created = false;
-        return absl::OkStatus();
-      }
-      auto r = CreateTx(tx, req, audit);
-      if (!r.ok()) return r.status();
-      out = *std::move(r);
-      return absl::OkStatus();
-    });
-    if (!s.ok()) return s;
-    return out;
+    return pool_.TransactValue<CreatedOrganization>(
+        [&](Tx& tx) -> absl::StatusOr<CreatedOrganization> {
+          CreatedOrganization out;
+          // Serializes concurrent bootstraps (two Job pods, a Job and a developer).
+          tx.exec("SELECT pg_advisory_xact_lock(7658504845423474)");
+          auto existing = tx.exec_params(
+              absl::StrCat("SELECT ", kOrgColumns, " FROM organizations o WHERE o.slug = $1"),
+              req.slug);
+          if (!existing.empty()) {
+            out.org = ReadOrg(existing[0]);
+            out.created = false;
+            return out;
+          }
+          return CreateTx(tx, req, audit);
+        });
   }
 
   absl::StatusOr<Organization> Get(absl::string_view org_id) override {
-    Organization out;
-    absl::Status s = pool_.Transact([&](Tx& tx) -> absl::Status {
+    return pool_.TransactValue<Organization>([&](Tx& tx) -> absl::StatusOr<Organization> {
+      Organization out;
       auto r = tx.exec_params(
           absl::StrCat("SELECT ", kOrgColumns, " FROM organizations o WHERE o.id = $1"),
           std::string(org_id));
       if (r.empty()) return absl::NotFoundError("organization not found");
       out = ReadOrg(r[0]);
-      return absl::OkStatus();
+      return out;
     });
-    if (!s.ok()) return s;
-    return out;
   }
 
  private:
@@ -214,56 +200,41 @@ class PgAccountStore final : public AccountStore {
   explicit PgAccountStore(PgPool& pool) : pool_(pool) {}
 
   absl::StatusOr<Account> Create(const NewAccount& account, AuditEntry audit) override {
-    Account out;
-    absl::Status s = pool_.Transact([&](Tx& tx) -> absl::Status {
+    return pool_.TransactValue<Account>([&](Tx& tx) -> absl::StatusOr<Account> {
       auto a = InsertAccountTx(tx, account);
       if (!a.ok()) return a.status();
-      out = *std::move(a);
       audit.target_type = "account";
-      audit.target_id = out.id;
+      audit.target_id = a->id;
       AppendAudit(tx, audit);
-      return absl::OkStatus();
+      return a;
     });
-    if (!s.ok()) return s;
-    return out;
   }
 
   absl::StatusOr<Account> Get(absl::string_view org_id, absl::string_view account_id) override {
-    Account out;
-    absl::Status s = pool_.Transact([&](Tx& tx) -> absl::Status {
-      auto a = GetAccountTx(tx, org_id, account_id);
-      if (!a.ok()) return a.status();
-      out = *std::move(a);
-      return absl::OkStatus();
-    });
-    if (!s.ok()) return s;
-    return out;
+    return pool_.TransactValue<Account>(
+        [&](Tx& tx) { return GetAccountTx(tx, org_id, account_id); });
   }
 
   absl::StatusOr<AccountPage> List(absl::string_view org_id, int limit,
                                    absl::string_view after_id) override {
-    AccountPage page;
-    absl::Status s = pool_.Transact([&](Tx& tx) -> absl::Status {
-      auto r = tx.exec_params(
-          absl::StrCat("SELECT ", kAccountColumns,
-                       " FROM accounts a WHERE a.org_id = $1"
-                       " AND ($2 = '' OR a.id > nullif($2, '')::uuid)"
-                       " ORDER BY a.id LIMIT $3"),
-          std::string(org_id), std::string(after_id), limit + 1);
+    return pool_.TransactValue<AccountPage>([&](Tx& tx) -> absl::StatusOr<AccountPage> {
+      AccountPage page;
+      auto r = tx.exec_params(absl::StrCat("SELECT ", kAccountColumns,
+                                           " FROM accounts a WHERE a.org_id = $1"
+                                           " AND ($2 = '' OR a.id > nullif($2, '')::uuid)"
+                                           " ORDER BY a.id LIMIT $3"),
+                              std::string(org_id), std::string(after_id), limit + 1);
       for (int i = 0; i < static_cast<int>(r.size()) && i < limit; ++i) {
         page.accounts.push_back(ReadAccount(r[i]));
       }
       if (static_cast<int>(r.size()) > limit) page.next_after_id = page.accounts.back().id;
-      return absl::OkStatus();
+      return page;
     });
-    if (!s.ok()) return s;
-    return page;
   }
 
   absl::StatusOr<Account> Disable(absl::string_view org_id, absl::string_view account_id,
                                   absl::Time now, AuditEntry audit) override {
-    Account out;
-    absl::Status s = pool_.Transact([&](Tx& tx) -> absl::Status {
+    return pool_.TransactValue<Account>([&](Tx& tx) -> absl::StatusOr<Account> {
       auto r = tx.exec_params(
           "UPDATE accounts SET disabled = true, updated_at = tessera_ts($3)"
           " WHERE org_id = $1 AND id = $2",
@@ -272,13 +243,8 @@ class PgAccountStore final : public AccountStore {
       audit.target_type = "account";
       audit.target_id = std::string(account_id);
       AppendAudit(tx, audit);
-      auto a = GetAccountTx(tx, org_id, account_id);
-      if (!a.ok()) return a.status();
-      out = *std::move(a);
-      return absl::OkStatus();
+      return GetAccountTx(tx, org_id, account_id);
     });
-    if (!s.ok()) return s;
-    return out;
   }
 
   absl::Status AssignRole(absl::string_view org_id, absl::string_view account_id,
@@ -316,28 +282,27 @@ class PgAccountStore final : public AccountStore {
 
   absl::StatusOr<AccountPermissions> GetPermissions(absl::string_view org_id,
                                                     absl::string_view account_id) override {
-    AccountPermissions out;
-    absl::Status s = pool_.Transact([&](Tx& tx) -> absl::Status {
-      auto r = tx.exec_params(absl::StrCat("SELECT a.username, a.disabled, ", kAccountScopes,
-                                           ", o.platform FROM accounts a"
-                                           " JOIN organizations o ON o.id = a.org_id"
-                                           " WHERE a.org_id = $1 AND a.id = $2"),
-                              std::string(org_id), std::string(account_id));
-      if (r.empty()) return absl::NotFoundError("account not found");
-      out.username = r[0][0].as<std::string>();
-      out.disabled = r[0][1].as<bool>();
-      out.scopes = SplitScopes(r[0][2].as<std::string>());
-      out.org_platform = r[0][3].as<bool>();
-      return absl::OkStatus();
-    });
-    if (!s.ok()) return s;
-    return out;
+    return pool_.TransactValue<AccountPermissions>(
+        [&](Tx& tx) -> absl::StatusOr<AccountPermissions> {
+          AccountPermissions out;
+          auto r = tx.exec_params(absl::StrCat("SELECT a.username, a.disabled, ", kAccountScopes,
+                                               ", o.platform FROM accounts a"
+                                               " JOIN organizations o ON o.id = a.org_id"
+                                               " WHERE a.org_id = $1 AND a.id = $2"),
+                                  std::string(org_id), std::string(account_id));
+          if (r.empty()) return absl::NotFoundError("account not found");
+          out.username = r[0][0].as<std::string>();
+          out.disabled = r[0][1].as<bool>();
+          out.scopes = SplitScopes(r[0][2].as<std::string>());
+          out.org_platform = r[0][3].as<bool>();
+          return out;
+        });
   }
 
   absl::StatusOr<LoginCandidate> FindForLogin(absl::string_view org_slug,
                                               absl::string_view username_or_email) override {
-    LoginCandidate out;
-    absl::Status s = pool_.Transact([&](Tx& tx) -> absl::Status {
+    return pool_.TransactValue<LoginCandidate>([&](Tx& tx) -> absl::StatusOr<LoginCandidate> {
+      LoginCandidate out;
       auto r = tx.exec_params(
           absl::StrCat("SELECT ", kOrgColumns, ", ", kAccountColumns, ", a.password_hash, ",
                        kAccountScopes,
@@ -350,10 +315,8 @@ class PgAccountStore final : public AccountStore {
       out.account = ReadAccount(r[0], 5);
       out.password_hash = r[0][13].as<std::string>();
       out.scopes = SplitScopes(r[0][14].as<std::string>());
-      return absl::OkStatus();
+      return out;
     });
-    if (!s.ok()) return s;
-    return out;
   }
 
  private:
@@ -379,8 +342,8 @@ class PgRoleStore final : public RoleStore {
 
   absl::StatusOr<Role> Create(absl::string_view org_id, absl::string_view name,
                               const ScopeSet& scopes, absl::Time now, AuditEntry audit) override {
-    Role out;
-    absl::Status s = pool_.Transact([&](Tx& tx) -> absl::Status {
+    return pool_.TransactValue<Role>([&](Tx& tx) -> absl::StatusOr<Role> {
+      Role out;
       auto r = tx.exec_params(
           "INSERT INTO roles (org_id, name, scopes, created_at)"
           " VALUES ($1, $2, string_to_array($3, ' '), tessera_ts($4)) RETURNING id",
@@ -392,10 +355,8 @@ class PgRoleStore final : public RoleStore {
       audit.target_type = "role";
       audit.target_id = out.id;
       AppendAudit(tx, audit);
-      return absl::OkStatus();
+      return out;
     });
-    if (!s.ok()) return s;
-    return out;
   }
 
  private:
@@ -412,41 +373,39 @@ class PgSigningKeyStore final : public SigningKeyStore {
   explicit PgSigningKeyStore(PgPool& pool) : pool_(pool) {}
 
   absl::StatusOr<std::vector<SigningKeyRecord>> List() override {
-    std::vector<SigningKeyRecord> out;
-    absl::Status s = pool_.Transact([&](Tx& tx) {
-      out = ListTx(tx);
-      return absl::OkStatus();
-    });
-    if (!s.ok()) return s;
-    return out;
+    return pool_.TransactValue<std::vector<SigningKeyRecord>>(
+        [&](Tx& tx) -> absl::StatusOr<std::vector<SigningKeyRecord>> {
+          std::vector<SigningKeyRecord> out;
+          out = ListTx(tx);
+          return out;
+        });
   }
 
   absl::StatusOr<std::vector<SigningKeyRecord>> EnsureActiveKey(const SigningKeyRecord& key,
                                                                 AuditEntry audit) override {
-    std::vector<SigningKeyRecord> out;
-    absl::Status s = pool_.Transact([&](Tx& tx) {
-      tx.exec("SELECT pg_advisory_xact_lock(7658504845423475)");
-      auto active = tx.exec_params(
-          "SELECT 1 FROM signing_keys WHERE activates_at <= tessera_ts($1)"
-          " AND (retired_at IS NULL OR retired_at > tessera_ts($1))",
-          Us(key.created_at));
-      if (active.empty()) {
-        tx.exec_params(
-            "INSERT INTO signing_keys (kid, alg, public_pem, private_key_sealed, created_at,"
-            " activates_at) VALUES ($1, $2, $3, decode($4, 'hex'), tessera_ts($5),"
-            " tessera_ts($6))",
-            key.kid, key.alg, key.public_pem, pqxx::to_string(HexOf(key.private_key_sealed)),
-            Us(key.created_at), Us(key.activates_at));
-        audit.action = "signing_key.created";
-        audit.target_type = "signing_key";
-        audit.target_id = key.kid;
-        AppendAudit(tx, audit);
-      }
-      out = ListTx(tx);
-      return absl::OkStatus();
-    });
-    if (!s.ok()) return s;
-    return out;
+    return pool_.TransactValue<std::vector<SigningKeyRecord>>(
+        [&](Tx& tx) -> absl::StatusOr<std::vector<SigningKeyRecord>> {
+          std::vector<SigningKeyRecord> out;
+          tx.exec("SELECT pg_advisory_xact_lock(7658504845423475)");
+          auto active = tx.exec_params(
+              "SELECT 1 FROM signing_keys WHERE activates_at <= tessera_ts($1)"
+              " AND (retired_at IS NULL OR retired_at > tessera_ts($1))",
+              Us(key.created_at));
+          if (active.empty()) {
+            tx.exec_params(
+                "INSERT INTO signing_keys (kid, alg, public_pem, private_key_sealed, created_at,"
+                " activates_at) VALUES ($1, $2, $3, decode($4, 'hex'), tessera_ts($5),"
+                " tessera_ts($6))",
+                key.kid, key.alg, key.public_pem, pqxx::to_string(HexOf(key.private_key_sealed)),
+                Us(key.created_at), Us(key.activates_at));
+            audit.action = "signing_key.created";
+            audit.target_type = "signing_key";
+            audit.target_id = key.kid;
+            AppendAudit(tx, audit);
+          }
+          out = ListTx(tx);
+          return out;
+        });
   }
 
  private:
@@ -473,8 +432,7 @@ class PgSigningKeyStore final : public SigningKeyStore {
       k.public_pem = row[2].as<std::string>();
       std::string hex = row[3].as<std::string>();
       for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-        k.private_key_sealed.push_back(
-            static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+        k.private_key_sealed.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
       }
       k.created_at = FromUs(row[4].as<int64_t>());
       k.activates_at = FromUs(row[5].as<int64_t>());
@@ -493,8 +451,8 @@ class PgRefreshTokenStore final : public RefreshTokenStore {
   explicit PgRefreshTokenStore(PgPool& pool) : pool_(pool) {}
 
   absl::StatusOr<std::string> CreateFamily(const RefreshTokenRow& t, AuditEntry audit) override {
-    std::string family;
-    absl::Status s = pool_.Transact([&](Tx& tx) {
+    return pool_.TransactValue<std::string>([&](Tx& tx) -> absl::StatusOr<std::string> {
+      std::string family;
       auto r = tx.exec_params(
           "INSERT INTO refresh_tokens (org_id, family_id, account_id, digest, scopes, audience,"
           " created_at, expires_at, family_expires_at)"
@@ -506,10 +464,8 @@ class PgRefreshTokenStore final : public RefreshTokenStore {
       audit.target_type = "token_family";
       audit.target_id = family;
       AppendAudit(tx, audit);
-      return absl::OkStatus();
+      return family;
     });
-    if (!s.ok()) return s;
-    return family;
   }
 
  private:
@@ -529,31 +485,30 @@ class PgAuditStore final : public AuditStore {
 
   absl::StatusOr<std::vector<AuditEvent>> List(absl::string_view org_id, int limit,
                                                int64_t before_id) override {
-    std::vector<AuditEvent> out;
-    absl::Status s = pool_.Transact([&](Tx& tx) {
-      auto r = tx.exec_params(
-          "SELECT id, coalesce(org_id::text, ''), tessera_us(occurred_at), actor_id, action,"
-          " target_type, target_id, peer, request_id, details::text FROM audit_events"
-          " WHERE org_id = $1 AND ($2 = 0 OR id < $2) ORDER BY id DESC LIMIT $3",
-          std::string(org_id), before_id, limit);
-      for (const auto& row : r) {
-        AuditEvent e;
-        e.id = row[0].as<int64_t>();
-        e.entry.org_id = row[1].as<std::string>();
-        e.entry.at = FromUs(row[2].as<int64_t>());
-        e.entry.actor_id = row[3].as<std::string>();
-        e.entry.action = row[4].as<std::string>();
-        e.entry.target_type = row[5].as<std::string>();
-        e.entry.target_id = row[6].as<std::string>();
-        e.entry.peer = row[7].as<std::string>();
-        e.entry.request_id = row[8].as<std::string>();
-        e.entry.details_json = row[9].as<std::string>();
-        out.push_back(std::move(e));
-      }
-      return absl::OkStatus();
-    });
-    if (!s.ok()) return s;
-    return out;
+    return pool_.TransactValue<std::vector<AuditEvent>>(
+        [&](Tx& tx) -> absl::StatusOr<std::vector<AuditEvent>> {
+          std::vector<AuditEvent> out;
+          auto r = tx.exec_params(
+              "SELECT id, coalesce(org_id::text, ''), tessera_us(occurred_at), actor_id, action,"
+              " target_type, target_id, peer, request_id, details::text FROM audit_events"
+              " WHERE org_id = $1 AND ($2 = 0 OR id < $2) ORDER BY id DESC LIMIT $3",
+              std::string(org_id), before_id, limit);
+          for (const auto& row : r) {
+            AuditEvent e;
+            e.id = row[0].as<int64_t>();
+            e.entry.org_id = row[1].as<std::string>();
+            e.entry.at = FromUs(row[2].as<int64_t>());
+            e.entry.actor_id = row[3].as<std::string>();
+            e.entry.action = row[4].as<std::string>();
+            e.entry.target_type = row[5].as<std::string>();
+            e.entry.target_id = row[6].as<std::string>();
+            e.entry.peer = row[7].as<std::string>();
+            e.entry.request_id = row[8].as<std::string>();
+            e.entry.details_json = row[9].as<std::string>();
+            out.push_back(std::move(e));
+          }
+          return out;
+        });
   }
 
  private:

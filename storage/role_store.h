@@ -12,8 +12,7 @@ class RoleStore {
   virtual ~RoleStore() = default;
   // ALREADY_EXISTS when the org has a role of that name.
   virtual absl::StatusOr<Role> Create(absl::string_view org_id, absl::string_view name,
-                                      const ScopeSet& scopes, absl::Time now,
-                                      AuditEntry audit) = 0;
+                                      const ScopeSet& scopes, absl::Time now, AuditEntry audit) = 0;
 };
 
 }  // namespace tessera

@@ -15,8 +15,8 @@ class SigningKeyStore {
   virtual absl::StatusOr<std::vector<SigningKeyRecord>> List() = 0;
   // Inserts `key` only if no key is active at `key.created_at`, atomically across replicas that
   // start together, and returns the keys as they are after. Used at first start.
-  virtual absl::StatusOr<std::vector<SigningKeyRecord>> EnsureActiveKey(
-      const SigningKeyRecord& key, AuditEntry audit) = 0;
+  virtual absl::StatusOr<std::vector<SigningKeyRecord>> EnsureActiveKey(const SigningKeyRecord& key,
+                                                                        AuditEntry audit) = 0;
 };
 
 }  // namespace tessera

@@ -73,13 +73,13 @@ class ServerTest : public ::testing::Test {
     return (stub->*method)(&ctx, req, resp);
   }
   template <typename Req, typename Resp>
-  v1::AdminService::Stub* StubFor(
-      grpc::Status (v1::AdminService::Stub::*)(grpc::ClientContext*, const Req&, Resp*)) {
+  v1::AdminService::Stub* StubFor(grpc::Status (v1::AdminService::Stub::*)(grpc::ClientContext*,
+                                                                           const Req&, Resp*)) {
     return admin_.get();
   }
   template <typename Req, typename Resp>
-  v1::TokenService::Stub* StubFor(
-      grpc::Status (v1::TokenService::Stub::*)(grpc::ClientContext*, const Req&, Resp*)) {
+  v1::TokenService::Stub* StubFor(grpc::Status (v1::TokenService::Stub::*)(grpc::ClientContext*,
+                                                                           const Req&, Resp*)) {
     return tokens_.get();
   }
 

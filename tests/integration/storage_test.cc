@@ -20,8 +20,12 @@ using testing::QueryValue;
 const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
 
 AuditEntry Audit(const std::string& org, const std::string& action) {
-  return AuditEntry{.org_id = org, .at = kT0, .actor_id = "tester", .action = action,
-                    .peer = "test", .request_id = "r1"};
+  return AuditEntry{.org_id = org,
+                    .at = kT0,
+                    .actor_id = "tester",
+                    .action = action,
+                    .peer = "test",
+                    .request_id = "r1"};
 }
 
 TEST(MigrationTest, AppliedTwiceIsANoop) {
@@ -71,15 +75,18 @@ class StoreTest : public ::testing::Test {
     org_ = org->org.id;
   }
   int AuditCount(const std::string& action) {
-    return std::stoi(QueryValue(
-        url_, "SELECT count(*) FROM audit_events WHERE action = '" + action + "'"));
+    return std::stoi(
+        QueryValue(url_, "SELECT count(*) FROM audit_events WHERE action = '" + action + "'"));
   }
   absl::StatusOr<Account> MakeAccount(const std::string& name, std::vector<std::string> roles) {
-    return stores_.accounts->Create(
-        NewAccount{.org_id = org_, .kind = AccountKind::kUser, .username = name,
-                   .email = name + "@example.com", .password_hash = "$argon2id$x",
-                   .roles = std::move(roles), .now = kT0},
-        Audit(org_, "account.created"));
+    return stores_.accounts->Create(NewAccount{.org_id = org_,
+                                               .kind = AccountKind::kUser,
+                                               .username = name,
+                                               .email = name + "@example.com",
+                                               .password_hash = "$argon2id$x",
+                                               .roles = std::move(roles),
+                                               .now = kT0},
+                                    Audit(org_, "account.created"));
   }
 
   std::string url_;
@@ -89,10 +96,14 @@ class StoreTest : public ::testing::Test {
 };
 
 TEST_F(StoreTest, AccountLifecycleWithRolesAndPermissions) {
-  ASSERT_TRUE(stores_.roles->Create(org_, "reader", ScopeSet({"read:shifts"}), kT0,
-                                     Audit(org_, "role.created")).ok());
-  ASSERT_TRUE(stores_.roles->Create(org_, "writer", ScopeSet({"write:shifts", "read:shifts"}),
-                                     kT0, Audit(org_, "role.created")).ok());
+  ASSERT_TRUE(
+      stores_.roles
+          ->Create(org_, "reader", ScopeSet({"read:shifts"}), kT0, Audit(org_, "role.created"))
+          .ok());
+  ASSERT_TRUE(stores_.roles
+                  ->Create(org_, "writer", ScopeSet({"write:shifts", "read:shifts"}), kT0,
+                           Audit(org_, "role.created"))
+                  .ok());
   auto a = MakeAccount("alice", {"reader"});
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_EQ(a->roles, std::vector<std::string>{"reader"});
@@ -103,10 +114,13 @@ TEST_F(StoreTest, AccountLifecycleWithRolesAndPermissions) {
   EXPECT_EQ(perms->scopes, ScopeSet({"read:shifts"}));
   EXPECT_FALSE(perms->disabled);
 
-  ASSERT_TRUE(stores_.accounts->AssignRole(org_, a->id, "writer", kT0, Audit(org_, "role.assigned")).ok());
+  ASSERT_TRUE(
+      stores_.accounts->AssignRole(org_, a->id, "writer", kT0, Audit(org_, "role.assigned")).ok());
   EXPECT_EQ(stores_.accounts->GetPermissions(org_, a->id)->scopes,
             ScopeSet({"read:shifts", "write:shifts"}));
-  ASSERT_TRUE(stores_.accounts->UnassignRole(org_, a->id, "writer", kT0, Audit(org_, "role.unassigned")).ok());
+  ASSERT_TRUE(
+      stores_.accounts->UnassignRole(org_, a->id, "writer", kT0, Audit(org_, "role.unassigned"))
+          .ok());
   EXPECT_EQ(stores_.accounts->GetPermissions(org_, a->id)->scopes, ScopeSet({"read:shifts"}));
 
   auto login = stores_.accounts->FindForLogin("acme", "ALICE@example.com");
@@ -140,8 +154,8 @@ TEST_F(StoreTest, ListPagesThroughEveryAccountOnce) {
 
 TEST_F(StoreTest, AuditRowLandsWithItsWrite) {
   int before = AuditCount("role.created");
-  ASSERT_TRUE(stores_.roles->Create(org_, "r1", ScopeSet({"a:b"}), kT0,
-                                     Audit(org_, "role.created")).ok());
+  ASSERT_TRUE(
+      stores_.roles->Create(org_, "r1", ScopeSet({"a:b"}), kT0, Audit(org_, "role.created")).ok());
   EXPECT_EQ(AuditCount("role.created"), before + 1);
   auto a = MakeAccount("carol", {"r1"});
   ASSERT_TRUE(a.ok());
@@ -152,7 +166,8 @@ TEST_F(StoreTest, AuditRowLandsWithItsWrite) {
 }
 
 TEST_F(StoreTest, FailedWriteLeavesNoAuditRow) {
-  ASSERT_TRUE(stores_.roles->Create(org_, "dup", ScopeSet(), kT0, Audit(org_, "role.created")).ok());
+  ASSERT_TRUE(
+      stores_.roles->Create(org_, "dup", ScopeSet(), kT0, Audit(org_, "role.created")).ok());
   int roles_audited = AuditCount("role.created");
   auto again = stores_.roles->Create(org_, "dup", ScopeSet(), kT0, Audit(org_, "role.created"));
   EXPECT_TRUE(absl::IsAlreadyExists(again.status())) << again.status();
@@ -177,11 +192,13 @@ TEST_F(StoreTest, BootstrapIsIdempotentUnderConcurrency) {
   std::vector<std::thread> threads;
   for (int i = 0; i < kRunners; ++i) {
     threads.emplace_back([&, i] {
-      results[i] = stores_.orgs->Bootstrap(
-          NewOrganizationWithAdmin{.slug = "platform", .name = "Platform", .platform = true,
-                                   .admin_username = "admin", .admin_password_hash = "h",
-                                   .now = kT0},
-          Audit("", "bootstrap"));
+      results[i] = stores_.orgs->Bootstrap(NewOrganizationWithAdmin{.slug = "platform",
+                                                                    .name = "Platform",
+                                                                    .platform = true,
+                                                                    .admin_username = "admin",
+                                                                    .admin_password_hash = "h",
+                                                                    .now = kT0},
+                                           Audit("", "bootstrap"));
     });
   }
   for (auto& t : threads) t.join();
@@ -216,9 +233,12 @@ TEST_F(StoreTest, FirstSigningKeyIsCreatedOnceAcrossReplicas) {
   std::vector<absl::StatusOr<std::vector<SigningKeyRecord>>> results(4, absl::UnknownError(""));
   for (int i = 0; i < 4; ++i) {
     threads.emplace_back([&, i] {
-      SigningKeyRecord k{.kid = "kid" + std::to_string(i), .alg = "ES256", .public_pem = "p",
+      SigningKeyRecord k{.kid = "kid" + std::to_string(i),
+                         .alg = "ES256",
+                         .public_pem = "p",
                          .private_key_sealed = std::string("\x00\x01\xff", 3),
-                         .created_at = kT0, .activates_at = kT0};
+                         .created_at = kT0,
+                         .activates_at = kT0};
       results[i] = stores_.signing_keys->EnsureActiveKey(k, Audit("", "k"));
     });
   }

@@ -1,13 +1,13 @@
 #include "tests/integration/test_db.h"
 
 #include <gtest/gtest.h>
-#include <pqxx/pqxx>
 
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
+#include <pqxx/pqxx>
 
 #include "core/encoding.h"
 

@@ -38,8 +38,8 @@ TEST(ConfigTest, FlagBeatsEnvironment) {
   EXPECT_EQ(c->signing_alg, SigningAlg::kRS256);
 }
 
-void ExpectErrorNaming(const std::vector<std::string>& args,
-                       std::map<std::string, std::string> env, const std::string& setting) {
+void ExpectErrorNaming(const std::vector<std::string>& args, std::map<std::string, std::string> env,
+                       const std::string& setting) {
   auto c = ParseConfig(args, env, Needs::kDatabaseAndSecrets);
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find(setting), std::string::npos) << c.status();
@@ -53,8 +53,7 @@ TEST(ConfigTest, BadOrMissingSettingsNameTheSetting) {
   env.erase("TESSERA_PEPPER");
   ExpectErrorNaming({}, env, "pepper");
   ExpectErrorNaming({"--key_encryption_key=abcd"}, Env(), "key_encryption_key");
-  ExpectErrorNaming({"--key_encryption_key=" + std::string(64, 'z')}, Env(),
-                    "key_encryption_key");
+  ExpectErrorNaming({"--key_encryption_key=" + std::string(64, 'z')}, Env(), "key_encryption_key");
   ExpectErrorNaming({"--signing_alg=HS256"}, Env(), "signing_alg");
   ExpectErrorNaming({"--signing_alg=none"}, Env(), "signing_alg");
   ExpectErrorNaming({"--grpc_listen=nowhere"}, Env(), "grpc_listen");

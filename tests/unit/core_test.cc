@@ -21,10 +21,10 @@ TEST(EncodingTest, Base64UrlRoundTripsAndIsStrict) {
     EXPECT_EQ(*Base64UrlDecode(Base64UrlEncode(s)), s);
   }
   EXPECT_EQ(Base64UrlEncode("\xfb\xff"), "-_8");
-  EXPECT_FALSE(Base64UrlDecode("Zm9v=").has_value());   // padding
-  EXPECT_FALSE(Base64UrlDecode("Zm+v").has_value());    // standard alphabet
-  EXPECT_FALSE(Base64UrlDecode("Z").has_value());       // impossible length
-  EXPECT_FALSE(Base64UrlDecode("Zh").has_value());      // non-zero trailing bits
+  EXPECT_FALSE(Base64UrlDecode("Zm9v=").has_value());  // padding
+  EXPECT_FALSE(Base64UrlDecode("Zm+v").has_value());   // standard alphabet
+  EXPECT_FALSE(Base64UrlDecode("Z").has_value());      // impossible length
+  EXPECT_FALSE(Base64UrlDecode("Zh").has_value());     // non-zero trailing bits
 }
 
 TEST(EncodingTest, HexAndConstantTimeEquals) {
@@ -74,8 +74,8 @@ TEST(AeadTest, SealsAndDetectsTampering) {
 }
 
 TEST(ScopesTest, Grammar) {
-  for (const char* ok : {"admin", "read:shifts", "write:leave_requests", "tokens:introspect",
-                         "a.b-c:d_e", "x1"}) {
+  for (const char* ok :
+       {"admin", "read:shifts", "write:leave_requests", "tokens:introspect", "a.b-c:d_e", "x1"}) {
     EXPECT_TRUE(IsValidScope(ok)) << ok;
   }
   for (const char* bad : {"", "Read", ":a", "a:", "a::b", "a b", "1abc", "a/b", "ä"}) {

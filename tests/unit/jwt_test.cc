@@ -58,9 +58,15 @@ class JwtTest : public ::testing::TestWithParam<SigningAlg> {
     return {{"typ", "at+jwt"}, {"alg", std::string(SigningAlgName(GetParam()))}, {"kid", "k1"}};
   }
   nlohmann::json Payload() {
-    return {{"iss", "https://tessera.test"}, {"sub", "acct-1"}, {"aud", "svc"},
-            {"exp", kNow + 900},             {"iat", kNow},     {"nbf", kNow},
-            {"jti", "j"},                    {"client_id", "c"}, {"scope", "a b"},
+    return {{"iss", "https://tessera.test"},
+            {"sub", "acct-1"},
+            {"aud", "svc"},
+            {"exp", kNow + 900},
+            {"iat", kNow},
+            {"nbf", kNow},
+            {"jti", "j"},
+            {"client_id", "c"},
+            {"scope", "a b"},
             {"org_id", "org-1"}};
   }
 
@@ -152,12 +158,10 @@ TEST_P(JwtTest, RejectsTamperedPayload) {
   std::vector<std::string> parts = absl::StrSplit(token, '.');
   auto payload = nlohmann::json::parse(*Base64UrlDecode(parts[1]));
   payload["scope"] = "admin";
-  EXPECT_FALSE(
-      Verify(parts[0] + "." + Base64UrlEncode(payload.dump()) + "." + parts[2]).ok());
+  EXPECT_FALSE(Verify(parts[0] + "." + Base64UrlEncode(payload.dump()) + "." + parts[2]).ok());
   payload = nlohmann::json::parse(*Base64UrlDecode(parts[1]));
   payload["org_id"] = "org-2";
-  EXPECT_FALSE(
-      Verify(parts[0] + "." + Base64UrlEncode(payload.dump()) + "." + parts[2]).ok());
+  EXPECT_FALSE(Verify(parts[0] + "." + Base64UrlEncode(payload.dump()) + "." + parts[2]).ok());
 }
 
 TEST_P(JwtTest, RejectsTamperedHeader) {
@@ -176,7 +180,7 @@ TEST_P(JwtTest, RejectsWrongIssuer) {
 
 TEST_P(JwtTest, ExpiryHonoursSmallLeeway) {
   std::string token = Sign(Claims());
-  EXPECT_TRUE(Verify(token, kNow + 900 + 5).ok());   // within the 10 s leeway
+  EXPECT_TRUE(Verify(token, kNow + 900 + 5).ok());    // within the 10 s leeway
   EXPECT_FALSE(Verify(token, kNow + 900 + 10).ok());  // past it
 }
 
@@ -204,7 +208,13 @@ TEST_P(JwtTest, RejectsMissingOrMistypedClaims) {
 }
 
 TEST_P(JwtTest, RejectsMalformedInput) {
-  std::vector<std::string> inputs = {"", "a", "a.b", "a.b.c.d", "!!!.???.***", "e30.e30.", "..",
+  std::vector<std::string> inputs = {"",
+                                     "a",
+                                     "a.b",
+                                     "a.b.c.d",
+                                     "!!!.???.***",
+                                     "e30.e30.",
+                                     "..",
                                      std::string(kMaxJwtLength + 1, 'a')};
   for (const std::string& bad : inputs) {
     EXPECT_FALSE(Verify(bad).ok()) << bad.substr(0, 20);
