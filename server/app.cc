@@ -75,10 +75,11 @@ absl::Status ServerApp::Start() {
 
   TokenOptions topts{.issuer = config_.issuer,
                      .access_token_ttl = config_.access_token_ttl,
-                     .refresh_token_ttl = config_.refresh_token_ttl};
-  token_logic_ =
-      std::make_unique<TokenLogic>(clock_, topts, *key_ring_, *hasher_, *password_pool_, *digester_,
-                                   *stores_->accounts, *stores_->refresh_tokens, *stores_->audit);
+                     .refresh_token_ttl = config_.refresh_token_ttl,
+                     .refresh_grace = config_.refresh_grace};
+  token_logic_ = std::make_unique<TokenLogic>(
+      clock_, topts, *key_ring_, *hasher_, *password_pool_, *digester_, *stores_->accounts,
+      *stores_->refresh_tokens, *stores_->audit, *stores_->orgs);
   admin_logic_ = std::make_unique<AdminLogic>(clock_, *hasher_, *password_pool_, *stores_->orgs,
                                               *stores_->accounts, *stores_->roles);
   token_service_ = std::make_unique<TokenServiceImpl>(*token_logic_);

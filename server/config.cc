@@ -121,6 +121,8 @@ const std::vector<SettingSpec>& SettingSpecs() {
       {"access_token_ttl", "TESSERA_ACCESS_TOKEN_TTL", "900", "access token lifetime, seconds"},
       {"refresh_token_ttl", "TESSERA_REFRESH_TOKEN_TTL", "2592000",
        "refresh token lifetime, seconds (30 days)"},
+      {"refresh_grace", "TESSERA_REFRESH_GRACE", "10",
+       "seconds a spent refresh token may be retried for the same child (0 = never)"},
       {"signing_alg", "TESSERA_SIGNING_ALG", "ES256",
        "algorithm of new signing keys: ES256, RS256 or EdDSA"},
       {"key_encryption_key", "TESSERA_KEY_ENCRYPTION_KEY", "",
@@ -205,6 +207,9 @@ absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args,
   auto refresh_ttl = PositiveInt(v, "refresh_token_ttl", 60, 365LL * 86400);
   if (!refresh_ttl.ok()) return refresh_ttl.status();
   c.refresh_token_ttl = absl::Seconds(*refresh_ttl);
+  auto grace = PositiveInt(v, "refresh_grace", 0, 300);
+  if (!grace.ok()) return grace.status();
+  c.refresh_grace = absl::Seconds(*grace);
 
   auto alg = ParseSigningAlg(v.Get(Spec("signing_alg")));
   if (!alg.ok()) return Bad(Spec("signing_alg"), alg.status().message());
@@ -239,9 +244,9 @@ absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args,
   auto health = PositiveInt(v, "health_interval", 1, 3600);
   if (!health.ok()) return health.status();
   c.health_interval = absl::Seconds(*health);
-  auto grace = PositiveInt(v, "shutdown_grace", 0, 3600);
-  if (!grace.ok()) return grace.status();
-  c.shutdown_grace = absl::Seconds(*grace);
+  auto drain = PositiveInt(v, "shutdown_grace", 0, 3600);
+  if (!drain.ok()) return drain.status();
+  c.shutdown_grace = absl::Seconds(*drain);
   auto startup = PositiveInt(v, "startup_timeout", 0, 3600);
   if (!startup.ok()) return startup.status();
   c.startup_timeout = absl::Seconds(*startup);

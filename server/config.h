@@ -34,6 +34,7 @@ struct Config {
   std::string issuer;
   absl::Duration access_token_ttl;
   absl::Duration refresh_token_ttl;
+  absl::Duration refresh_grace = absl::Seconds(10);
   SigningAlg signing_alg = SigningAlg::kES256;
   std::string key_encryption_key;  // 32 raw bytes
   std::string pepper;              // >= 32 raw bytes

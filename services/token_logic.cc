@@ -1,5 +1,6 @@
 #include "services/token_logic.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
@@ -22,7 +23,8 @@ absl::Status Unauthenticated() { return absl::UnauthenticatedError(kBadCredentia
 TokenLogic::TokenLogic(const Clock& clock, TokenOptions options, const KeyRing& keys,
                        const PasswordHasher& hasher, BoundedWorkerPool& password_pool,
                        const SecretDigester& digester, AccountStore& accounts,
-                       RefreshTokenStore& refresh_tokens, AuditStore& audit)
+                       RefreshTokenStore& refresh_tokens, AuditStore& audit,
+                       OrganizationStore& orgs)
     : clock_(clock),
       options_(std::move(options)),
       keys_(keys),
@@ -31,7 +33,8 @@ TokenLogic::TokenLogic(const Clock& clock, TokenOptions options, const KeyRing& 
       digester_(digester),
       accounts_(accounts),
       refresh_tokens_(refresh_tokens),
-      audit_(audit) {}
+      audit_(audit),
+      orgs_(orgs) {}
 
 absl::StatusOr<ScopeSet> TokenLogic::NarrowScopes(const ScopeSet& held,
                                                   const std::vector<std::string>& requested) {
@@ -46,13 +49,12 @@ absl::StatusOr<ScopeSet> TokenLogic::NarrowScopes(const ScopeSet& held,
   return *wanted;
 }
 
-absl::StatusOr<std::string> TokenLogic::MintAccessToken(const std::string& org_id,
-                                                        const std::string& account_id,
-                                                        const std::string& client_id,
-                                                        const ScopeSet& scopes,
-                                                        const std::string& audience) {
-  absl::Time now = clock_.Now();
-  auto key = keys_.SigningKeyAt(now);
+absl::StatusOr<std::string> TokenLogic::MintAccessToken(
+    const std::string& org_id, const std::string& account_id, const std::string& client_id,
+    const ScopeSet& scopes, const std::string& audience, absl::Time issued_at,
+    const std::string& jti) {
+  absl::Time now = issued_at;
+  auto key = keys_.SigningKeyAt(clock_.Now());
   if (!key.ok()) return key.status();
   AccessTokenClaims c;
   c.iss = options_.issuer;
@@ -61,7 +63,7 @@ absl::StatusOr<std::string> TokenLogic::MintAccessToken(const std::string& org_i
   c.iat = absl::ToUnixSeconds(now);
   c.nbf = c.iat;
   c.exp = c.iat + absl::ToInt64Seconds(options_.access_token_ttl);
-  c.jti = NewJti();
+  c.jti = jti;
   c.client_id = client_id;
   c.scopes = scopes.ToVector();
   c.org_id = org_id;
@@ -127,7 +129,8 @@ absl::StatusOr<IssuedTokens> TokenLogic::LoginWithPassword(const PasswordLogin& 
   if (!scopes.ok()) return scopes.status();
   const std::string& org_id = candidate->org.id;
   const std::string& account_id = candidate->account.id;
-  auto access = MintAccessToken(org_id, account_id, account_id, *scopes, login.audience);
+  auto access = MintAccessToken(org_id, account_id, account_id, *scopes, login.audience,
+                                clock_.Now(), NewJti());
   if (!access.ok()) return access.status();
 
   std::string refresh = NewRefreshToken();
@@ -157,6 +160,54 @@ absl::StatusOr<IssuedTokens> TokenLogic::LoginWithPassword(const PasswordLogin& 
   out.scopes = *std::move(scopes);
   out.org = candidate->org;
   out.account = candidate->account;
+  return out;
+}
+
+absl::StatusOr<IssuedTokens> TokenLogic::Refresh(absl::string_view refresh_token,
+                                                 const RequestMeta& meta) {
+  auto invalid = [] { return absl::UnauthenticatedError("invalid refresh token"); };
+  if (!IsRefreshTokenFormat(refresh_token)) return invalid();
+  // The child is derived from the parent under the pepper, so a retry of the parent yields the
+  // same child without the child ever being stored in plaintext.
+  std::string child = absl::StrCat("rt_", digester_.Digest(absl::StrCat("child:", refresh_token)));
+  absl::Time now = clock_.Now();
+  RefreshRotation rotation{.presented_digest = digester_.Digest(refresh_token),
+                           .child_digest = digester_.Digest(child),
+                           .now = now,
+                           .grace = options_.refresh_grace,
+                           .child_ttl = options_.refresh_token_ttl};
+  AuditEntry audit{.at = now, .peer = meta.peer, .request_id = meta.request_id};
+  auto result = refresh_tokens_.Rotate(rotation, std::move(audit));
+  if (!result.ok()) return result.status();
+  if (result->outcome == RefreshOutcome::kReuse) {
+    Log(LogLevel::kWarning, "refresh_reuse_detected",
+        {{"request_id", meta.request_id},
+         {"org_id", result->org_id},
+         {"family_id", result->family_id},
+         {"peer", meta.peer}});
+    return invalid();
+  }
+  if (result->outcome == RefreshOutcome::kInvalid) return invalid();
+
+  auto account = accounts_.Get(result->org_id, result->account_id);
+  if (!account.ok()) return absl::IsNotFound(account.status()) ? invalid() : account.status();
+  auto org = orgs_.Get(result->org_id);
+  if (!org.ok()) return org.status();
+  // One child, one access token: its ID and issue time come from the child, so a grace replay
+  // answers with the same token (same jti, iat and exp).
+  std::string jti = result->child_id;
+  jti.erase(std::remove(jti.begin(), jti.end(), '-'), jti.end());
+  auto access = MintAccessToken(result->org_id, result->account_id, result->account_id,
+                                result->scopes, result->audience, result->child_created_at, jti);
+  if (!access.ok()) return access.status();
+  IssuedTokens out;
+  out.access_token = *std::move(access);
+  out.expires_in = std::max<int64_t>(
+      0, absl::ToInt64Seconds(result->child_created_at + options_.access_token_ttl - now));
+  out.refresh_token = std::move(child);
+  out.scopes = result->scopes;
+  out.org = *std::move(org);
+  out.account = *std::move(account);
   return out;
 }
 

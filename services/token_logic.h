@@ -18,6 +18,7 @@
 #include "services/principal.h"
 #include "storage/account_store.h"
 #include "storage/audit_store.h"
+#include "storage/organization_store.h"
 #include "storage/refresh_token_store.h"
 
 namespace tessera {
@@ -27,6 +28,8 @@ struct TokenOptions {
   absl::Duration access_token_ttl = absl::Seconds(900);
   absl::Duration refresh_token_ttl = absl::Hours(24 * 30);
   absl::Duration refresh_family_ttl = absl::Hours(24 * 90);
+  // A spent refresh token presented again within this of its use gets the same child back.
+  absl::Duration refresh_grace = absl::Seconds(10);
   absl::Duration leeway = absl::Seconds(10);
 };
 
@@ -60,10 +63,14 @@ class TokenLogic {
   TokenLogic(const Clock& clock, TokenOptions options, const KeyRing& keys,
              const PasswordHasher& hasher, BoundedWorkerPool& password_pool,
              const SecretDigester& digester, AccountStore& accounts,
-             RefreshTokenStore& refresh_tokens, AuditStore& audit);
+             RefreshTokenStore& refresh_tokens, AuditStore& audit, OrganizationStore& orgs);
 
   absl::StatusOr<IssuedTokens> LoginWithPassword(const PasswordLogin& login,
                                                  const RequestMeta& meta);
+
+  // Spends `refresh_token` for a new pair (one-time use, grace-window replay, reuse detection:
+  // see RefreshTokenStore::Rotate). Every refusal is UNAUTHENTICATED "invalid refresh token".
+  absl::StatusOr<IssuedTokens> Refresh(absl::string_view refresh_token, const RequestMeta& meta);
 
   // Never an error for a bad token: inactive instead. Errors only when the answer cannot be
   // known (UNAVAILABLE).
@@ -81,10 +88,12 @@ class TokenLogic {
   // Scopes for a new token: all of `held`, or `requested` if each is held.
   static absl::StatusOr<ScopeSet> NarrowScopes(const ScopeSet& held,
                                                const std::vector<std::string>& requested);
+  // Signs an access token issued at `issued_at` with ID `jti`.
   absl::StatusOr<std::string> MintAccessToken(const std::string& org_id,
                                               const std::string& account_id,
                                               const std::string& client_id, const ScopeSet& scopes,
-                                              const std::string& audience);
+                                              const std::string& audience, absl::Time issued_at,
+                                              const std::string& jti);
   void AuditFailedLogin(const std::string& org_id, const PasswordLogin& login,
                         const RequestMeta& meta, absl::string_view reason);
 
@@ -97,6 +106,7 @@ class TokenLogic {
   AccountStore& accounts_;
   RefreshTokenStore& refresh_tokens_;
   AuditStore& audit_;
+  OrganizationStore& orgs_;
 };
 
 }  // namespace tessera

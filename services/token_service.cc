@@ -4,6 +4,20 @@
 #include "services/grpc_edge.h"
 
 namespace tessera {
+namespace {
+
+// IssueTokenResponse and RefreshResponse carry the same fields.
+template <typename Response>
+void FillTokens(const IssuedTokens& issued, Response* response) {
+  response->set_access_token(issued.access_token);
+  response->set_token_type("Bearer");
+  response->set_expires_in(issued.expires_in);
+  response->set_refresh_token(issued.refresh_token);
+  for (const auto& s : issued.scopes.items()) response->add_scopes(s);
+  ToProto(issued.account, issued.org, response->mutable_account());
+}
+
+}  // namespace
 
 grpc::Status TokenServiceImpl::IssueToken(grpc::ServerContext* context,
                                           const v1::IssueTokenRequest* request,
@@ -24,12 +38,17 @@ grpc::Status TokenServiceImpl::IssueToken(grpc::ServerContext* context,
                       .audience = request->audience()};
   auto issued = logic_.LoginWithPassword(login, meta);
   if (!issued.ok()) return fail(issued.status());
-  response->set_access_token(issued->access_token);
-  response->set_token_type("Bearer");
-  response->set_expires_in(issued->expires_in);
-  response->set_refresh_token(issued->refresh_token);
-  for (const auto& s : issued->scopes.items()) response->add_scopes(s);
-  ToProto(issued->account, issued->org, response->mutable_account());
+  FillTokens(*issued, response);
+  return grpc::Status::OK;
+}
+
+grpc::Status TokenServiceImpl::Refresh(grpc::ServerContext* context,
+                                       const v1::RefreshRequest* request,
+                                       v1::RefreshResponse* response) {
+  RequestMeta meta = MetaFrom(context);
+  auto issued = logic_.Refresh(request->refresh_token(), meta);
+  if (!issued.ok()) return ToGrpcStatus(issued.status(), meta, "Refresh");
+  FillTokens(*issued, response);
   return grpc::Status::OK;
 }
 

@@ -446,9 +446,16 @@ class PgSigningKeyStore final : public SigningKeyStore {
   PgPool& pool_;
 };
 
+absl::StatusOr<RefreshResult> RotateTx(Tx& tx, const RefreshRotation& rot, AuditEntry& audit);
+
 class PgRefreshTokenStore final : public RefreshTokenStore {
  public:
   explicit PgRefreshTokenStore(PgPool& pool) : pool_(pool) {}
+
+  absl::StatusOr<RefreshResult> Rotate(const RefreshRotation& rotation, AuditEntry audit) override {
+    return pool_.TransactValue<RefreshResult>(
+        [&](Tx& tx) { return RotateTx(tx, rotation, audit); });
+  }
 
   absl::StatusOr<std::string> CreateFamily(const RefreshTokenRow& t, AuditEntry audit) override {
     return pool_.TransactValue<std::string>([&](Tx& tx) -> absl::StatusOr<std::string> {
@@ -471,6 +478,86 @@ class PgRefreshTokenStore final : public RefreshTokenStore {
  private:
   PgPool& pool_;
 };
+
+// The account's current permissions, read inside a refresh transaction.
+constexpr char kRefreshSelect[] =
+    "SELECT t.org_id, t.id, t.family_id, t.account_id, array_to_string(t.scopes, ' '),"
+    " t.audience, tessera_us(t.expires_at), tessera_us(t.family_expires_at),"
+    " tessera_us(t.used_at), t.revoked_at IS NOT NULL, a.disabled, ";
+
+absl::StatusOr<RefreshResult> RotateTx(Tx& tx, const RefreshRotation& rot, AuditEntry& audit) {
+  RefreshResult out;
+  auto r = tx.exec_params(absl::StrCat(kRefreshSelect, kAccountScopes,
+                                       " FROM refresh_tokens t JOIN accounts a"
+                                       " ON a.org_id = t.org_id AND a.id = t.account_id"
+                                       " WHERE t.digest = $1 FOR UPDATE OF t"),
+                          rot.presented_digest);
+  if (r.empty()) return out;  // unknown
+  const auto& row = r[0];
+  out.org_id = row[0].as<std::string>();
+  std::string token_id = row[1].as<std::string>();
+  out.family_id = row[2].as<std::string>();
+  out.account_id = row[3].as<std::string>();
+  ScopeSet family_scopes = SplitScopes(row[4].as<std::string>());
+  out.audience = row[5].as<std::string>();
+  absl::Time expires_at = FromUs(row[6].as<int64_t>());
+  absl::Time family_expires_at = FromUs(row[7].as<int64_t>());
+  std::optional<absl::Time> used_at = OptionalTime(row[8]);
+  bool revoked = row[9].as<bool>();
+  bool disabled = row[10].as<bool>();
+  out.scopes = family_scopes.IntersectHeld(SplitScopes(row[11].as<std::string>()));
+  audit.org_id = out.org_id;
+  audit.actor_id = out.account_id;
+  audit.target_type = "token_family";
+  audit.target_id = out.family_id;
+
+  if (revoked || disabled || rot.now >= expires_at || rot.now >= family_expires_at) {
+    out.outcome = RefreshOutcome::kInvalid;
+    return out;
+  }
+  if (!used_at) {
+    auto child = tx.exec_params(
+        "INSERT INTO refresh_tokens (org_id, family_id, parent_id, account_id, digest, scopes,"
+        " audience, created_at, expires_at, family_expires_at)"
+        " VALUES ($1, $2, $3, $4, $5, string_to_array($6, ' '), $7, tessera_ts($8::bigint),"
+        " tessera_ts(least($9::bigint, $10::bigint)), tessera_ts($10::bigint)) RETURNING id",
+        out.org_id, out.family_id, token_id, out.account_id, rot.child_digest,
+        JoinScopes(family_scopes), out.audience, Us(rot.now), Us(rot.now + rot.child_ttl),
+        Us(family_expires_at));
+    tx.exec_params(
+        "UPDATE refresh_tokens SET used_at = tessera_ts($3)"
+        " WHERE org_id = $1 AND id = $2",
+        out.org_id, token_id, Us(rot.now));
+    out.child_id = child[0][0].as<std::string>();
+    out.child_created_at = rot.now;
+    out.outcome = RefreshOutcome::kRotated;
+    audit.action = "token.refreshed";
+    AppendAudit(tx, audit);
+    return out;
+  }
+  // Spent. Only a retry of the immediate parent of the newest token, within the grace window,
+  // gets the same child back; anything else is a stolen or replayed token.
+  auto child = tx.exec_params(
+      "SELECT id, tessera_us(created_at), digest, used_at IS NULL FROM refresh_tokens"
+      " WHERE org_id = $1 AND parent_id = $2",
+      out.org_id, token_id);
+  bool replay = !child.empty() && rot.now - *used_at <= rot.grace && child[0][3].as<bool>() &&
+                child[0][2].as<std::string>() == rot.child_digest;
+  if (replay) {
+    out.child_id = child[0][0].as<std::string>();
+    out.child_created_at = FromUs(child[0][1].as<int64_t>());
+    out.outcome = RefreshOutcome::kGraceReplay;
+    return out;
+  }
+  tx.exec_params(
+      "UPDATE refresh_tokens SET revoked_at = tessera_ts($3)"
+      " WHERE org_id = $1 AND family_id = $2 AND revoked_at IS NULL",
+      out.org_id, out.family_id, Us(rot.now));
+  out.outcome = RefreshOutcome::kReuse;
+  audit.action = "refresh.reuse_detected";
+  AppendAudit(tx, audit);
+  return out;
+}
 
 class PgAuditStore final : public AuditStore {
  public:

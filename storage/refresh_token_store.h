@@ -9,12 +9,46 @@
 
 namespace tessera {
 
+// One refresh: the presented token (by digest) and the child it would get. The child's digest is
+// computed by the caller because the child token is derived from the parent (so that a retry of
+// the parent can be answered with the same child without storing any token in plaintext).
+struct RefreshRotation {
+  std::string presented_digest;
+  std::string child_digest;
+  absl::Time now;
+  absl::Duration grace;      // a spent parent presented within this of its use replays its child
+  absl::Duration child_ttl;  // capped by the family's absolute lifetime
+};
+
+enum class RefreshOutcome {
+  kRotated,      // the token was unused: it is spent now and the child was created
+  kGraceReplay,  // the immediate parent again, within the grace window: the same child
+  kReuse,        // a spent token outside the rules: the whole family is now revoked
+  kInvalid,      // unknown, expired, revoked, or the account is disabled
+};
+
+struct RefreshResult {
+  RefreshOutcome outcome = RefreshOutcome::kInvalid;
+  std::string org_id;
+  std::string account_id;
+  std::string family_id;
+  std::string child_id;
+  absl::Time child_created_at;
+  ScopeSet scopes;  // the family's scopes intersected with the account's current permissions
+  std::string audience;
+};
+
 class RefreshTokenStore {
  public:
   virtual ~RefreshTokenStore() = default;
   // Starts a family with its first token; returns the family ID.
   virtual absl::StatusOr<std::string> CreateFamily(const RefreshTokenRow& token,
                                                    AuditEntry audit) = 0;
+  // One transaction: lock the presented token, check it, spend it, insert the child, audit —
+  // or, on reuse, revoke the family and audit `refresh.reuse_detected`. Concurrent calls with
+  // one token are serialized by the row lock, so a token never gets two children.
+  virtual absl::StatusOr<RefreshResult> Rotate(const RefreshRotation& rotation,
+                                               AuditEntry audit) = 0;
 };
 
 }  // namespace tessera

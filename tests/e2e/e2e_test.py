@@ -174,6 +174,21 @@ class EndToEnd(unittest.TestCase):
         self.assertTrue(ok, resp)
         self.assertEqual(self.introspect(admin, token), {})  # active: false, and nothing else
 
+    def test_04b_refresh_rotates_and_a_retry_gets_the_same_child(self):
+        ok, login = self.login("admin", self.admin["password"])
+        self.assertTrue(ok, login)
+        r1 = login["refreshToken"]
+        ok, first = self.t.curl("tessera.v1.TokenService/Refresh", {"refresh_token": r1})
+        self.assertTrue(ok, first)
+        self.assertNotEqual(first["refreshToken"], r1)
+        ok, again = self.t.curl("tessera.v1.TokenService/Refresh", {"refresh_token": r1})
+        self.assertTrue(ok, again)  # inside the 10 s grace window: the same child
+        self.assertEqual(again["refreshToken"], first["refreshToken"])
+        self.assertTrue(self.introspect(self.admin_token(), first["accessToken"])["active"])
+        ok, bad = self.t.curl("tessera.v1.TokenService/Refresh", {"refresh_token": "rt_nope"})
+        self.assertFalse(ok)
+        self.assertEqual(bad["code"], "unauthenticated")
+
     def test_05_wrong_password_looks_like_unknown_user(self):
         ok_wrong, wrong = self.login("admin", "definitely-wrong")
         ok_unknown, unknown = self.login("nobody", "definitely-wrong")
