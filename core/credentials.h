@@ -15,6 +15,9 @@ bool IsRefreshTokenFormat(absl::string_view token);
 // A generated password for service accounts: 32 random bytes, base64url (43 characters).
 std::string NewGeneratedPassword();
 
+// A random (version 4) UUID in canonical lowercase form.
+std::string NewUuid();
+
 // A token ID (`jti`): 128 random bits as 32 lowercase hex.
 std::string NewJti();
 

@@ -67,6 +67,7 @@ absl::StatusOr<std::string> EncodeAccessToken(const AccessTokenClaims& c, const 
                   {"client_id", c.client_id},
                   {"scope", absl::StrJoin(c.scopes, " ")},
                   {"org_id", c.org_id}};
+  if (!c.sid.empty()) payload["sid"] = c.sid;
   if (c.aud.size() == 1) {
     payload["aud"] = c.aud[0];
   } else {
@@ -117,6 +118,7 @@ absl::StatusOr<AccessTokenClaims> VerifyAccessToken(absl::string_view token,
     return Reject("missing or mistyped required claim");
   }
   if (payload->contains("nbf") && !GetInt(*payload, "nbf", &c.nbf)) return Reject("bad nbf");
+  if (payload->contains("sid") && !GetString(*payload, "sid", &c.sid)) return Reject("bad sid");
   if (payload->contains("scope") && !GetString(*payload, "scope", &scope)) {
     return Reject("bad scope");
   }

@@ -28,6 +28,7 @@ struct AccessTokenClaims {
   std::string client_id;
   std::vector<std::string> scopes;  // the `scope` claim, split on spaces
   std::string org_id;
+  std::string sid;  // the refresh family (session) the token was minted from; empty if none
 };
 
 // Where the verifier looks up a key by `kid`; returns null for an unknown or retired key.

@@ -79,7 +79,7 @@ absl::Status ServerApp::Start() {
                      .refresh_grace = config_.refresh_grace};
   token_logic_ = std::make_unique<TokenLogic>(
       clock_, topts, *key_ring_, *hasher_, *password_pool_, *digester_, *stores_->accounts,
-      *stores_->refresh_tokens, *stores_->audit, *stores_->orgs);
+      *stores_->refresh_tokens, *stores_->audit, *stores_->orgs, *stores_->revocations);
   admin_logic_ = std::make_unique<AdminLogic>(clock_, *hasher_, *password_pool_, *stores_->orgs,
                                               *stores_->accounts, *stores_->roles);
   token_service_ = std::make_unique<TokenServiceImpl>(*token_logic_);

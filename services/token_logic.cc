@@ -24,7 +24,7 @@ TokenLogic::TokenLogic(const Clock& clock, TokenOptions options, const KeyRing& 
                        const PasswordHasher& hasher, BoundedWorkerPool& password_pool,
                        const SecretDigester& digester, AccountStore& accounts,
                        RefreshTokenStore& refresh_tokens, AuditStore& audit,
-                       OrganizationStore& orgs)
+                       OrganizationStore& orgs, RevocationStore& revocations)
     : clock_(clock),
       options_(std::move(options)),
       keys_(keys),
@@ -34,7 +34,8 @@ TokenLogic::TokenLogic(const Clock& clock, TokenOptions options, const KeyRing& 
       accounts_(accounts),
       refresh_tokens_(refresh_tokens),
       audit_(audit),
-      orgs_(orgs) {}
+      orgs_(orgs),
+      revocations_(revocations) {}
 
 absl::StatusOr<ScopeSet> TokenLogic::NarrowScopes(const ScopeSet& held,
                                                   const std::vector<std::string>& requested) {
@@ -52,7 +53,7 @@ absl::StatusOr<ScopeSet> TokenLogic::NarrowScopes(const ScopeSet& held,
 absl::StatusOr<std::string> TokenLogic::MintAccessToken(
     const std::string& org_id, const std::string& account_id, const std::string& client_id,
     const ScopeSet& scopes, const std::string& audience, absl::Time issued_at,
-    const std::string& jti) {
+    const std::string& jti, const std::string& sid) {
   absl::Time now = issued_at;
   auto key = keys_.SigningKeyAt(clock_.Now());
   if (!key.ok()) return key.status();
@@ -67,6 +68,7 @@ absl::StatusOr<std::string> TokenLogic::MintAccessToken(
   c.client_id = client_id;
   c.scopes = scopes.ToVector();
   c.org_id = org_id;
+  c.sid = sid;
   return EncodeAccessToken(c, **key);
 }
 
@@ -129,13 +131,15 @@ absl::StatusOr<IssuedTokens> TokenLogic::LoginWithPassword(const PasswordLogin& 
   if (!scopes.ok()) return scopes.status();
   const std::string& org_id = candidate->org.id;
   const std::string& account_id = candidate->account.id;
+  std::string family_id = NewUuid();
   auto access = MintAccessToken(org_id, account_id, account_id, *scopes, login.audience,
-                                clock_.Now(), NewJti());
+                                clock_.Now(), NewJti(), family_id);
   if (!access.ok()) return access.status();
 
   std::string refresh = NewRefreshToken();
   absl::Time now = clock_.Now();
-  RefreshTokenRow row{.org_id = org_id,
+  RefreshTokenRow row{.family_id = family_id,
+                      .org_id = org_id,
                       .account_id = account_id,
                       .digest = digester_.Digest(refresh),
                       .scopes = *scopes,
@@ -197,8 +201,9 @@ absl::StatusOr<IssuedTokens> TokenLogic::Refresh(absl::string_view refresh_token
   // answers with the same token (same jti, iat and exp).
   std::string jti = result->child_id;
   jti.erase(std::remove(jti.begin(), jti.end(), '-'), jti.end());
-  auto access = MintAccessToken(result->org_id, result->account_id, result->account_id,
-                                result->scopes, result->audience, result->child_created_at, jti);
+  auto access =
+      MintAccessToken(result->org_id, result->account_id, result->account_id, result->scopes,
+                      result->audience, result->child_created_at, jti, result->family_id);
   if (!access.ok()) return access.status();
   IssuedTokens out;
   out.access_token = *std::move(access);
@@ -211,52 +216,99 @@ absl::StatusOr<IssuedTokens> TokenLogic::Refresh(absl::string_view refresh_token
   return out;
 }
 
-absl::StatusOr<Introspection> TokenLogic::Introspect(absl::string_view token) {
-  Introspection inactive;
-  if (!LooksLikeJwt(token)) return inactive;
+absl::StatusOr<std::optional<TokenLogic::ActiveToken>> TokenLogic::CheckAccessToken(
+    absl::string_view token) {
+  if (!LooksLikeJwt(token)) return std::nullopt;
   VerifyOptions vo{.issuer = options_.issuer, .leeway = options_.leeway};
   auto claims = VerifyAccessToken(token, keys_, clock_.Now(), vo);
-  if (!claims.ok()) return inactive;
-  if (CheckId("sub", claims->sub).ok() == false || CheckId("org_id", claims->org_id).ok() == false)
-    return inactive;
+  if (!claims.ok()) return std::nullopt;
+  if (!CheckId("sub", claims->sub).ok() || !CheckId("org_id", claims->org_id).ok()) {
+    return std::nullopt;
+  }
   auto perms = accounts_.GetPermissions(claims->org_id, claims->sub);
-  if (absl::IsNotFound(perms.status())) return inactive;
+  if (absl::IsNotFound(perms.status())) return std::nullopt;
   if (!perms.ok()) return perms.status();
-  if (perms->disabled) return inactive;
-
+  if (perms->disabled) return std::nullopt;
+  auto revoked = revocations_.IsAccessTokenRevoked(
+      claims->org_id, claims->sub, claims->jti, CheckId("sid", claims->sid).ok() ? claims->sid : "",
+      claims->iat);
+  if (!revoked.ok()) return revoked.status();
+  if (*revoked) return std::nullopt;
   ScopeSet token_scopes(claims->scopes.begin(), claims->scopes.end());
+  ActiveToken out{.claims = *std::move(claims), .perms = *std::move(perms)};
+  out.effective = token_scopes.IntersectHeld(out.perms.scopes);
+  return out;
+}
+
+absl::StatusOr<Introspection> TokenLogic::Introspect(absl::string_view token) {
+  auto active = CheckAccessToken(token);
+  if (!active.ok()) return active.status();
   Introspection out;
+  if (!active->has_value()) return out;
+  ActiveToken& t = **active;
   out.active = true;
-  out.claims = *std::move(claims);
-  out.claims.scopes = token_scopes.IntersectHeld(perms->scopes).ToVector();
-  out.username = perms->username;
+  out.claims = std::move(t.claims);
+  out.claims.scopes = t.effective.ToVector();
+  out.username = t.perms.username;
   out.token_type = "Bearer";
   return out;
 }
 
 absl::StatusOr<Principal> TokenLogic::AuthenticateBearer(absl::string_view token) {
-  if (!LooksLikeJwt(token)) return absl::UnauthenticatedError("invalid bearer credential");
-  VerifyOptions vo{.issuer = options_.issuer, .leeway = options_.leeway};
-  auto claims = VerifyAccessToken(token, keys_, clock_.Now(), vo);
-  if (!claims.ok()) return absl::UnauthenticatedError("invalid bearer credential");
-  if (!CheckId("sub", claims->sub).ok() || !CheckId("org_id", claims->org_id).ok()) {
-    return absl::UnauthenticatedError("invalid bearer credential");
-  }
-  auto perms = accounts_.GetPermissions(claims->org_id, claims->sub);
-  if (absl::IsNotFound(perms.status())) {
-    return absl::UnauthenticatedError("invalid bearer credential");
-  }
-  if (!perms.ok()) return perms.status();
-  if (perms->disabled) return absl::UnauthenticatedError("invalid bearer credential");
-  ScopeSet token_scopes(claims->scopes.begin(), claims->scopes.end());
+  auto active = CheckAccessToken(token);
+  if (!active.ok()) return active.status();
+  if (!active->has_value()) return absl::UnauthenticatedError("invalid bearer credential");
+  ActiveToken& t = **active;
   Principal p;
-  p.org_id = claims->org_id;
-  p.account_id = claims->sub;
-  p.client_id = claims->client_id;
-  p.username = perms->username;
-  p.scopes = token_scopes.IntersectHeld(perms->scopes);
-  p.platform = perms->org_platform;
+  p.org_id = t.claims.org_id;
+  p.account_id = t.claims.sub;
+  p.client_id = t.claims.client_id;
+  p.username = t.perms.username;
+  p.scopes = std::move(t.effective);
+  p.platform = t.perms.org_platform;
   return p;
+}
+
+absl::Status TokenLogic::RevokeToken(const Principal& caller, absl::string_view token,
+                                     const RequestMeta& meta) {
+  absl::Time now = clock_.Now();
+  AuditEntry audit{
+      .at = now, .actor_id = caller.account_id, .peer = meta.peer, .request_id = meta.request_id};
+  // The caller may revoke its own tokens; others' need tokens:revoke in the same organization.
+  auto may_revoke = [&](const std::string& org_id, const std::string& account_id) {
+    if (caller.org_id == org_id && caller.account_id == account_id) return absl::OkStatus();
+    if (caller.org_id == org_id && caller.scopes.Grants("tokens:revoke")) return absl::OkStatus();
+    return absl::PermissionDeniedError("token: not yours to revoke (needs tokens:revoke)");
+  };
+  if (IsRefreshTokenFormat(token)) {
+    auto owner = revocations_.FindRefreshToken(digester_.Digest(token));
+    if (!owner.ok()) return owner.status();
+    if (!owner->has_value()) return absl::OkStatus();  // unknown: RFC 7009 says succeed
+    const RefreshTokenOwner& o = **owner;
+    if (auto s = may_revoke(o.org_id, o.account_id); !s.ok()) return s;
+    return revocations_.RevokeFamily(o.org_id, o.family_id, now, std::move(audit));
+  }
+  if (!LooksLikeJwt(token)) return absl::OkStatus();
+  // Only tokens this service signed and that have not expired are worth recording.
+  VerifyOptions vo{.issuer = options_.issuer, .leeway = options_.leeway};
+  auto claims = VerifyAccessToken(token, keys_, now, vo);
+  if (!claims.ok() || !CheckId("org_id", claims->org_id).ok()) return absl::OkStatus();
+  if (auto s = may_revoke(claims->org_id, claims->sub); !s.ok()) return s;
+  return revocations_.RevokeAccessToken(claims->org_id, claims->jti,
+                                        absl::FromUnixSeconds(claims->exp) + options_.leeway, now,
+                                        std::move(audit));
+}
+
+absl::Status TokenLogic::RevokeAccount(const Principal& caller, absl::string_view account_id,
+                                       const RequestMeta& meta) {
+  if (auto s = CheckId("account_id", account_id); !s.ok()) return s;
+  if (caller.account_id != account_id && !caller.scopes.Grants("tokens:revoke")) {
+    return absl::PermissionDeniedError("account_id: not yours to revoke (needs tokens:revoke)");
+  }
+  absl::Time now = clock_.Now();
+  AuditEntry audit{
+      .at = now, .actor_id = caller.account_id, .peer = meta.peer, .request_id = meta.request_id};
+  return revocations_.RevokeAccount(caller.org_id, account_id, now, std::move(audit));
 }
 
 std::vector<PublicJwk> TokenLogic::Jwks() const {

@@ -4,6 +4,7 @@
 #ifndef TESSERA_SERVICES_TOKEN_LOGIC_H_
 #define TESSERA_SERVICES_TOKEN_LOGIC_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "storage/audit_store.h"
 #include "storage/organization_store.h"
 #include "storage/refresh_token_store.h"
+#include "storage/revocation_store.h"
 
 namespace tessera {
 
@@ -63,7 +65,8 @@ class TokenLogic {
   TokenLogic(const Clock& clock, TokenOptions options, const KeyRing& keys,
              const PasswordHasher& hasher, BoundedWorkerPool& password_pool,
              const SecretDigester& digester, AccountStore& accounts,
-             RefreshTokenStore& refresh_tokens, AuditStore& audit, OrganizationStore& orgs);
+             RefreshTokenStore& refresh_tokens, AuditStore& audit, OrganizationStore& orgs,
+             RevocationStore& revocations);
 
   absl::StatusOr<IssuedTokens> LoginWithPassword(const PasswordLogin& login,
                                                  const RequestMeta& meta);
@@ -79,6 +82,15 @@ class TokenLogic {
   // Authenticates a bearer credential for a call: UNAUTHENTICATED unless it is an active token.
   absl::StatusOr<Principal> AuthenticateBearer(absl::string_view token);
 
+  // RFC 7009: an access token (its jti until it expires) or a refresh token (its family).
+  // Unknown, malformed or expired tokens succeed. PERMISSION_DENIED for another account's token
+  // without tokens:revoke, or another organization's.
+  absl::Status RevokeToken(const Principal& caller, absl::string_view token,
+                           const RequestMeta& meta);
+  // "Log out everywhere": every family and every access token of the account issued so far.
+  absl::Status RevokeAccount(const Principal& caller, absl::string_view account_id,
+                             const RequestMeta& meta);
+
   std::vector<PublicJwk> Jwks() const;
   std::string JwksJson() const;
 
@@ -93,7 +105,15 @@ class TokenLogic {
                                               const std::string& account_id,
                                               const std::string& client_id, const ScopeSet& scopes,
                                               const std::string& audience, absl::Time issued_at,
-                                              const std::string& jti);
+                                              const std::string& jti, const std::string& sid);
+  // An access token that verifies, is not revoked, and whose account is enabled.
+  struct ActiveToken {
+    AccessTokenClaims claims;
+    AccountPermissions perms;
+    ScopeSet effective;  // the token's scopes intersected with the account's current ones
+  };
+  // nullopt: not active (for any reason). An error only when the answer cannot be known.
+  absl::StatusOr<std::optional<ActiveToken>> CheckAccessToken(absl::string_view token);
   void AuditFailedLogin(const std::string& org_id, const PasswordLogin& login,
                         const RequestMeta& meta, absl::string_view reason);
 
@@ -107,6 +127,7 @@ class TokenLogic {
   RefreshTokenStore& refresh_tokens_;
   AuditStore& audit_;
   OrganizationStore& orgs_;
+  RevocationStore& revocations_;
 };
 
 }  // namespace tessera

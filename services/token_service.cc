@@ -52,6 +52,24 @@ grpc::Status TokenServiceImpl::Refresh(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+grpc::Status TokenServiceImpl::Revoke(grpc::ServerContext* context,
+                                      const v1::RevokeRequest* request, v1::RevokeResponse*) {
+  RequestMeta meta = MetaFrom(context);
+  auto fail = [&](const absl::Status& s) { return ToGrpcStatus(s, meta, "Revoke"); };
+  auto caller = AuthenticateCall(context, logic_);
+  if (!caller.ok()) return fail(caller.status());
+  switch (request->target_case()) {
+    case v1::RevokeRequest::kToken:
+      return fail(logic_.RevokeToken(*caller, request->token(), meta));
+    case v1::RevokeRequest::kAccountId:
+      return fail(logic_.RevokeAccount(*caller, request->account_id(), meta));
+    case v1::RevokeRequest::kApiKeyId:
+      return fail(absl::UnimplementedError("api_key_id: API keys are not available yet"));
+    default:
+      return fail(absl::InvalidArgumentError("target: one of token, api_key_id, account_id"));
+  }
+}
+
 grpc::Status TokenServiceImpl::Introspect(grpc::ServerContext* context,
                                           const v1::IntrospectRequest* request,
                                           v1::IntrospectResponse* response) {

@@ -15,6 +15,8 @@ class TokenServiceImpl final : public tessera::v1::TokenService::Service {
                           v1::IssueTokenResponse* response) override;
   grpc::Status Refresh(grpc::ServerContext* context, const v1::RefreshRequest* request,
                        v1::RefreshResponse* response) override;
+  grpc::Status Revoke(grpc::ServerContext* context, const v1::RevokeRequest* request,
+                      v1::RevokeResponse* response) override;
   grpc::Status Introspect(grpc::ServerContext* context, const v1::IntrospectRequest* request,
                           v1::IntrospectResponse* response) override;
   grpc::Status GetJwks(grpc::ServerContext* context, const v1::GetJwksRequest* request,

@@ -10,6 +10,7 @@
 #include "storage/organization_store.h"
 #include "storage/pg_pool.h"
 #include "storage/refresh_token_store.h"
+#include "storage/revocation_store.h"
 #include "storage/role_store.h"
 #include "storage/signing_key_store.h"
 
@@ -22,6 +23,7 @@ struct Stores {
   std::unique_ptr<SigningKeyStore> signing_keys;
   std::unique_ptr<RefreshTokenStore> refresh_tokens;
   std::unique_ptr<AuditStore> audit;
+  std::unique_ptr<RevocationStore> revocations;
 };
 
 // The stores keep a reference to `pool`, which must outlive them.

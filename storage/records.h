@@ -85,6 +85,7 @@ struct SigningKeyRecord {
 };
 
 struct RefreshTokenRow {
+  std::string family_id;  // chosen by the caller, so the first access token can carry it
   std::string org_id;
   std::string account_id;
   std::string digest;

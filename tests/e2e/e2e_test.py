@@ -189,6 +189,17 @@ class EndToEnd(unittest.TestCase):
         self.assertFalse(ok)
         self.assertEqual(bad["code"], "unauthenticated")
 
+    def test_04c_revoked_access_token_introspects_inactive(self):
+        admin = self.admin_token()
+        ok, login = self.login("admin", self.admin["password"])
+        self.assertTrue(ok, login)
+        self.assertTrue(self.introspect(admin, login["accessToken"])["active"])
+        ok, resp = self.t.curl("tessera.v1.TokenService/Revoke", {"token": login["accessToken"]}, admin)
+        self.assertTrue(ok, resp)
+        self.assertEqual(self.introspect(admin, login["accessToken"]), {})
+        ok, resp = self.t.curl("tessera.v1.TokenService/Revoke", {"token": "garbage"}, admin)
+        self.assertTrue(ok, resp)  # RFC 7009: unknown tokens succeed
+
     def test_05_wrong_password_looks_like_unknown_user(self):
         ok_wrong, wrong = self.login("admin", "definitely-wrong")
         ok_unknown, unknown = self.login("nobody", "definitely-wrong")

@@ -27,6 +27,7 @@ AccessTokenClaims Claims() {
   c.client_id = "acct-1";
   c.scopes = {"read:shifts", "write:leave_requests"};
   c.org_id = "org-1";
+  c.sid = "family-1";
   return c;
 }
 
@@ -81,6 +82,7 @@ TEST_P(JwtTest, RoundTripKeepsEveryClaim) {
   EXPECT_EQ(c->org_id, "org-1");
   EXPECT_EQ(c->client_id, "acct-1");
   EXPECT_EQ(c->jti, "jti-1");
+  EXPECT_EQ(c->sid, "family-1");
   EXPECT_EQ(c->exp, kNow + 900);
   EXPECT_EQ(c->aud, std::vector<std::string>{"svc"});
   EXPECT_EQ(c->scopes, (std::vector<std::string>{"read:shifts", "write:leave_requests"}));
