@@ -39,7 +39,15 @@ void AppendAudit(Tx& tx, const AuditEntry& e) {
       e.details_json);
 }
 
-// Columns of an account row, as read by kAccountSelect.
+// Completes `audit` with what the write touched and appends it inside the write's transaction.
+void AppendAuditOn(Tx& tx, AuditEntry& audit, absl::string_view target_type,
+                   absl::string_view target_id) {
+  audit.target_type = std::string(target_type);
+  audit.target_id = std::string(target_id);
+  AppendAudit(tx, audit);
+}
+
+// Columns of an account row, as read by GetAccountTx and List.
 constexpr char kAccountColumns[] =
     "a.id, a.org_id, a.kind, a.username, coalesce(a.email, ''), a.disabled,"
     " tessera_us(a.created_at),"
@@ -203,9 +211,7 @@ class PgAccountStore final : public AccountStore {
     return pool_.TransactValue<Account>([&](Tx& tx) -> absl::StatusOr<Account> {
       auto a = InsertAccountTx(tx, account);
       if (!a.ok()) return a.status();
-      audit.target_type = "account";
-      audit.target_id = a->id;
-      AppendAudit(tx, audit);
+      AppendAuditOn(tx, audit, "account", a->id);
       return a;
     });
   }
@@ -240,9 +246,7 @@ class PgAccountStore final : public AccountStore {
           " WHERE org_id = $1 AND id = $2",
           std::string(org_id), std::string(account_id), Us(now));
       if (r.affected_rows() == 0) return absl::NotFoundError("account not found");
-      audit.target_type = "account";
-      audit.target_id = std::string(account_id);
-      AppendAudit(tx, audit);
+      AppendAuditOn(tx, audit, "account", std::string(account_id));
       return GetAccountTx(tx, org_id, account_id);
     });
   }
@@ -257,9 +261,7 @@ class PgAccountStore final : public AccountStore {
           " VALUES ($1, $2, $3, tessera_ts($4)) ON CONFLICT DO NOTHING",
           std::string(org_id), std::string(account_id), *role_id, Us(now));
       if (r.affected_rows() == 0) return absl::OkStatus();
-      audit.target_type = "account";
-      audit.target_id = std::string(account_id);
-      AppendAudit(tx, audit);
+      AppendAuditOn(tx, audit, "account", std::string(account_id));
       return absl::OkStatus();
     });
   }
@@ -273,9 +275,7 @@ class PgAccountStore final : public AccountStore {
           "DELETE FROM account_roles WHERE org_id = $1 AND account_id = $2 AND role_id = $3",
           std::string(org_id), std::string(account_id), *role_id);
       if (r.affected_rows() == 0) return absl::OkStatus();
-      audit.target_type = "account";
-      audit.target_id = std::string(account_id);
-      AppendAudit(tx, audit);
+      AppendAuditOn(tx, audit, "account", std::string(account_id));
       return absl::OkStatus();
     });
   }
@@ -352,9 +352,7 @@ class PgRoleStore final : public RoleStore {
                  .org_id = std::string(org_id),
                  .name = std::string(name),
                  .scopes = scopes};
-      audit.target_type = "role";
-      audit.target_id = out.id;
-      AppendAudit(tx, audit);
+      AppendAuditOn(tx, audit, "role", out.id);
       return out;
     });
   }
@@ -399,9 +397,7 @@ class PgSigningKeyStore final : public SigningKeyStore {
                 key.kid, key.alg, key.public_pem, pqxx::to_string(HexOf(key.private_key_sealed)),
                 Us(key.created_at), Us(key.activates_at));
             audit.action = "signing_key.created";
-            audit.target_type = "signing_key";
-            audit.target_id = key.kid;
-            AppendAudit(tx, audit);
+            AppendAuditOn(tx, audit, "signing_key", key.kid);
           }
           out = ListTx(tx);
           return out;
@@ -468,9 +464,7 @@ class PgRefreshTokenStore final : public RefreshTokenStore {
           t.org_id, t.account_id, t.digest, JoinScopes(t.scopes), t.audience, Us(t.created_at),
           Us(t.expires_at), Us(t.family_expires_at), t.family_id);
       family = r[0][0].as<std::string>();
-      audit.target_type = "token_family";
-      audit.target_id = family;
-      AppendAudit(tx, audit);
+      AppendAuditOn(tx, audit, "token_family", family);
       return family;
     });
   }
@@ -616,9 +610,7 @@ class PgRevocationStore final : public RevocationStore {
       if (r.affected_rows() == 0) return absl::OkStatus();
       audit.org_id = std::string(org_id);
       audit.action = "token.revoked";
-      audit.target_type = "access_token";
-      audit.target_id = std::string(jti);
-      AppendAudit(tx, audit);
+      AppendAuditOn(tx, audit, "access_token", std::string(jti));
       return absl::OkStatus();
     });
   }
@@ -647,9 +639,7 @@ class PgRevocationStore final : public RevocationStore {
       if (r.affected_rows() == 0) return absl::OkStatus();
       audit.org_id = std::string(org_id);
       audit.action = "token_family.revoked";
-      audit.target_type = "token_family";
-      audit.target_id = std::string(family_id);
-      AppendAudit(tx, audit);
+      AppendAuditOn(tx, audit, "token_family", std::string(family_id));
       return absl::OkStatus();
     });
   }
@@ -668,9 +658,7 @@ class PgRevocationStore final : public RevocationStore {
           std::string(org_id), std::string(account_id), Us(now));
       audit.org_id = std::string(org_id);
       audit.action = "account.sessions_revoked";
-      audit.target_type = "account";
-      audit.target_id = std::string(account_id);
-      AppendAudit(tx, audit);
+      AppendAuditOn(tx, audit, "account", std::string(account_id));
       return absl::OkStatus();
     });
   }
