@@ -81,7 +81,7 @@ absl::Status ServerApp::Start() {
       clock_, topts, *key_ring_, *hasher_, *password_pool_, *digester_, *stores_->accounts,
       *stores_->refresh_tokens, *stores_->audit, *stores_->orgs, *stores_->revocations);
   admin_logic_ = std::make_unique<AdminLogic>(clock_, *hasher_, *password_pool_, *stores_->orgs,
-                                              *stores_->accounts, *stores_->roles);
+                                              *stores_->accounts, *stores_->roles, *stores_->audit);
   token_service_ = std::make_unique<TokenServiceImpl>(*token_logic_);
   admin_service_ = std::make_unique<AdminServiceImpl>(*token_logic_, *admin_logic_);
   health_ = std::make_unique<HealthService>();

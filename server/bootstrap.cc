@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/credentials.h"
+#include "core/encoding.h"
 #include "core/password_hasher.h"
 #include "services/validation.h"
 #include "storage/migrator.h"
@@ -32,7 +33,11 @@ absl::StatusOr<BootstrapResult> RunBootstrap(const Config& config, const Clock& 
                                .admin_username = admin_username,
                                .admin_password_hash = *std::move(hash),
                                .now = clock.Now()};
-  AuditEntry audit{.org_id = "", .at = clock.Now(), .actor_id = "bootstrap", .peer = "local"};
+  AuditEntry audit{.org_id = "",
+                   .at = clock.Now(),
+                   .actor_id = "bootstrap",
+                   .peer = "local",
+                   .request_id = absl::StrCat("bootstrap-", RandomHex(8))};
   auto created = stores.orgs->Bootstrap(req, audit);
   if (!created.ok()) return created.status();
 

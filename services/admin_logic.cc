@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/credentials.h"
 #include "services/validation.h"
@@ -27,13 +28,14 @@ absl::Status RequireScope(const Principal& caller, absl::string_view scope) {
 
 AdminLogic::AdminLogic(const Clock& clock, const PasswordHasher& hasher,
                        BoundedWorkerPool& password_pool, OrganizationStore& orgs,
-                       AccountStore& accounts, RoleStore& roles)
+                       AccountStore& accounts, RoleStore& roles, AuditStore& audit)
     : clock_(clock),
       hasher_(hasher),
       password_pool_(password_pool),
       orgs_(orgs),
       accounts_(accounts),
-      roles_(roles) {}
+      roles_(roles),
+      audit_(audit) {}
 
 AuditEntry AdminLogic::Audit(const Principal& caller, const RequestMeta& meta,
                              absl::string_view action, std::string details_json) const {
@@ -53,6 +55,32 @@ absl::StatusOr<std::string> AdminLogic::HashOnPool(const std::string& password) 
       password_pool_.Run<absl::StatusOr<std::string>>([&] { return hasher_.Hash(password); });
   if (!hashed.ok()) return hashed.status();
   return *std::move(hashed);
+}
+
+absl::StatusOr<AdminLogic::AuditPage> AdminLogic::ListAuditEvents(const Principal& caller,
+                                                                  int page_size,
+                                                                  const std::string& page_token,
+                                                                  const std::string& action,
+                                                                  const std::string& actor_id) {
+  if (auto s = RequireScope(caller, "audit:read"); !s.ok()) return s;
+  if (page_size < 0) return absl::InvalidArgumentError("page_size: negative");
+  if (page_size == 0) page_size = kDefaultPageSize;
+  if (page_size > kMaxPageSize) page_size = kMaxPageSize;
+  int64_t before = 0;
+  if (!page_token.empty() && (!absl::SimpleAtoi(page_token, &before) || before <= 0)) {
+    return absl::InvalidArgumentError("page_token: not a token from a previous page");
+  }
+  if (auto s = CheckText("action", action, 64, false); !s.ok()) return s;
+  if (auto s = CheckText("actor_id", actor_id, 64, false); !s.ok()) return s;
+  auto events = audit_.List(caller.org_id, page_size + 1, before, action, actor_id);
+  if (!events.ok()) return events.status();
+  AuditPage page;
+  page.events = *std::move(events);
+  if (static_cast<int>(page.events.size()) > page_size) {
+    page.events.resize(page_size);
+    page.next_page_token = std::to_string(page.events.back().id);
+  }
+  return page;
 }
 
 absl::StatusOr<Organization> AdminLogic::CallerOrganization(const Principal& caller) {

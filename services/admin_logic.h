@@ -3,7 +3,8 @@
 // and writes through stores that append the audit row in the same transaction.
 //
 // Scopes: accounts:read (GetAccount, ListAccounts), accounts:write (CreateAccount,
-// DisableAccount), roles:write (CreateRole, AssignRole, UnassignRole); `admin` grants all.
+// DisableAccount), roles:write (CreateRole, AssignRole, UnassignRole), audit:read
+// (ListAuditEvents); `admin` grants all.
 // CreateOrganization needs `admin` in a platform organization.
 #ifndef TESSERA_SERVICES_ADMIN_LOGIC_H_
 #define TESSERA_SERVICES_ADMIN_LOGIC_H_
@@ -17,6 +18,7 @@
 #include "core/worker_pool.h"
 #include "services/principal.h"
 #include "storage/account_store.h"
+#include "storage/audit_store.h"
 #include "storage/organization_store.h"
 #include "storage/role_store.h"
 
@@ -44,7 +46,7 @@ struct CreatedOrg {
 class AdminLogic {
  public:
   AdminLogic(const Clock& clock, const PasswordHasher& hasher, BoundedWorkerPool& password_pool,
-             OrganizationStore& orgs, AccountStore& accounts, RoleStore& roles);
+             OrganizationStore& orgs, AccountStore& accounts, RoleStore& roles, AuditStore& audit);
 
   absl::StatusOr<CreatedOrg> CreateOrganization(const Principal& caller, const RequestMeta& meta,
                                                 const std::string& slug, const std::string& name,
@@ -63,6 +65,15 @@ class AdminLogic {
   absl::Status UnassignRole(const Principal& caller, const RequestMeta& meta,
                             const std::string& account_id, const std::string& role);
 
+  struct AuditPage {
+    std::vector<AuditEvent> events;
+    std::string next_page_token;  // empty: last page
+  };
+  // Needs audit:read. Newest first; `page_token` is the previous page's next_page_token.
+  absl::StatusOr<AuditPage> ListAuditEvents(const Principal& caller, int page_size,
+                                            const std::string& page_token,
+                                            const std::string& action, const std::string& actor_id);
+
   absl::StatusOr<Organization> CallerOrganization(const Principal& caller);
 
  private:
@@ -76,6 +87,7 @@ class AdminLogic {
   OrganizationStore& orgs_;
   AccountStore& accounts_;
   RoleStore& roles_;
+  AuditStore& audit_;
 };
 
 // PERMISSION_DENIED unless `caller` holds `scope` (or admin).

@@ -120,6 +120,19 @@ grpc::Status AdminServiceImpl::AssignRole(grpc::ServerContext* context,
   });
 }
 
+grpc::Status AdminServiceImpl::ListAuditEvents(grpc::ServerContext* context,
+                                               const v1::ListAuditEventsRequest* request,
+                                               v1::ListAuditEventsResponse* response) {
+  return Handle(context, "ListAuditEvents", [&](const Principal& caller, const RequestMeta&) {
+    auto page = logic_.ListAuditEvents(caller, request->page_size(), request->page_token(),
+                                       request->action(), request->actor_id());
+    if (!page.ok()) return page.status();
+    for (const AuditEvent& e : page->events) ToProto(e, response->add_events());
+    response->set_next_page_token(page->next_page_token);
+    return absl::OkStatus();
+  });
+}
+
 grpc::Status AdminServiceImpl::UnassignRole(grpc::ServerContext* context,
                                             const v1::UnassignRoleRequest* request,
                                             v1::UnassignRoleResponse*) {

@@ -28,6 +28,9 @@ class AdminServiceImpl final : public tessera::v1::AdminService::Service {
                           v1::CreateRoleResponse* response) override;
   grpc::Status AssignRole(grpc::ServerContext* context, const v1::AssignRoleRequest* request,
                           v1::AssignRoleResponse* response) override;
+  grpc::Status ListAuditEvents(grpc::ServerContext* context,
+                               const v1::ListAuditEventsRequest* request,
+                               v1::ListAuditEventsResponse* response) override;
   grpc::Status UnassignRole(grpc::ServerContext* context, const v1::UnassignRoleRequest* request,
                             v1::UnassignRoleResponse* response) override;
 

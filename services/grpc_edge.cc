@@ -102,4 +102,16 @@ void ToProto(const Organization& org, tessera::v1::Organization* out) {
   SetTimestamp(org.created_at, out->mutable_created_at());
 }
 
+void ToProto(const AuditEvent& e, tessera::v1::AuditEvent* out) {
+  out->set_id(std::to_string(e.id));
+  SetTimestamp(e.entry.at, out->mutable_time());
+  out->set_actor_id(e.entry.actor_id);
+  out->set_action(e.entry.action);
+  out->set_target_type(e.entry.target_type);
+  out->set_target_id(e.entry.target_id);
+  out->set_peer(e.entry.peer);
+  out->set_request_id(e.entry.request_id);
+  out->set_details_json(e.entry.details_json);
+}
+
 }  // namespace tessera

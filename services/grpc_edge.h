@@ -10,6 +10,7 @@
 #include "services/principal.h"
 #include "services/token_logic.h"
 #include "storage/records.h"
+#include "tessera/v1/admin.pb.h"
 #include "tessera/v1/common.pb.h"
 
 namespace tessera {
@@ -25,6 +26,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status, const RequestMeta& meta,
 
 void ToProto(const Account& account, const Organization& org, tessera::v1::Account* out);
 void ToProto(const Organization& org, tessera::v1::Organization* out);
+void ToProto(const AuditEvent& event, tessera::v1::AuditEvent* out);
 
 }  // namespace tessera
 

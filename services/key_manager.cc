@@ -23,7 +23,11 @@ absl::Status KeyManager::EnsureAndLoad() {
                        .activates_at = now,
                        .retired_at = std::nullopt,
                        .verify_until = std::nullopt};
-  AuditEntry audit{.org_id = "", .at = now, .actor_id = "system"};
+  AuditEntry audit{.org_id = "",
+                   .at = now,
+                   .actor_id = "system",
+                   .peer = "local",
+                   .request_id = absl::StrCat("startup-", RandomHex(8))};
   auto records = store_.EnsureActiveKey(rec, audit);
   if (!records.ok()) return records.status();
   return Load(*records);

@@ -14,9 +14,12 @@ class AuditStore {
  public:
   virtual ~AuditStore() = default;
   virtual absl::Status Append(AuditEntry entry) = 0;
-  // Newest first; `before_id` 0 = from the newest.
+  // The org's events, newest first, older than `before_id` (0 = from the newest), optionally
+  // only those with `action` and/or `actor_id` (empty = any).
   virtual absl::StatusOr<std::vector<AuditEvent>> List(absl::string_view org_id, int limit,
-                                                       int64_t before_id) = 0;
+                                                       int64_t before_id,
+                                                       absl::string_view action = "",
+                                                       absl::string_view actor_id = "") = 0;
 };
 
 }  // namespace tessera

@@ -565,15 +565,17 @@ class PgAuditStore final : public AuditStore {
   }
 
   absl::StatusOr<std::vector<AuditEvent>> List(absl::string_view org_id, int limit,
-                                               int64_t before_id) override {
+                                               int64_t before_id, absl::string_view action,
+                                               absl::string_view actor_id) override {
     return pool_.TransactValue<std::vector<AuditEvent>>(
         [&](Tx& tx) -> absl::StatusOr<std::vector<AuditEvent>> {
           std::vector<AuditEvent> out;
           auto r = tx.exec_params(
               "SELECT id, coalesce(org_id::text, ''), tessera_us(occurred_at), actor_id, action,"
               " target_type, target_id, peer, request_id, details::text FROM audit_events"
-              " WHERE org_id = $1 AND ($2 = 0 OR id < $2) ORDER BY id DESC LIMIT $3",
-              std::string(org_id), before_id, limit);
+              " WHERE org_id = $1 AND ($2 = 0 OR id < $2) AND ($4 = '' OR action = $4)"
+              " AND ($5 = '' OR actor_id = $5) ORDER BY id DESC LIMIT $3",
+              std::string(org_id), before_id, limit, std::string(action), std::string(actor_id));
           for (const auto& row : r) {
             AuditEvent e;
             e.id = row[0].as<int64_t>();
