@@ -110,6 +110,7 @@ absl::StatusOr<AccessTokenClaims> VerifyAccessToken(absl::string_view token,
   auto payload = DecodeJsonPart(parts[1]);
   if (!payload.ok()) return payload.status();
   AccessTokenClaims c;
+  c.kid = kid;
   std::string scope;
   if (!GetString(*payload, "iss", &c.iss) || !GetString(*payload, "sub", &c.sub) ||
       !GetInt(*payload, "exp", &c.exp) || !GetInt(*payload, "iat", &c.iat) ||

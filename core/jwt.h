@@ -29,6 +29,7 @@ struct AccessTokenClaims {
   std::vector<std::string> scopes;  // the `scope` claim, split on spaces
   std::string org_id;
   std::string sid;  // the refresh family (session) the token was minted from; empty if none
+  std::string kid;  // from the header: set by VerifyAccessToken, ignored by EncodeAccessToken
 };
 
 // Where the verifier looks up a key by `kid`; returns null for an unknown or retired key.

@@ -35,7 +35,8 @@ TokenLogic::TokenLogic(const Clock& clock, TokenOptions options, const KeyRing& 
       refresh_tokens_(refresh_tokens),
       audit_(audit),
       orgs_(orgs),
-      revocations_(revocations) {}
+      revocations_(revocations),
+      verifier_(keys_, VerifyOptions{.issuer = options_.issuer, .leeway = options_.leeway}) {}
 
 absl::StatusOr<ScopeSet> TokenLogic::NarrowScopes(const ScopeSet& held,
                                                   const std::vector<std::string>& requested) {
@@ -219,8 +220,7 @@ absl::StatusOr<IssuedTokens> TokenLogic::Refresh(absl::string_view refresh_token
 absl::StatusOr<std::optional<TokenLogic::ActiveToken>> TokenLogic::CheckAccessToken(
     absl::string_view token) {
   if (!LooksLikeJwt(token)) return std::nullopt;
-  VerifyOptions vo{.issuer = options_.issuer, .leeway = options_.leeway};
-  auto claims = VerifyAccessToken(token, keys_, clock_.Now(), vo);
+  auto claims = verifier_.Verify(token, clock_.Now());
   if (!claims.ok()) return std::nullopt;
   if (!CheckId("sub", claims->sub).ok() || !CheckId("org_id", claims->org_id).ok()) {
     return std::nullopt;

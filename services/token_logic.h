@@ -15,6 +15,7 @@
 #include "core/key_ring.h"
 #include "core/password_hasher.h"
 #include "core/secret_digest.h"
+#include "core/verified_token_cache.h"
 #include "core/worker_pool.h"
 #include "services/principal.h"
 #include "storage/account_store.h"
@@ -128,6 +129,7 @@ class TokenLogic {
   AuditStore& audit_;
   OrganizationStore& orgs_;
   RevocationStore& revocations_;
+  CachingVerifier verifier_;
 };
 
 }  // namespace tessera
