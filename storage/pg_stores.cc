@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "core/encoding.h"
 
 namespace tessera {
 namespace {
@@ -394,7 +395,7 @@ class PgSigningKeyStore final : public SigningKeyStore {
                 "INSERT INTO signing_keys (kid, alg, public_pem, private_key_sealed, created_at,"
                 " activates_at) VALUES ($1, $2, $3, decode($4, 'hex'), tessera_ts($5),"
                 " tessera_ts($6))",
-                key.kid, key.alg, key.public_pem, pqxx::to_string(HexOf(key.private_key_sealed)),
+                key.kid, key.alg, key.public_pem, HexEncode(key.private_key_sealed),
                 Us(key.created_at), Us(key.activates_at));
             audit.action = "signing_key.created";
             AppendAuditOn(tx, audit, "signing_key", key.kid);
@@ -405,16 +406,6 @@ class PgSigningKeyStore final : public SigningKeyStore {
   }
 
  private:
-  static std::string HexOf(const std::string& bytes) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : bytes) {
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-    return out;
-  }
-
   static std::vector<SigningKeyRecord> ListTx(Tx& tx) {
     std::vector<SigningKeyRecord> out;
     auto r = tx.exec(
@@ -426,10 +417,9 @@ class PgSigningKeyStore final : public SigningKeyStore {
       k.kid = row[0].as<std::string>();
       k.alg = row[1].as<std::string>();
       k.public_pem = row[2].as<std::string>();
-      std::string hex = row[3].as<std::string>();
-      for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-        k.private_key_sealed.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-      }
+      // encode(..., 'hex') always yields lowercase hex; were it ever not to, the empty value
+      // would fail to unseal with a clear error rather than be used.
+      k.private_key_sealed = HexDecode(row[3].as<std::string>()).value_or("");
       k.created_at = FromUs(row[4].as<int64_t>());
       k.activates_at = FromUs(row[5].as<int64_t>());
       k.retired_at = OptionalTime(row[6]);
