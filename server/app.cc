@@ -14,11 +14,13 @@
 #include "core/worker_pool.h"
 #include "services/admin_logic.h"
 #include "services/admin_service.h"
+#include "services/auth_snapshot.h"
 #include "services/health_service.h"
 #include "services/key_manager.h"
 #include "services/token_logic.h"
 #include "services/token_service.h"
 #include "storage/migrator.h"
+#include "storage/pg_change_feed.h"
 #include "storage/pg_pool.h"
 #include "storage/pg_stores.h"
 
@@ -60,7 +62,12 @@ absl::Status ServerApp::Start() {
 
   pool_ = std::make_unique<PgPool>(
       PgPoolOptions{.url = config_.database_url, .max_connections = config_.db_pool_size});
-  stores_ = std::make_unique<Stores>(MakePgStores(*pool_));
+  snapshot_store_ = MakePgSnapshotStore(*pool_);
+  snapshot_ = std::make_unique<AuthSnapshot>(
+      clock_, *snapshot_store_,
+      SnapshotOptions{.family_tail = config_.access_token_ttl + TokenOptions().leeway},
+      [this] { return key_manager_->Reload(); });
+  stores_ = std::make_unique<Stores>(MakePgStores(*pool_, snapshot_.get()));
   key_ring_ = std::make_unique<KeyRing>();
   auto kek = Aead::Create(config_.key_encryption_key);
   if (!kek.ok()) return kek.status();
@@ -72,6 +79,12 @@ absl::Status ServerApp::Start() {
   key_manager_ = std::make_unique<KeyManager>(clock_, *kek_, *stores_->signing_keys, *key_ring_,
                                               config_.signing_alg);
   if (auto s = key_manager_->EnsureAndLoad(); !s.ok()) return s;
+  feed_ = std::make_unique<PgChangeFeed>(ChangeFeedOptions{.url = config_.database_url},
+                                         *snapshot_);
+  feed_->Start();
+  if (!feed_->WaitInSync(config_.startup_timeout)) {
+    return absl::UnavailableError("could not load the introspection snapshot (see the log)");
+  }
 
   TokenOptions topts{.issuer = config_.issuer,
                      .access_token_ttl = config_.access_token_ttl,
@@ -79,7 +92,8 @@ absl::Status ServerApp::Start() {
                      .refresh_grace = config_.refresh_grace};
   token_logic_ = std::make_unique<TokenLogic>(
       clock_, topts, *key_ring_, *hasher_, *password_pool_, *digester_, *stores_->accounts,
-      *stores_->refresh_tokens, *stores_->audit, *stores_->orgs, *stores_->revocations);
+      *stores_->refresh_tokens, *stores_->audit, *stores_->orgs, *stores_->revocations,
+      *snapshot_);
   admin_logic_ = std::make_unique<AdminLogic>(clock_, *hasher_, *password_pool_, *stores_->orgs,
                                               *stores_->accounts, *stores_->roles, *stores_->audit);
   token_service_ = std::make_unique<TokenServiceImpl>(*token_logic_);
@@ -141,9 +155,17 @@ absl::Status ServerApp::StartHttp() {
 
 void ServerApp::HealthLoop() {
   bool was_serving = true;
+  absl::Time last_prune = absl::Now();
   while (!stopping_.WaitForNotificationWithTimeout(config_.health_interval)) {
     absl::Status s = pool_->Ping();
+    // A replica that cannot hear the change feed would answer from a snapshot that no longer
+    // follows revocations: still answer, but tell load balancers to prefer another replica.
+    if (s.ok() && !feed_->in_sync()) s = absl::UnavailableError("change feed reconnecting");
     bool serving = s.ok();
+    if (absl::Now() - last_prune > absl::Seconds(30)) {
+      snapshot_->Prune();
+      last_prune = absl::Now();
+    }
     if (serving != was_serving) {
       Log(serving ? LogLevel::kInfo : LogLevel::kWarning,
           serving ? "database_reachable" : "database_unreachable",
@@ -163,6 +185,7 @@ void ServerApp::Shutdown(absl::Duration grace) {
     grpc_server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
     grpc_server_->Wait();
   }
+  if (feed_) feed_->Stop();
   if (http_server_) http_server_->stop();
   if (http_thread_.joinable()) http_thread_.join();
   if (health_thread_.joinable()) health_thread_.join();

@@ -33,6 +33,9 @@ class KeyManager;
 class TokenServiceImpl;
 class AdminServiceImpl;
 class HealthService;
+class AuthSnapshot;
+class PgChangeFeed;
+class SnapshotStore;
 
 class ServerApp {
  public:
@@ -41,7 +44,8 @@ class ServerApp {
   ~ServerApp();
 
   // Waits for the database (up to startup_timeout), migrates, loads or creates the signing key,
-  // and starts the gRPC server, the HTTP side port and the health probe.
+  // loads the introspection snapshot and starts following the change feed, then starts the gRPC
+  // server, the HTTP side port and the health probe.
   absl::Status Start();
   // Stops accepting calls, gives in-flight ones `grace` to finish, then stops everything.
   void Shutdown(absl::Duration grace);
@@ -49,6 +53,8 @@ class ServerApp {
   int grpc_port() const { return grpc_port_; }
   int http_port() const { return http_port_; }
   PgPool& pool() { return *pool_; }
+  AuthSnapshot& snapshot() { return *snapshot_; }
+  const PgChangeFeed& change_feed() const { return *feed_; }
 
  private:
   void HealthLoop();
@@ -57,7 +63,10 @@ class ServerApp {
   Config config_;
   const Clock& clock_;
   std::unique_ptr<PgPool> pool_;
+  std::unique_ptr<SnapshotStore> snapshot_store_;
+  std::unique_ptr<AuthSnapshot> snapshot_;
   std::unique_ptr<Stores> stores_;
+  std::unique_ptr<PgChangeFeed> feed_;
   std::unique_ptr<KeyRing> key_ring_;
   std::unique_ptr<Aead> kek_;
   std::unique_ptr<SecretDigester> digester_;

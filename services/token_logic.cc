@@ -24,7 +24,8 @@ TokenLogic::TokenLogic(const Clock& clock, TokenOptions options, const KeyRing& 
                        const PasswordHasher& hasher, BoundedWorkerPool& password_pool,
                        const SecretDigester& digester, AccountStore& accounts,
                        RefreshTokenStore& refresh_tokens, AuditStore& audit,
-                       OrganizationStore& orgs, RevocationStore& revocations)
+                       OrganizationStore& orgs, RevocationStore& revocations,
+                       const AuthSnapshot& snapshot)
     : clock_(clock),
       options_(std::move(options)),
       keys_(keys),
@@ -36,6 +37,7 @@ TokenLogic::TokenLogic(const Clock& clock, TokenOptions options, const KeyRing& 
       audit_(audit),
       orgs_(orgs),
       revocations_(revocations),
+      snapshot_(snapshot),
       verifier_(keys_, VerifyOptions{.issuer = options_.issuer, .leeway = options_.leeway}) {}
 
 absl::StatusOr<ScopeSet> TokenLogic::NarrowScopes(const ScopeSet& held,
@@ -223,18 +225,12 @@ absl::StatusOr<std::optional<TokenLogic::ActiveToken>> TokenLogic::CheckAccessTo
   if (!CheckId("sub", claims->sub).ok() || !CheckId("org_id", claims->org_id).ok()) {
     return std::nullopt;
   }
-  auto perms = accounts_.GetPermissions(claims->org_id, claims->sub);
-  if (absl::IsNotFound(perms.status())) return std::nullopt;
-  if (!perms.ok()) return perms.status();
-  if (perms->disabled) return std::nullopt;
-  auto revoked = revocations_.IsAccessTokenRevoked(
-      claims->org_id, claims->sub, claims->jti, CheckId("sid", claims->sid).ok() ? claims->sid : "",
-      claims->iat);
-  if (!revoked.ok()) return revoked.status();
-  if (*revoked) return std::nullopt;
+  auto account = snapshot_.ActiveAccount(*claims);
+  if (!account.ok()) return account.status();
+  if (*account == nullptr) return std::nullopt;
   ScopeSet token_scopes(claims->scopes.begin(), claims->scopes.end());
-  ActiveToken out{.claims = *std::move(claims), .perms = *std::move(perms)};
-  out.effective = token_scopes.IntersectHeld(out.perms.scopes);
+  ActiveToken out{.claims = *std::move(claims), .account = *std::move(account)};
+  out.effective = token_scopes.IntersectHeld(out.account->scopes);
   return out;
 }
 
@@ -247,7 +243,7 @@ absl::StatusOr<Introspection> TokenLogic::Introspect(absl::string_view token) {
   out.active = true;
   out.claims = std::move(t.claims);
   out.claims.scopes = t.effective.ToVector();
-  out.username = t.perms.username;
+  out.username = t.account->username;
   out.token_type = "Bearer";
   return out;
 }
@@ -261,9 +257,9 @@ absl::StatusOr<Principal> TokenLogic::AuthenticateBearer(absl::string_view token
   p.org_id = t.claims.org_id;
   p.account_id = t.claims.sub;
   p.client_id = t.claims.client_id;
-  p.username = t.perms.username;
+  p.username = t.account->username;
   p.scopes = std::move(t.effective);
-  p.platform = t.perms.org_platform;
+  p.platform = t.account->org_platform;
   return p;
 }
 

@@ -17,6 +17,7 @@
 #include "core/secret_digest.h"
 #include "core/verified_token_cache.h"
 #include "core/worker_pool.h"
+#include "services/auth_snapshot.h"
 #include "services/principal.h"
 #include "storage/account_store.h"
 #include "storage/audit_store.h"
@@ -67,7 +68,7 @@ class TokenLogic {
              const PasswordHasher& hasher, BoundedWorkerPool& password_pool,
              const SecretDigester& digester, AccountStore& accounts,
              RefreshTokenStore& refresh_tokens, AuditStore& audit, OrganizationStore& orgs,
-             RevocationStore& revocations);
+             RevocationStore& revocations, const AuthSnapshot& snapshot);
 
   absl::StatusOr<IssuedTokens> LoginWithPassword(const PasswordLogin& login,
                                                  const RequestMeta& meta);
@@ -76,8 +77,9 @@ class TokenLogic {
   // see RefreshTokenStore::Rotate). Every refusal is UNAUTHENTICATED "invalid refresh token".
   absl::StatusOr<IssuedTokens> Refresh(absl::string_view refresh_token, const RequestMeta& meta);
 
-  // Never an error for a bad token: inactive instead. Errors only when the answer cannot be
-  // known (UNAVAILABLE).
+  // Never an error for a bad token: inactive instead. Answers from memory (the verified-token
+  // cache and the snapshot) and never waits on PostgreSQL; UNAVAILABLE only before the
+  // snapshot's first load.
   absl::StatusOr<Introspection> Introspect(absl::string_view token);
 
   // Authenticates a bearer credential for a call: UNAUTHENTICATED unless it is an active token.
@@ -110,7 +112,7 @@ class TokenLogic {
   // An access token that verifies, is not revoked, and whose account is enabled.
   struct ActiveToken {
     AccessTokenClaims claims;
-    AccountPermissions perms;
+    std::shared_ptr<const AccountPermissions> account;
     ScopeSet effective;  // the token's scopes intersected with the account's current ones
   };
   // nullopt: not active (for any reason). An error only when the answer cannot be known.
@@ -129,6 +131,7 @@ class TokenLogic {
   AuditStore& audit_;
   OrganizationStore& orgs_;
   RevocationStore& revocations_;
+  const AuthSnapshot& snapshot_;
   CachingVerifier verifier_;
 };
 

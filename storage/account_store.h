@@ -45,9 +45,6 @@ class AccountStore {
   virtual absl::Status UnassignRole(absl::string_view org_id, absl::string_view account_id,
                                     absl::string_view role, absl::Time now, AuditEntry audit) = 0;
 
-  // NOT_FOUND for an unknown account.
-  virtual absl::StatusOr<AccountPermissions> GetPermissions(absl::string_view org_id,
-                                                            absl::string_view account_id) = 0;
   // Finds the account for a password login by org slug and username or email. NOT_FOUND when
   // either is unknown.
   virtual absl::StatusOr<LoginCandidate> FindForLogin(absl::string_view org_slug,

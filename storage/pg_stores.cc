@@ -31,6 +31,69 @@ AccountKind ParseKind(const std::string& s) {
   return s == "SERVICE" ? AccountKind::kService : AccountKind::kUser;
 }
 
+// The changes one write transaction makes, for the change feed.
+using Changes = std::vector<Change>;
+
+// Sends `c` on the change channel (PostgreSQL delivers it when `tx` commits) and remembers it for
+// this replica's own snapshot.
+void Notify(Tx& tx, Changes& changes, Change c) {
+  c.sent_at = absl::Now();  // wall clock on purpose: it measures real propagation lag
+  tx.exec_params("SELECT pg_notify($1, $2)", std::string(kChangeChannel), EncodeChange(c));
+  changes.push_back(std::move(c));
+}
+
+void NotifyAccount(Tx& tx, Changes& changes, absl::string_view org_id,
+                   absl::string_view account_id) {
+  Notify(tx, changes,
+         Change{.kind = ChangeKind::kAccount,
+                .org_id = std::string(org_id),
+                .id = std::string(account_id)});
+}
+
+// Runs write transactions and, once one has committed, applies its changes to this replica's
+// snapshot before the caller answers, so a client reads its own writes.
+class Writer {
+ public:
+  Writer(PgPool& pool, ChangeSink* local) : pool_(pool), local_(local) {}
+
+  template <typename T, typename Fn>
+  absl::StatusOr<T> Value(Fn&& body) {
+    Changes changes;
+    auto out = pool_.TransactValue<T>([&](Tx& tx) -> absl::StatusOr<T> {
+      changes.clear();  // a retried transaction starts over
+      return body(tx, changes);
+    });
+    if (out.ok()) Publish(changes);
+    return out;
+  }
+
+  template <typename Fn>
+  absl::Status Status(Fn&& body) {
+    Changes changes;
+    absl::Status s = pool_.Transact([&](Tx& tx) {
+      changes.clear();
+      return body(tx, changes);
+    });
+    if (s.ok()) Publish(changes);
+    return s;
+  }
+
+  PgPool& pool() { return pool_; }
+
+ private:
+  void Publish(const Changes& changes) {
+    if (local_ == nullptr) return;
+    for (const Change& c : changes) {
+      // The committed change also arrives through the channel; a failure here only delays it.
+      absl::Status s = local_->Apply(c);
+      (void)s;
+    }
+  }
+
+  PgPool& pool_;
+  ChangeSink* local_;
+};
+
 void AppendAudit(Tx& tx, const AuditEntry& e) {
   tx.exec_params(
       "INSERT INTO audit_events (org_id, occurred_at, actor_id, action, target_type, target_id,"
@@ -85,7 +148,7 @@ absl::StatusOr<Account> GetAccountTx(Tx& tx, absl::string_view org_id,
 }
 
 // Creates an account and assigns it the named roles. NOT_FOUND names the first missing role.
-absl::StatusOr<Account> InsertAccountTx(Tx& tx, const NewAccount& a) {
+absl::StatusOr<Account> InsertAccountTx(Tx& tx, Changes& changes, const NewAccount& a) {
   auto r = tx.exec_params(
       "INSERT INTO accounts (org_id, kind, username, email, password_hash, created_at, updated_at)"
       " VALUES ($1, $2, $3, nullif($4, ''), $5, tessera_ts($6), tessera_ts($6)) RETURNING id",
@@ -104,6 +167,7 @@ absl::StatusOr<Account> InsertAccountTx(Tx& tx, const NewAccount& a) {
       if (exists.empty()) return absl::NotFoundError(absl::StrCat("roles: no role \"", role, "\""));
     }
   }
+  Notify(tx, changes, Change{.kind = ChangeKind::kAccount, .org_id = a.org_id, .id = id});
   return GetAccountTx(tx, a.org_id, id);
 }
 
@@ -121,18 +185,18 @@ constexpr char kOrgColumns[] = "o.id, o.slug, o.name, o.platform, tessera_us(o.c
 
 class PgOrganizationStore final : public OrganizationStore {
  public:
-  explicit PgOrganizationStore(PgPool& pool) : pool_(pool) {}
+  PgOrganizationStore(PgPool& pool, ChangeSink* local) : pool_(pool), writer_(pool, local) {}
 
   absl::StatusOr<CreatedOrganization> Create(const NewOrganizationWithAdmin& req,
                                              AuditEntry audit) override {
-    return pool_.TransactValue<CreatedOrganization>(
-        [&](Tx& tx) { return CreateTx(tx, req, audit); });
+    return writer_.Value<CreatedOrganization>(
+        [&](Tx& tx, Changes& changes) { return CreateTx(tx, changes, req, audit); });
   }
 
   absl::StatusOr<CreatedOrganization> Bootstrap(const NewOrganizationWithAdmin& req,
                                                 AuditEntry audit) override {
-    return pool_.TransactValue<CreatedOrganization>(
-        [&](Tx& tx) -> absl::StatusOr<CreatedOrganization> {
+    return writer_.Value<CreatedOrganization>(
+        [&](Tx& tx, Changes& changes) -> absl::StatusOr<CreatedOrganization> {
           CreatedOrganization out;
           // Serializes concurrent bootstraps (two Job pods, a Job and a developer).
           tx.exec("SELECT pg_advisory_xact_lock(7658504845423474)");
@@ -144,7 +208,7 @@ class PgOrganizationStore final : public OrganizationStore {
             out.created = false;
             return out;
           }
-          return CreateTx(tx, req, audit);
+          return CreateTx(tx, changes, req, audit);
         });
   }
 
@@ -161,7 +225,8 @@ class PgOrganizationStore final : public OrganizationStore {
   }
 
  private:
-  static absl::StatusOr<CreatedOrganization> CreateTx(Tx& tx, const NewOrganizationWithAdmin& req,
+  static absl::StatusOr<CreatedOrganization> CreateTx(Tx& tx, Changes& changes,
+                                                      const NewOrganizationWithAdmin& req,
                                                       AuditEntry audit) {
     CreatedOrganization out;
     auto r = tx.exec_params(
@@ -187,7 +252,7 @@ class PgOrganizationStore final : public OrganizationStore {
                        .password_hash = req.admin_password_hash,
                        .roles = {"admin"},
                        .now = req.now};
-      auto account = InsertAccountTx(tx, admin);
+      auto account = InsertAccountTx(tx, changes, admin);
       if (!account.ok()) return account.status();
       out.admin = *std::move(account);
       AuditEntry a = audit;
@@ -202,15 +267,16 @@ class PgOrganizationStore final : public OrganizationStore {
   }
 
   PgPool& pool_;
+  Writer writer_;
 };
 
 class PgAccountStore final : public AccountStore {
  public:
-  explicit PgAccountStore(PgPool& pool) : pool_(pool) {}
+  PgAccountStore(PgPool& pool, ChangeSink* local) : pool_(pool), writer_(pool, local) {}
 
   absl::StatusOr<Account> Create(const NewAccount& account, AuditEntry audit) override {
-    return pool_.TransactValue<Account>([&](Tx& tx) -> absl::StatusOr<Account> {
-      auto a = InsertAccountTx(tx, account);
+    return writer_.Value<Account>([&](Tx& tx, Changes& changes) -> absl::StatusOr<Account> {
+      auto a = InsertAccountTx(tx, changes, account);
       if (!a.ok()) return a.status();
       AppendAuditOn(tx, audit, "account", a->id);
       return a;
@@ -241,12 +307,13 @@ class PgAccountStore final : public AccountStore {
 
   absl::StatusOr<Account> Disable(absl::string_view org_id, absl::string_view account_id,
                                   absl::Time now, AuditEntry audit) override {
-    return pool_.TransactValue<Account>([&](Tx& tx) -> absl::StatusOr<Account> {
+    return writer_.Value<Account>([&](Tx& tx, Changes& changes) -> absl::StatusOr<Account> {
       auto r = tx.exec_params(
           "UPDATE accounts SET disabled = true, updated_at = tessera_ts($3)"
           " WHERE org_id = $1 AND id = $2",
           std::string(org_id), std::string(account_id), Us(now));
       if (r.affected_rows() == 0) return absl::NotFoundError("account not found");
+      NotifyAccount(tx, changes, org_id, account_id);
       AppendAuditOn(tx, audit, "account", std::string(account_id));
       return GetAccountTx(tx, org_id, account_id);
     });
@@ -254,7 +321,7 @@ class PgAccountStore final : public AccountStore {
 
   absl::Status AssignRole(absl::string_view org_id, absl::string_view account_id,
                           absl::string_view role, absl::Time now, AuditEntry audit) override {
-    return pool_.Transact([&](Tx& tx) -> absl::Status {
+    return writer_.Status([&](Tx& tx, Changes& changes) -> absl::Status {
       auto role_id = FindRoleAndAccount(tx, org_id, account_id, role);
       if (!role_id.ok()) return role_id.status();
       auto r = tx.exec_params(
@@ -262,6 +329,7 @@ class PgAccountStore final : public AccountStore {
           " VALUES ($1, $2, $3, tessera_ts($4)) ON CONFLICT DO NOTHING",
           std::string(org_id), std::string(account_id), *role_id, Us(now));
       if (r.affected_rows() == 0) return absl::OkStatus();
+      NotifyAccount(tx, changes, org_id, account_id);
       AppendAuditOn(tx, audit, "account", std::string(account_id));
       return absl::OkStatus();
     });
@@ -269,35 +337,17 @@ class PgAccountStore final : public AccountStore {
 
   absl::Status UnassignRole(absl::string_view org_id, absl::string_view account_id,
                             absl::string_view role, absl::Time, AuditEntry audit) override {
-    return pool_.Transact([&](Tx& tx) -> absl::Status {
+    return writer_.Status([&](Tx& tx, Changes& changes) -> absl::Status {
       auto role_id = FindRoleAndAccount(tx, org_id, account_id, role);
       if (!role_id.ok()) return role_id.status();
       auto r = tx.exec_params(
           "DELETE FROM account_roles WHERE org_id = $1 AND account_id = $2 AND role_id = $3",
           std::string(org_id), std::string(account_id), *role_id);
       if (r.affected_rows() == 0) return absl::OkStatus();
+      NotifyAccount(tx, changes, org_id, account_id);
       AppendAuditOn(tx, audit, "account", std::string(account_id));
       return absl::OkStatus();
     });
-  }
-
-  absl::StatusOr<AccountPermissions> GetPermissions(absl::string_view org_id,
-                                                    absl::string_view account_id) override {
-    return pool_.TransactValue<AccountPermissions>(
-        [&](Tx& tx) -> absl::StatusOr<AccountPermissions> {
-          AccountPermissions out;
-          auto r = tx.exec_params(absl::StrCat("SELECT a.username, a.disabled, ", kAccountScopes,
-                                               ", o.platform FROM accounts a"
-                                               " JOIN organizations o ON o.id = a.org_id"
-                                               " WHERE a.org_id = $1 AND a.id = $2"),
-                                  std::string(org_id), std::string(account_id));
-          if (r.empty()) return absl::NotFoundError("account not found");
-          out.username = r[0][0].as<std::string>();
-          out.disabled = r[0][1].as<bool>();
-          out.scopes = SplitScopes(r[0][2].as<std::string>());
-          out.org_platform = r[0][3].as<bool>();
-          return out;
-        });
   }
 
   absl::StatusOr<LoginCandidate> FindForLogin(absl::string_view org_slug,
@@ -335,6 +385,7 @@ class PgAccountStore final : public AccountStore {
   }
 
   PgPool& pool_;
+  Writer writer_;
 };
 
 class PgRoleStore final : public RoleStore {
@@ -369,7 +420,7 @@ std::optional<absl::Time> OptionalTime(const pqxx::field& f) {
 
 class PgSigningKeyStore final : public SigningKeyStore {
  public:
-  explicit PgSigningKeyStore(PgPool& pool) : pool_(pool) {}
+  PgSigningKeyStore(PgPool& pool, ChangeSink* local) : pool_(pool), writer_(pool, local) {}
 
   absl::StatusOr<std::vector<SigningKeyRecord>> List() override {
     return pool_.TransactValue<std::vector<SigningKeyRecord>>(
@@ -382,8 +433,8 @@ class PgSigningKeyStore final : public SigningKeyStore {
 
   absl::StatusOr<std::vector<SigningKeyRecord>> EnsureActiveKey(const SigningKeyRecord& key,
                                                                 AuditEntry audit) override {
-    return pool_.TransactValue<std::vector<SigningKeyRecord>>(
-        [&](Tx& tx) -> absl::StatusOr<std::vector<SigningKeyRecord>> {
+    return writer_.Value<std::vector<SigningKeyRecord>>(
+        [&](Tx& tx, Changes& changes) -> absl::StatusOr<std::vector<SigningKeyRecord>> {
           std::vector<SigningKeyRecord> out;
           tx.exec("SELECT pg_advisory_xact_lock(7658504845423475)");
           auto active = tx.exec_params(
@@ -399,6 +450,7 @@ class PgSigningKeyStore final : public SigningKeyStore {
                 Us(key.created_at), Us(key.activates_at));
             audit.action = "signing_key.created";
             AppendAuditOn(tx, audit, "signing_key", key.kid);
+            Notify(tx, changes, Change{.kind = ChangeKind::kSigningKeys});
           }
           out = ListTx(tx);
           return out;
@@ -430,17 +482,19 @@ class PgSigningKeyStore final : public SigningKeyStore {
   }
 
   PgPool& pool_;
+  Writer writer_;
 };
 
-absl::StatusOr<RefreshResult> RotateTx(Tx& tx, const RefreshRotation& rot, AuditEntry& audit);
+absl::StatusOr<RefreshResult> RotateTx(Tx& tx, Changes& changes, const RefreshRotation& rot,
+                                       AuditEntry& audit);
 
 class PgRefreshTokenStore final : public RefreshTokenStore {
  public:
-  explicit PgRefreshTokenStore(PgPool& pool) : pool_(pool) {}
+  PgRefreshTokenStore(PgPool& pool, ChangeSink* local) : pool_(pool), writer_(pool, local) {}
 
   absl::StatusOr<RefreshResult> Rotate(const RefreshRotation& rotation, AuditEntry audit) override {
-    return pool_.TransactValue<RefreshResult>(
-        [&](Tx& tx) { return RotateTx(tx, rotation, audit); });
+    return writer_.Value<RefreshResult>(
+        [&](Tx& tx, Changes& changes) { return RotateTx(tx, changes, rotation, audit); });
   }
 
   absl::StatusOr<std::string> CreateFamily(const RefreshTokenRow& t, AuditEntry audit) override {
@@ -461,6 +515,7 @@ class PgRefreshTokenStore final : public RefreshTokenStore {
 
  private:
   PgPool& pool_;
+  Writer writer_;
 };
 
 // The account's current permissions, read inside a refresh transaction.
@@ -469,7 +524,8 @@ constexpr char kRefreshSelect[] =
     " t.audience, tessera_us(t.expires_at), tessera_us(t.family_expires_at),"
     " tessera_us(t.used_at), t.revoked_at IS NOT NULL, a.disabled, ";
 
-absl::StatusOr<RefreshResult> RotateTx(Tx& tx, const RefreshRotation& rot, AuditEntry& audit) {
+absl::StatusOr<RefreshResult> RotateTx(Tx& tx, Changes& changes, const RefreshRotation& rot,
+                                       AuditEntry& audit) {
   RefreshResult out;
   auto r = tx.exec_params(absl::StrCat(kRefreshSelect, kAccountScopes,
                                        " FROM refresh_tokens t JOIN accounts a"
@@ -537,6 +593,11 @@ absl::StatusOr<RefreshResult> RotateTx(Tx& tx, const RefreshRotation& rot, Audit
       "UPDATE refresh_tokens SET revoked_at = tessera_ts($3)"
       " WHERE org_id = $1 AND family_id = $2 AND revoked_at IS NULL",
       out.org_id, out.family_id, Us(rot.now));
+  Notify(tx, changes,
+         Change{.kind = ChangeKind::kFamily,
+                .org_id = out.org_id,
+                .id = out.family_id,
+                .expires_at = family_expires_at});
   out.outcome = RefreshOutcome::kReuse;
   audit.action = "refresh.reuse_detected";
   AppendAudit(tx, audit);
@@ -590,16 +651,21 @@ class PgAuditStore final : public AuditStore {
 
 class PgRevocationStore final : public RevocationStore {
  public:
-  explicit PgRevocationStore(PgPool& pool) : pool_(pool) {}
+  PgRevocationStore(PgPool& pool, ChangeSink* local) : pool_(pool), writer_(pool, local) {}
 
   absl::Status RevokeAccessToken(absl::string_view org_id, absl::string_view jti,
                                  absl::Time expires_at, absl::Time now, AuditEntry audit) override {
-    return pool_.Transact([&](Tx& tx) {
+    return writer_.Status([&](Tx& tx, Changes& changes) {
       auto r = tx.exec_params(
           "INSERT INTO revoked_access_tokens (org_id, jti, expires_at, revoked_at)"
           " VALUES ($1, $2, tessera_ts($3), tessera_ts($4)) ON CONFLICT DO NOTHING",
           std::string(org_id), std::string(jti), Us(expires_at), Us(now));
       if (r.affected_rows() == 0) return absl::OkStatus();
+      Notify(tx, changes,
+             Change{.kind = ChangeKind::kAccessToken,
+                    .org_id = std::string(org_id),
+                    .id = std::string(jti),
+                    .expires_at = expires_at});
       audit.org_id = std::string(org_id);
       audit.action = "token.revoked";
       AppendAuditOn(tx, audit, "access_token", std::string(jti));
@@ -623,12 +689,18 @@ class PgRevocationStore final : public RevocationStore {
 
   absl::Status RevokeFamily(absl::string_view org_id, absl::string_view family_id, absl::Time now,
                             AuditEntry audit) override {
-    return pool_.Transact([&](Tx& tx) {
+    return writer_.Status([&](Tx& tx, Changes& changes) {
       auto r = tx.exec_params(
           "UPDATE refresh_tokens SET revoked_at = tessera_ts($3)"
-          " WHERE org_id = $1 AND family_id = $2 AND revoked_at IS NULL",
+          " WHERE org_id = $1 AND family_id = $2 AND revoked_at IS NULL"
+          " RETURNING tessera_us(family_expires_at)",
           std::string(org_id), std::string(family_id), Us(now));
-      if (r.affected_rows() == 0) return absl::OkStatus();
+      if (r.empty()) return absl::OkStatus();
+      Notify(tx, changes,
+             Change{.kind = ChangeKind::kFamily,
+                    .org_id = std::string(org_id),
+                    .id = std::string(family_id),
+                    .expires_at = FromUs(r[0][0].as<int64_t>())});
       audit.org_id = std::string(org_id);
       audit.action = "token_family.revoked";
       AppendAuditOn(tx, audit, "token_family", std::string(family_id));
@@ -638,12 +710,14 @@ class PgRevocationStore final : public RevocationStore {
 
   absl::Status RevokeAccount(absl::string_view org_id, absl::string_view account_id, absl::Time now,
                              AuditEntry audit) override {
-    return pool_.Transact([&](Tx& tx) {
+    return writer_.Status([&](Tx& tx, Changes& changes) {
       auto r = tx.exec_params(
           "UPDATE accounts SET tokens_valid_after = tessera_ts($3), updated_at = tessera_ts($3)"
           " WHERE org_id = $1 AND id = $2",
           std::string(org_id), std::string(account_id), Us(now));
       if (r.affected_rows() == 0) return absl::NotFoundError("account_id: account not found");
+      // The account's cutoff covers every family's access tokens, so one change says it all.
+      NotifyAccount(tx, changes, org_id, account_id);
       tx.exec_params(
           "UPDATE refresh_tokens SET revoked_at = tessera_ts($3)"
           " WHERE org_id = $1 AND account_id = $2 AND revoked_at IS NULL",
@@ -655,39 +729,95 @@ class PgRevocationStore final : public RevocationStore {
     });
   }
 
-  absl::StatusOr<bool> IsAccessTokenRevoked(absl::string_view org_id, absl::string_view account_id,
-                                            absl::string_view jti, absl::string_view sid,
-                                            int64_t iat) override {
-    return pool_.TransactValue<bool>([&](Tx& tx) -> absl::StatusOr<bool> {
-      // A token issued in the same second as a "log out everywhere" counts as revoked: iat has
-      // second precision, and erring towards revoked is the safe side.
-      auto r = tx.exec_params(
-          "SELECT EXISTS (SELECT 1 FROM revoked_access_tokens WHERE org_id = $1 AND jti = $3)"
-          " OR ($4 <> '' AND EXISTS (SELECT 1 FROM refresh_tokens WHERE org_id = $1"
-          "     AND family_id = nullif($4, '')::uuid AND revoked_at IS NOT NULL))"
-          " OR coalesce((SELECT tessera_us(tokens_valid_after) >= $5::bigint * 1000000"
-          "     FROM accounts WHERE org_id = $1 AND id = $2), false)",
-          std::string(org_id), std::string(account_id), std::string(jti), std::string(sid), iat);
-      return r[0][0].as<bool>();
+ private:
+  PgPool& pool_;
+  Writer writer_;
+};
+
+// An account's permissions: org_id, id, username, disabled, platform, tokens_valid_after, scopes.
+constexpr char kPermissionsSelect[] =
+    "SELECT a.org_id, a.id, a.username, a.disabled, o.platform, tessera_us(a.tokens_valid_after), ";
+
+AccountPermissions ReadPermissions(const pqxx::row& row) {
+  AccountPermissions p;
+  p.org_id = row[0].as<std::string>();
+  p.account_id = row[1].as<std::string>();
+  p.username = row[2].as<std::string>();
+  p.disabled = row[3].as<bool>();
+  p.org_platform = row[4].as<bool>();
+  p.tokens_valid_after = OptionalTime(row[5]);
+  p.scopes = SplitScopes(row[6].as<std::string>());
+  return p;
+}
+
+class PgSnapshotStore final : public SnapshotStore {
+ public:
+  explicit PgSnapshotStore(PgPool& pool) : pool_(pool) {}
+
+  absl::StatusOr<SnapshotData> LoadAll(absl::Time now, absl::Duration family_tail) override {
+    return pool_.TransactValue<SnapshotData>([&](Tx& tx) -> absl::StatusOr<SnapshotData> {
+      SnapshotData out;
+      auto accounts = tx.exec(absl::StrCat(kPermissionsSelect, kAccountScopes,
+                                           " FROM accounts a JOIN organizations o"
+                                           " ON o.id = a.org_id"));
+      out.accounts.reserve(accounts.size());
+      for (const auto& row : accounts) out.accounts.push_back(ReadPermissions(row));
+      auto jtis = tx.exec_params(
+          "SELECT org_id, jti, tessera_us(expires_at) FROM revoked_access_tokens"
+          " WHERE expires_at > tessera_ts($1)",
+          Us(now));
+      for (const auto& row : jtis) out.access_tokens.push_back(ReadRevoked(row));
+      // A family counts as revoked once its tokens are: every way to revoke one revokes all.
+      auto families = tx.exec_params(
+          "SELECT org_id, family_id, tessera_us(max(family_expires_at)) FROM refresh_tokens"
+          " WHERE revoked_at IS NOT NULL GROUP BY org_id, family_id"
+          " HAVING max(family_expires_at) > tessera_ts($1)",
+          Us(now - family_tail));
+      for (const auto& row : families) out.families.push_back(ReadRevoked(row));
+      return out;
     });
   }
 
+  absl::StatusOr<std::optional<AccountPermissions>> LoadAccount(
+      absl::string_view org_id, absl::string_view account_id) override {
+    return pool_.TransactValue<std::optional<AccountPermissions>>(
+        [&](Tx& tx) -> absl::StatusOr<std::optional<AccountPermissions>> {
+          auto r = tx.exec_params(absl::StrCat(kPermissionsSelect, kAccountScopes,
+                                               " FROM accounts a JOIN organizations o"
+                                               " ON o.id = a.org_id"
+                                               " WHERE a.org_id = $1 AND a.id = $2"),
+                                  std::string(org_id), std::string(account_id));
+          if (r.empty()) return std::optional<AccountPermissions>();
+          return std::optional<AccountPermissions>(ReadPermissions(r[0]));
+        });
+  }
+
  private:
+  static RevokedEntry ReadRevoked(const pqxx::row& row) {
+    return RevokedEntry{.org_id = row[0].as<std::string>(),
+                        .id = row[1].as<std::string>(),
+                        .expires_at = FromUs(row[2].as<int64_t>())};
+  }
+
   PgPool& pool_;
 };
 
 }  // namespace
 
-Stores MakePgStores(PgPool& pool) {
+Stores MakePgStores(PgPool& pool, ChangeSink* local) {
   Stores s;
-  s.orgs = std::make_unique<PgOrganizationStore>(pool);
-  s.accounts = std::make_unique<PgAccountStore>(pool);
+  s.orgs = std::make_unique<PgOrganizationStore>(pool, local);
+  s.accounts = std::make_unique<PgAccountStore>(pool, local);
   s.roles = std::make_unique<PgRoleStore>(pool);
-  s.signing_keys = std::make_unique<PgSigningKeyStore>(pool);
-  s.refresh_tokens = std::make_unique<PgRefreshTokenStore>(pool);
+  s.signing_keys = std::make_unique<PgSigningKeyStore>(pool, local);
+  s.refresh_tokens = std::make_unique<PgRefreshTokenStore>(pool, local);
   s.audit = std::make_unique<PgAuditStore>(pool);
-  s.revocations = std::make_unique<PgRevocationStore>(pool);
+  s.revocations = std::make_unique<PgRevocationStore>(pool, local);
   return s;
+}
+
+std::unique_ptr<SnapshotStore> MakePgSnapshotStore(PgPool& pool) {
+  return std::make_unique<PgSnapshotStore>(pool);
 }
 
 }  // namespace tessera

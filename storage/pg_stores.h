@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "storage/account_store.h"
+#include "storage/change_feed.h"
 #include "storage/audit_store.h"
 #include "storage/organization_store.h"
 #include "storage/pg_pool.h"
@@ -13,6 +14,7 @@
 #include "storage/revocation_store.h"
 #include "storage/role_store.h"
 #include "storage/signing_key_store.h"
+#include "storage/snapshot_store.h"
 
 namespace tessera {
 
@@ -26,8 +28,13 @@ struct Stores {
   std::unique_ptr<RevocationStore> revocations;
 };
 
-// The stores keep a reference to `pool`, which must outlive them.
-Stores MakePgStores(PgPool& pool);
+// The stores keep a reference to `pool`, which must outlive them. After each write commits, its
+// changes are applied to `local` (this replica's snapshot; may be null) before the call returns.
+Stores MakePgStores(PgPool& pool, ChangeSink* local);
+
+// The snapshot's reads; separate from Stores because the snapshot that reads through it is the
+// ChangeSink the stores write to.
+std::unique_ptr<SnapshotStore> MakePgSnapshotStore(PgPool& pool);
 
 }  // namespace tessera
 

@@ -41,10 +41,14 @@ struct Role {
 
 // What an account may do right now: the union of its roles' scopes, and whether it is enabled.
 struct AccountPermissions {
+  std::string org_id;
+  std::string account_id;
   std::string username;
   bool disabled = true;
   ScopeSet scopes;
   bool org_platform = false;  // the account's organization is a platform organization
+  // "Log out everywhere": access tokens issued at or before this are revoked.
+  std::optional<absl::Time> tokens_valid_after;
 };
 
 // An account found for a password login, with what the login needs to decide and answer.

@@ -1,5 +1,5 @@
-// RevocationStore: what has been revoked before it expired — access tokens by jti, refresh
-// families, and whole accounts ("log out everywhere") — and the check introspection makes.
+// RevocationStore: revoking before expiry — access tokens by jti, refresh families, and whole
+// accounts ("log out everywhere"). Introspection reads the result from the snapshot, not here.
 #ifndef TESSERA_STORAGE_REVOCATION_STORE_H_
 #define TESSERA_STORAGE_REVOCATION_STORE_H_
 
@@ -35,12 +35,6 @@ class RevocationStore {
   // account is not in the org.
   virtual absl::Status RevokeAccount(absl::string_view org_id, absl::string_view account_id,
                                      absl::Time now, AuditEntry audit) = 0;
-
-  // Whether an access token (by jti, its family `sid` if any, and its issue time) is revoked.
-  virtual absl::StatusOr<bool> IsAccessTokenRevoked(absl::string_view org_id,
-                                                    absl::string_view account_id,
-                                                    absl::string_view jti, absl::string_view sid,
-                                                    int64_t iat) = 0;
 };
 
 }  // namespace tessera

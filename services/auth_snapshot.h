@@ -1,0 +1,87 @@
+// AuthSnapshot: everything introspection needs besides the signature, held in memory so that
+// Introspect never waits on PostgreSQL (DESIGN.md §3): each account's status, current scopes and
+// "log out everywhere" cutoff, access tokens revoked by jti, and revoked refresh families. A full
+// load fills it; the change feed keeps it current; this replica's own writes are applied before
+// they are answered (the stores call Apply after each commit).
+#ifndef TESSERA_SERVICES_AUTH_SNAPSHOT_H_
+#define TESSERA_SERVICES_AUTH_SNAPSHOT_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "core/clock.h"
+#include "core/jwt.h"
+#include "storage/change_feed.h"
+#include "storage/snapshot_store.h"
+
+namespace tessera {
+
+struct SnapshotOptions {
+  // How long a revoked family is kept past its absolute end: the last access token it minted
+  // may outlive the family by a token lifetime plus the verification leeway. (A revoked jti is
+  // kept until its own expiry, which already includes the leeway.)
+  absl::Duration family_tail = absl::Seconds(900 + 10);
+};
+
+class AuthSnapshot final : public ChangeSink {
+ public:
+  // `reload_keys` reloads the signing-key ring (on a key change and on every resync).
+  AuthSnapshot(const Clock& clock, SnapshotStore& store, SnapshotOptions options,
+               std::function<absl::Status()> reload_keys);
+
+  absl::Status Apply(const Change& change) override;
+  absl::Status Resync() override;
+
+  // For a token whose signature and times were verified: its account if the token is still
+  // active — the account exists in the token's organization and is enabled, and neither the
+  // jti, nor the family (`sid`), nor the account's cutoff revoked it. nullptr when not active.
+  // UNAVAILABLE until the first full load.
+  absl::StatusOr<std::shared_ptr<const AccountPermissions>> ActiveAccount(
+      const AccessTokenClaims& claims) const;
+
+  // Drops revocations that can no longer matter.
+  void Prune();
+
+  struct Sizes {
+    size_t accounts = 0;
+    size_t revoked_tokens = 0;
+    size_t revoked_families = 0;
+  };
+  Sizes sizes() const;
+  bool loaded() const;
+
+ private:
+  struct Revoked {
+    std::string org_id;
+    absl::Time expires_at;
+  };
+  // Keyed by ID alone (UUIDs and random jtis); the organization is checked on lookup.
+  using AccountMap = absl::flat_hash_map<std::string, std::shared_ptr<const AccountPermissions>>;
+  using RevokedMap = absl::flat_hash_map<std::string, Revoked>;
+
+  absl::Status ApplyAccount(const Change& change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(apply_mu_);
+  static void AddRevoked(RevokedMap& map, const std::string& org_id, const std::string& id,
+                         absl::Time expires_at);
+
+  const Clock& clock_;
+  SnapshotStore& store_;
+  SnapshotOptions options_;
+  std::function<absl::Status()> reload_keys_;
+
+  // Serializes writers, including their reads from PostgreSQL, so that a reload that read
+  // older state can never land after one that read newer state.
+  absl::Mutex apply_mu_;
+  mutable absl::Mutex mu_ ABSL_ACQUIRED_AFTER(apply_mu_);
+  bool loaded_ ABSL_GUARDED_BY(mu_) = false;
+  AccountMap accounts_ ABSL_GUARDED_BY(mu_);
+  RevokedMap revoked_tokens_ ABSL_GUARDED_BY(mu_);
+  RevokedMap revoked_families_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace tessera
+
+#endif  // TESSERA_SERVICES_AUTH_SNAPSHOT_H_

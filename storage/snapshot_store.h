@@ -1,0 +1,45 @@
+// SnapshotStore: the reads that fill a replica's introspection snapshot — everything at once
+// (start-up, resynchronization after a lost feed) or one account after a change to it.
+#ifndef TESSERA_STORAGE_SNAPSHOT_STORE_H_
+#define TESSERA_STORAGE_SNAPSHOT_STORE_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "storage/records.h"
+
+namespace tessera {
+
+// A revoked access token (id = jti; expires_at is its expiry plus the leeway) or refresh family
+// (id = family ID; expires_at is the family's absolute end).
+struct RevokedEntry {
+  std::string org_id;
+  std::string id;
+  absl::Time expires_at;
+};
+
+struct SnapshotData {
+  std::vector<AccountPermissions> accounts;
+  std::vector<RevokedEntry> access_tokens;
+  std::vector<RevokedEntry> families;
+};
+
+class SnapshotStore {
+ public:
+  virtual ~SnapshotStore() = default;
+  // Every account, the access-token revocations that still matter at `now`, and the revoked
+  // families that ended less than `family_tail` before `now` (the access tokens a family minted
+  // outlive it by up to a token lifetime), read in one transaction.
+  virtual absl::StatusOr<SnapshotData> LoadAll(absl::Time now, absl::Duration family_tail) = 0;
+  // nullopt when the account does not exist (in that org).
+  virtual absl::StatusOr<std::optional<AccountPermissions>> LoadAccount(
+      absl::string_view org_id, absl::string_view account_id) = 0;
+};
+
+}  // namespace tessera
+
+#endif  // TESSERA_STORAGE_SNAPSHOT_STORE_H_

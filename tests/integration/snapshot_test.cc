@@ -1,0 +1,185 @@
+// The introspection snapshot and its change feed on a real PostgreSQL: Introspect answers from
+// memory (the pool's transaction counter does not move), a second replica on the same database
+// follows revocations and role changes through LISTEN/NOTIFY, a replica that lost its feed
+// reloads in full on reconnecting, and revocations are pruned once they cannot matter.
+#include <chrono>
+#include <thread>
+
+#include "services/auth_snapshot.h"
+#include "storage/pg_change_feed.h"
+#include "storage/pg_pool.h"
+#include "tests/integration/server_fixture.h"
+
+namespace tessera {
+namespace {
+
+// How long an in-process replica may take to apply a change made on another. Far above the
+// few milliseconds it takes, so a loaded CI machine does not flake, and far below anything a
+// polling or TTL-based design would need.
+constexpr absl::Duration kPropagationBound = absl::Seconds(1);
+
+// A second replica: its own ServerApp (pool, snapshot, change feed, gRPC port) on the
+// fixture's database and clock.
+struct Replica {
+  Replica(const Config& config, const Clock& clock) : app(config, clock) {
+    status = app.Start();
+    if (!status.ok()) return;
+    auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(app.grpc_port()),
+                                       grpc::InsecureChannelCredentials());
+    tokens = v1::TokenService::NewStub(channel);
+  }
+  ~Replica() { app.Shutdown(absl::Seconds(1)); }
+
+  v1::IntrospectResponse Introspect(const std::string& caller, const std::string& token) {
+    v1::IntrospectRequest req;
+    req.set_token(token);
+    v1::IntrospectResponse resp;
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + caller);
+    grpc::Status s = tokens->Introspect(&ctx, req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp;
+  }
+
+  ServerApp app;
+  absl::Status status;
+  std::unique_ptr<v1::TokenService::Stub> tokens;
+};
+
+// Polls `done` until it holds or `bound` passes; returns how long it took, or nullopt.
+template <typename Pred>
+std::optional<absl::Duration> WaitFor(Pred done, absl::Duration bound = kPropagationBound) {
+  absl::Time start = absl::Now();
+  while (true) {
+    if (done()) return absl::Now() - start;
+    if (absl::Now() - start > bound) return std::nullopt;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+}
+
+class SnapshotTest : public ServerTest {
+ protected:
+  grpc::Status Revoke(const std::string& caller, const std::string& token) {
+    v1::RevokeRequest req;
+    req.set_token(token);
+    v1::RevokeResponse resp;
+    return Call(caller, &v1::TokenService::Stub::Revoke, req, &resp);
+  }
+  grpc::Status Disable(const std::string& caller, const std::string& account_id) {
+    v1::DisableAccountRequest req;
+    req.set_account_id(account_id);
+    v1::DisableAccountResponse resp;
+    return Call(caller, &v1::AdminService::Stub::DisableAccount, req, &resp);
+  }
+  grpc::Status Unassign(const std::string& caller, const std::string& account_id,
+                        const std::string& role) {
+    v1::UnassignRoleRequest req;
+    req.set_account_id(account_id);
+    req.set_role(role);
+    v1::UnassignRoleResponse resp;
+    return Call(caller, &v1::AdminService::Stub::UnassignRole, req, &resp);
+  }
+};
+
+TEST_F(SnapshotTest, IntrospectMakesNoDatabaseRoundTrip) {
+  MakeUser(a_.token, "alice", {"docs:read"});
+  std::string bob_id = MakeUser(a_.token, "bob", {"docs:read"});
+  std::string active = Login("org-a", "alice", "password-alice");
+  std::string revoked = Login("org-a", "alice", "password-alice");
+  std::string disabled = Login("org-a", "bob", "password-bob");
+  ASSERT_TRUE(Revoke(a_.token, revoked).ok());
+  ASSERT_TRUE(Disable(a_.token, bob_id).ok());
+
+  const int64_t before = app_->pool().transactions_started();
+  for (int round = 0; round < 3; ++round) {  // the first-seen and the cached path alike
+    v1::IntrospectResponse r = Introspect(a_.token, active);
+    EXPECT_TRUE(r.active());
+    EXPECT_EQ(r.username(), "alice");
+    EXPECT_EQ(Scopes(r), std::set<std::string>{"docs:read"});
+    EXPECT_FALSE(Introspect(a_.token, revoked).active());
+    EXPECT_FALSE(Introspect(a_.token, disabled).active());
+    EXPECT_FALSE(Introspect(a_.token, "not-a-token").active());
+  }
+  EXPECT_EQ(app_->pool().transactions_started(), before);
+}
+
+TEST_F(SnapshotTest, SecondReplicaFollowsRevocationsAndRoleChanges) {
+  Replica b(config_, clock_);
+  ASSERT_TRUE(b.status.ok()) << b.status;
+  std::string carol_id = MakeUser(a_.token, "carol", {"docs:read", "docs:write"});
+  MakeUser(a_.token, "dave", {"docs:read"});
+  std::string carol = Login("org-a", "carol", "password-carol");
+  std::string dave = Login("org-a", "dave", "password-dave");
+  // Account creation travelled too: replica B knows carol and dave.
+  ASSERT_TRUE(WaitFor([&] { return b.Introspect(a_.token, carol).active(); }));
+  ASSERT_TRUE(b.Introspect(a_.token, dave).active());
+  const uint64_t lag_before = b.app.change_feed().lag().Read().count;
+
+  ASSERT_TRUE(Revoke(a_.token, dave).ok());
+  auto revoked_after = WaitFor([&] { return !b.Introspect(a_.token, dave).active(); });
+  ASSERT_TRUE(revoked_after) << "replica B still reports the revoked token active after "
+                             << kPropagationBound;
+
+  ASSERT_TRUE(Unassign(a_.token, carol_id, "carol-role").ok());
+  auto unassigned_after = WaitFor([&] { return Scopes(b.Introspect(a_.token, carol)).empty(); });
+  ASSERT_TRUE(unassigned_after) << "replica B still reports carol's scopes after "
+                                << kPropagationBound;
+  EXPECT_TRUE(b.Introspect(a_.token, carol).active());  // the token lives; its scopes are gone
+
+  ASSERT_TRUE(Disable(a_.token, carol_id).ok());
+  ASSERT_TRUE(WaitFor([&] { return !b.Introspect(a_.token, carol).active(); }));
+  // Each change was measured on arrival.
+  EXPECT_GE(b.app.change_feed().lag().Read().count, lag_before + 3);
+}
+
+TEST_F(SnapshotTest, ReloadsInFullAfterLosingTheFeed) {
+  std::string token = Login("org-a", "admin", a_.admin_password);
+  v1::IntrospectResponse before = Introspect(a_.token, token);
+  ASSERT_TRUE(before.active());
+  // Written behind the service's back: no notification travels, so the snapshot cannot know.
+  testing::QueryValue(config_.database_url,
+                      "INSERT INTO revoked_access_tokens (org_id, jti, expires_at, revoked_at) "
+                      "VALUES ('" + a_.id + "', '" + before.jti() +
+                          "', now() + interval '1 hour', now())");
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_TRUE(Introspect(a_.token, token).active());
+  const int64_t connections = app_->change_feed().connections();
+
+  // Cut the listener off, as a failover or a network blip would.
+  std::string db = testing::QueryValue(config_.database_url, "SELECT current_database()");
+  testing::QueryValue(config_.database_url,
+                      std::string("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                  "WHERE application_name = '") +
+                          kChangeFeedApplicationName + "' AND datname = '" + db + "'");
+  ASSERT_TRUE(WaitFor([&] { return app_->change_feed().connections() > connections; },
+                      absl::Seconds(10)));
+  ASSERT_TRUE(app_->change_feed().WaitInSync(absl::Seconds(10)));
+  EXPECT_FALSE(Introspect(a_.token, token).active());
+}
+
+TEST_F(SnapshotTest, PrunesRevocationsThatCanNoLongerMatter) {
+  std::string token = Login("org-a", "admin", a_.admin_password);
+  ASSERT_TRUE(Revoke(a_.token, token).ok());
+  v1::IssueTokenResponse session;
+  ASSERT_TRUE(LoginStatus("org-a", "admin", a_.admin_password, &session).ok());
+  ASSERT_TRUE(Revoke(a_.token, session.refresh_token()).ok());
+  ASSERT_EQ(app_->snapshot().sizes().revoked_tokens, 1u);
+  ASSERT_EQ(app_->snapshot().sizes().revoked_families, 1u);
+  app_->snapshot().Prune();
+  EXPECT_EQ(app_->snapshot().sizes().revoked_tokens, 1u);  // the token could still be presented
+
+  // Past the access token's expiry and leeway: its revocation goes. The family's stays, since
+  // the family has not ended (it could still have minted tokens that live).
+  clock_.Advance(config_.access_token_ttl + absl::Seconds(30));
+  app_->snapshot().Prune();
+  EXPECT_EQ(app_->snapshot().sizes().revoked_tokens, 0u);
+  EXPECT_EQ(app_->snapshot().sizes().revoked_families, 1u);
+  // A replica starting now loads the same.
+  Replica b(config_, clock_);
+  ASSERT_TRUE(b.status.ok()) << b.status;
+  EXPECT_EQ(b.app.snapshot().sizes().revoked_tokens, 0u);
+  EXPECT_EQ(b.app.snapshot().sizes().revoked_families, 1u);
+}
+
+}  // namespace
+}  // namespace tessera
