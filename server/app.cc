@@ -130,7 +130,8 @@ absl::Status ServerApp::StartHttp() {
   http_server_->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
     bool ready = health_->serving();
     res.status = ready ? 200 : 503;
-    res.set_content(ready ? "ready\n" : "database unreachable\n", "text/plain");
+    res.set_content(ready ? "ready\n" : "not ready: database unreachable or change feed resyncing\n",
+                    "text/plain");
   });
   http_server_->Get("/.well-known/jwks.json",
                     [this](const httplib::Request&, httplib::Response& res) {

@@ -7,79 +7,42 @@ Run by ctest; by hand: /usr/bin/python3 tests/e2e/e2e_test.py --binary build/ser
 import argparse
 import json
 import os
-import secrets
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 import urllib.error
 import urllib.request
 
+from harness import Postgres, Server
+
 ARGS = None
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Tessera:
     """One PostgreSQL cluster and one `tessera serve` process, for the whole test class."""
 
     def __init__(self):
-        self.tmp = tempfile.mkdtemp(prefix="tessera-e2e-")
-        os.chmod(self.tmp, 0o755)
-        self.pg_dir = os.path.join(self.tmp, "pg")
+        self.pg_cluster = Postgres(ARGS.source)
+        self.server = Server(ARGS.binary, self.pg_cluster, self.pg_cluster.tmp)
         self.buf = os.path.join(ARGS.source, "tools/node_modules/.bin/buf")
-        self.pg_url = self.pg("start")
-        self.grpc_port, self.http_port = free_port(), free_port()
-        self.env = dict(os.environ,
-                        TESSERA_DATABASE_URL=self.pg_url,
-                        TESSERA_KEY_ENCRYPTION_KEY=secrets.token_hex(32),
-                        TESSERA_PEPPER=secrets.token_hex(32),
-                        TESSERA_GRPC_LISTEN=f"127.0.0.1:{self.grpc_port}",
-                        TESSERA_HTTP_LISTEN=f"127.0.0.1:{self.http_port}",
-                        TESSERA_HEALTH_INTERVAL="1")
-        self.server = None
-        self.log_path = os.path.join(self.tmp, "server.log")
+        self.env = self.server.env
+        self.grpc_port, self.http_port = self.server.grpc_port, self.server.http_port
+        self.log_path = self.server.log_path
 
     def pg(self, cmd):
-        out = subprocess.run([os.path.join(ARGS.source, "scripts/pg"), cmd, self.pg_dir],
-                             check=True, capture_output=True, text=True,
-                             env=dict(os.environ, PG_FSYNC="off"))
-        return out.stdout.strip()
+        return self.pg_cluster.start() if cmd == "start" else self.pg_cluster.stop()
 
     def tessera(self, *args, check=True):
-        return subprocess.run([ARGS.binary, *args], env=self.env, capture_output=True, text=True,
-                              check=check, timeout=120)
+        return self.server.run(*args, check=check)
 
     def start(self):
-        self.log = open(self.log_path, "w")
-        self.server = subprocess.Popen([ARGS.binary, "serve"], env=self.env, stdout=self.log,
-                                       stderr=subprocess.STDOUT)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/healthz", timeout=1)
-                return
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.2)
-        with open(self.log_path) as f:
-            raise RuntimeError("tessera did not start:\n" + f.read())
+        self.server.start()
 
     def stop(self):
-        if self.server and self.server.poll() is None:
-            self.server.kill()
-            self.server.wait()
-        if self.server:
-            self.log.close()
-        self.pg("stop")
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.server.kill()
+        self.pg_cluster.destroy()
 
     def curl(self, method, body=None, token=None, list_methods=False):
         """Calls `method` with buf curl; returns (ok, parsed JSON response or error)."""
@@ -264,8 +227,8 @@ class EndToEnd(unittest.TestCase):
         self.assertNotIn("alice-password-1", log)
 
     def test_99_sigterm_drains_and_exits_zero(self):
-        self.t.server.send_signal(signal.SIGTERM)
-        self.assertEqual(self.t.server.wait(timeout=30), 0)
+        self.t.server.process.send_signal(signal.SIGTERM)
+        self.assertEqual(self.t.server.process.wait(timeout=30), 0)
 
 
 if __name__ == "__main__":
