@@ -12,6 +12,35 @@ bool IsRefreshTokenFormat(absl::string_view token) {
   return token.size() == 67 && absl::StartsWith(token, "rt_") && IsLowerHex(token.substr(3));
 }
 
+bool IsValidApiKeyPrefix(absl::string_view prefix) {
+  if (prefix.empty() || prefix.size() > 16 || prefix == "rt") return false;
+  for (char c : prefix) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) return false;
+  }
+  return true;
+}
+
+std::string NewApiKey(absl::string_view prefix) { return absl::StrCat(prefix, "_", RandomHex(32)); }
+
+absl::string_view ApiKeyPrefix(absl::string_view key) {
+  size_t sep = key.find('_');
+  if (sep == absl::string_view::npos || key.size() != sep + 1 + 64) return {};
+  absl::string_view prefix = key.substr(0, sep);
+  if (!IsValidApiKeyPrefix(prefix) || !IsLowerHex(key.substr(sep + 1))) return {};
+  return prefix;
+}
+
+std::string ApiKeyDisplayPrefix(absl::string_view key) {
+  size_t sep = key.find('_');
+  return std::string(key.substr(0, sep == absl::string_view::npos ? 0 : sep + 1 + 8));
+}
+
+std::string NewApiSecret() { return RandomHex(32); }
+
+bool IsApiSecretFormat(absl::string_view secret) {
+  return secret.size() == 64 && IsLowerHex(secret);
+}
+
 std::string NewGeneratedPassword() { return Base64UrlEncode(RandomBytes(32)); }
 
 std::string NewJti() { return RandomHex(16); }

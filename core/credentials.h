@@ -12,6 +12,20 @@ namespace tessera {
 std::string NewRefreshToken();
 bool IsRefreshTokenFormat(absl::string_view token);
 
+// An API key: "<prefix>_" + 64 lowercase hex (256 random bits). A prefix is 1 to 16 lowercase
+// letters and digits ("rt" is taken by refresh tokens); it tells a user API token (default "tsr")
+// from a service token (default "tss") at a glance and to secret scanners.
+bool IsValidApiKeyPrefix(absl::string_view prefix);
+std::string NewApiKey(absl::string_view prefix);
+// The prefix of a well-formed API key; empty when `key` is not one.
+absl::string_view ApiKeyPrefix(absl::string_view key);
+// What listings show of a key: its prefix, the underscore and 8 hex digits (32 of its 256 bits).
+std::string ApiKeyDisplayPrefix(absl::string_view key);
+
+// A service-token secret: 64 lowercase hex (256 random bits).
+std::string NewApiSecret();
+bool IsApiSecretFormat(absl::string_view secret);
+
 // A generated password for service accounts: 32 random bytes, base64url (43 characters).
 std::string NewGeneratedPassword();
 

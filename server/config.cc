@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/credentials.h"
 #include "core/encoding.h"
 
 extern char** environ;
@@ -123,6 +124,12 @@ const std::vector<SettingSpec>& SettingSpecs() {
        "refresh token lifetime, seconds (30 days)"},
       {"refresh_grace", "TESSERA_REFRESH_GRACE", "10",
        "seconds a spent refresh token may be retried for the same child (0 = never)"},
+      {"api_key_prefix", "TESSERA_API_KEY_PREFIX", "tsr",
+       "prefix of user API tokens (1-16 lowercase letters and digits)"},
+      {"service_token_prefix", "TESSERA_SERVICE_TOKEN_PREFIX", "tss",
+       "prefix of service tokens (1-16 lowercase letters and digits)"},
+      {"signing_key_publish_delay", "TESSERA_SIGNING_KEY_PUBLISH_DELAY", "300",
+       "seconds a rotated signing key is published in the JWKS before it signs"},
       {"signing_alg", "TESSERA_SIGNING_ALG", "ES256",
        "algorithm of new signing keys: ES256, RS256 or EdDSA"},
       {"key_encryption_key", "TESSERA_KEY_ENCRYPTION_KEY", "",
@@ -210,6 +217,20 @@ absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args,
   auto grace = PositiveInt(v, "refresh_grace", 0, 300);
   if (!grace.ok()) return grace.status();
   c.refresh_grace = absl::Seconds(*grace);
+
+  c.api_key_prefix = v.Get(Spec("api_key_prefix"));
+  c.service_token_prefix = v.Get(Spec("service_token_prefix"));
+  for (const char* name : {"api_key_prefix", "service_token_prefix"}) {
+    if (!IsValidApiKeyPrefix(v.Get(Spec(name)))) {
+      return Bad(Spec(name), "1 to 16 lowercase letters and digits, not \"rt\"");
+    }
+  }
+  if (c.api_key_prefix == c.service_token_prefix) {
+    return Bad(Spec("service_token_prefix"), "must differ from api_key_prefix");
+  }
+  auto publish = PositiveInt(v, "signing_key_publish_delay", 0, 7 * 86400);
+  if (!publish.ok()) return publish.status();
+  c.signing_key_publish_delay = absl::Seconds(*publish);
 
   auto alg = ParseSigningAlg(v.Get(Spec("signing_alg")));
   if (!alg.ok()) return Bad(Spec("signing_alg"), alg.status().message());

@@ -35,6 +35,9 @@ struct Config {
   absl::Duration access_token_ttl;
   absl::Duration refresh_token_ttl;
   absl::Duration refresh_grace = absl::Seconds(10);
+  std::string api_key_prefix = "tsr";
+  std::string service_token_prefix = "tss";
+  absl::Duration signing_key_publish_delay = absl::Minutes(5);
   SigningAlg signing_alg = SigningAlg::kES256;
   std::string key_encryption_key;  // 32 raw bytes
   std::string pepper;              // >= 32 raw bytes

@@ -24,6 +24,9 @@ TEST(ConfigTest, DefaultsFromTheTable) {
   EXPECT_EQ(c->signing_alg, SigningAlg::kES256);
   EXPECT_EQ(c->argon2.memory_kib, 19456u);
   EXPECT_EQ(c->key_encryption_key.size(), 32u);
+  EXPECT_EQ(c->api_key_prefix, "tsr");
+  EXPECT_EQ(c->service_token_prefix, "tss");
+  EXPECT_EQ(c->signing_key_publish_delay, absl::Minutes(5));
 }
 
 TEST(ConfigTest, FlagBeatsEnvironment) {
@@ -54,6 +57,10 @@ TEST(ConfigTest, BadOrMissingSettingsNameTheSetting) {
   ExpectErrorNaming({}, env, "pepper");
   ExpectErrorNaming({"--key_encryption_key=abcd"}, Env(), "key_encryption_key");
   ExpectErrorNaming({"--key_encryption_key=" + std::string(64, 'z')}, Env(), "key_encryption_key");
+  ExpectErrorNaming({"--api_key_prefix=rt"}, Env(), "api_key_prefix");  // refresh tokens' own
+  ExpectErrorNaming({"--service_token_prefix=Has_Caps"}, Env(), "service_token_prefix");
+  ExpectErrorNaming({"--service_token_prefix=tsr"}, Env(), "service_token_prefix");
+  ExpectErrorNaming({"--signing_key_publish_delay=-1"}, Env(), "signing_key_publish_delay");
   ExpectErrorNaming({"--signing_alg=HS256"}, Env(), "signing_alg");
   ExpectErrorNaming({"--signing_alg=none"}, Env(), "signing_alg");
   ExpectErrorNaming({"--grpc_listen=nowhere"}, Env(), "grpc_listen");
