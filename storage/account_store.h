@@ -45,6 +45,13 @@ class AccountStore {
   virtual absl::Status UnassignRole(absl::string_view org_id, absl::string_view account_id,
                                     absl::string_view role, absl::Time now, AuditEntry audit) = 0;
 
+  // Replaces a service account's password and revokes its refresh families, so the old
+  // password and the sessions it opened stop at once. NOT_FOUND for an unknown account,
+  // FAILED_PRECONDITION for a user account (people choose their own passwords).
+  virtual absl::Status RotatePassword(absl::string_view org_id, absl::string_view account_id,
+                                      const std::string& password_hash, absl::Time now,
+                                      AuditEntry audit) = 0;
+
   // Finds the account for a password login by org slug and username or email. NOT_FOUND when
   // either is unknown.
   virtual absl::StatusOr<LoginCandidate> FindForLogin(absl::string_view org_slug,

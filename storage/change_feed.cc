@@ -1,5 +1,6 @@
 #include "storage/change_feed.h"
 
+#include <iterator>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -9,7 +10,7 @@
 namespace tessera {
 namespace {
 
-constexpr absl::string_view kKindNames[] = {"account", "jti", "family", "keys"};
+constexpr absl::string_view kKindNames[] = {"account", "jti", "family", "keys", "apikey"};
 
 // IDs travel inside a space-separated line, so they must be plain tokens.
 bool IsPlainToken(absl::string_view s) {
@@ -40,7 +41,7 @@ absl::StatusOr<Change> DecodeChange(absl::string_view payload) {
   if (f.size() != 6 || f[0] != "v1") return bad();
   Change c;
   bool known = false;
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < static_cast<int>(std::size(kKindNames)); ++i) {
     if (f[1] == kKindNames[i]) {
       c.kind = static_cast<ChangeKind>(i);
       known = true;

@@ -22,6 +22,7 @@ enum class ChangeKind {
   kAccessToken,  // access token `id` (a jti) revoked until `expires_at`
   kFamily,       // refresh family `id` revoked; its access tokens matter until `expires_at`
   kSigningKeys,  // the signing key set changed: reload it
+  kApiKey,       // API key `id` was created, revoked or had its secret rotated: reload it
 };
 
 struct Change {

@@ -1,4 +1,6 @@
-// All PostgreSQL stores live in this one file so that pqxx types never appear in a header.
+// The PostgreSQL stores for organizations, accounts, roles, signing keys, refresh tokens,
+// audit, revocations and the snapshot's reads. pqxx stays inside storage/*.cc and
+// storage/pg_internal.h, which nothing outside storage/ includes.
 #include "storage/pg_stores.h"
 
 #include <optional>
@@ -11,105 +13,13 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/encoding.h"
+#include "storage/pg_internal.h"
 
 namespace tessera {
 namespace {
 
-using Tx = pqxx::transaction_base;
+using namespace pg_internal;  // NOLINT: the shared helpers of the PostgreSQL stores
 
-int64_t Us(absl::Time t) { return absl::ToUnixMicros(t); }
-absl::Time FromUs(int64_t us) { return absl::FromUnixMicros(us); }
-
-std::string JoinScopes(const ScopeSet& s) { return absl::StrJoin(s.items(), " "); }
-ScopeSet SplitScopes(const std::string& joined) {
-  std::vector<std::string> parts = absl::StrSplit(joined, ' ', absl::SkipEmpty());
-  return ScopeSet(parts.begin(), parts.end());
-}
-
-const char* KindName(AccountKind k) { return k == AccountKind::kService ? "SERVICE" : "USER"; }
-AccountKind ParseKind(const std::string& s) {
-  return s == "SERVICE" ? AccountKind::kService : AccountKind::kUser;
-}
-
-// The changes one write transaction makes, for the change feed.
-using Changes = std::vector<Change>;
-
-// Sends `c` on the change channel (PostgreSQL delivers it when `tx` commits) and remembers it for
-// this replica's own snapshot.
-void Notify(Tx& tx, Changes& changes, Change c) {
-  c.sent_at = absl::Now();  // wall clock on purpose: it measures real propagation lag
-  tx.exec_params("SELECT pg_notify($1, $2)", std::string(kChangeChannel), EncodeChange(c));
-  changes.push_back(std::move(c));
-}
-
-void NotifyAccount(Tx& tx, Changes& changes, absl::string_view org_id,
-                   absl::string_view account_id) {
-  Notify(tx, changes,
-         Change{.kind = ChangeKind::kAccount,
-                .org_id = std::string(org_id),
-                .id = std::string(account_id)});
-}
-
-// Runs write transactions and, once one has committed, applies its changes to this replica's
-// snapshot before the caller answers, so a client reads its own writes.
-class Writer {
- public:
-  Writer(PgPool& pool, ChangeSink* local) : pool_(pool), local_(local) {}
-
-  template <typename T, typename Fn>
-  absl::StatusOr<T> Value(Fn&& body) {
-    Changes changes;
-    auto out = pool_.TransactValue<T>([&](Tx& tx) -> absl::StatusOr<T> {
-      changes.clear();  // a retried transaction starts over
-      return body(tx, changes);
-    });
-    if (out.ok()) Publish(changes);
-    return out;
-  }
-
-  template <typename Fn>
-  absl::Status Status(Fn&& body) {
-    Changes changes;
-    absl::Status s = pool_.Transact([&](Tx& tx) {
-      changes.clear();
-      return body(tx, changes);
-    });
-    if (s.ok()) Publish(changes);
-    return s;
-  }
-
-  PgPool& pool() { return pool_; }
-
- private:
-  void Publish(const Changes& changes) {
-    if (local_ == nullptr) return;
-    for (const Change& c : changes) {
-      // The committed change also arrives through the channel; a failure here only delays it.
-      absl::Status s = local_->Apply(c);
-      (void)s;
-    }
-  }
-
-  PgPool& pool_;
-  ChangeSink* local_;
-};
-
-void AppendAudit(Tx& tx, const AuditEntry& e) {
-  tx.exec_params(
-      "INSERT INTO audit_events (org_id, occurred_at, actor_id, action, target_type, target_id,"
-      " peer, request_id, details)"
-      " VALUES (nullif($1, '')::uuid, tessera_ts($2), $3, $4, $5, $6, $7, $8, $9::jsonb)",
-      e.org_id, Us(e.at), e.actor_id, e.action, e.target_type, e.target_id, e.peer, e.request_id,
-      e.details_json);
-}
-
-// Completes `audit` with what the write touched and appends it inside the write's transaction.
-void AppendAuditOn(Tx& tx, AuditEntry& audit, absl::string_view target_type,
-                   absl::string_view target_id) {
-  audit.target_type = std::string(target_type);
-  audit.target_id = std::string(target_id);
-  AppendAudit(tx, audit);
-}
 
 // Columns of an account row, as read by GetAccountTx and List.
 constexpr char kAccountColumns[] =
@@ -171,13 +81,13 @@ absl::StatusOr<Account> InsertAccountTx(Tx& tx, Changes& changes, const NewAccou
   return GetAccountTx(tx, a.org_id, id);
 }
 
-Organization ReadOrg(const pqxx::row& row) {
+Organization ReadOrg(const pqxx::row& row, int first = 0) {
   Organization o;
-  o.id = row[0].as<std::string>();
-  o.slug = row[1].as<std::string>();
-  o.name = row[2].as<std::string>();
-  o.platform = row[3].as<bool>();
-  o.created_at = FromUs(row[4].as<int64_t>());
+  o.id = row[first + 0].as<std::string>();
+  o.slug = row[first + 1].as<std::string>();
+  o.name = row[first + 2].as<std::string>();
+  o.platform = row[first + 3].as<bool>();
+  o.created_at = FromUs(row[first + 4].as<int64_t>());
   return o;
 }
 
@@ -319,6 +229,43 @@ class PgAccountStore final : public AccountStore {
     });
   }
 
+  absl::Status RotatePassword(absl::string_view org_id, absl::string_view account_id,
+                              const std::string& password_hash, absl::Time now,
+                              AuditEntry audit) override {
+    return writer_.Status([&](Tx& tx, Changes& changes) -> absl::Status {
+      auto kind = tx.exec_params(
+          "SELECT kind FROM accounts WHERE org_id = $1 AND id = $2 FOR UPDATE",
+          std::string(org_id), std::string(account_id));
+      if (kind.empty()) return absl::NotFoundError("account_id: account not found");
+      if (kind[0][0].as<std::string>() != "SERVICE") {
+        return absl::FailedPreconditionError(
+            "account_id: only service accounts have generated passwords to rotate");
+      }
+      tx.exec_params(
+          "UPDATE accounts SET password_hash = $3, updated_at = tessera_ts($4)"
+          " WHERE org_id = $1 AND id = $2",
+          std::string(org_id), std::string(account_id), password_hash, Us(now));
+      auto families = tx.exec_params(
+          "WITH revoked AS (UPDATE refresh_tokens SET revoked_at = tessera_ts($3)"
+          "   WHERE org_id = $1 AND account_id = $2 AND revoked_at IS NULL"
+          "   RETURNING family_id, family_expires_at)"
+          " SELECT family_id, tessera_us(max(family_expires_at)) FROM revoked GROUP BY family_id",
+          std::string(org_id), std::string(account_id), Us(now));
+      for (const auto& row : families) {
+        Notify(tx, changes,
+               Change{.kind = ChangeKind::kFamily,
+                      .org_id = std::string(org_id),
+                      .id = row[0].as<std::string>(),
+                      .expires_at = FromUs(row[1].as<int64_t>())});
+      }
+      audit.org_id = std::string(org_id);
+      audit.action = "account.password_rotated";
+      audit.details_json = absl::StrCat(R"({"families_revoked":)", families.size(), "}");
+      AppendAuditOn(tx, audit, "account", std::string(account_id));
+      return absl::OkStatus();
+    });
+  }
+
   absl::Status AssignRole(absl::string_view org_id, absl::string_view account_id,
                           absl::string_view role, absl::Time now, AuditEntry audit) override {
     return writer_.Status([&](Tx& tx, Changes& changes) -> absl::Status {
@@ -413,11 +360,6 @@ class PgRoleStore final : public RoleStore {
   PgPool& pool_;
 };
 
-std::optional<absl::Time> OptionalTime(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return FromUs(f.as<int64_t>());
-}
-
 class PgSigningKeyStore final : public SigningKeyStore {
  public:
   PgSigningKeyStore(PgPool& pool, ChangeSink* local) : pool_(pool), writer_(pool, local) {}
@@ -442,12 +384,7 @@ class PgSigningKeyStore final : public SigningKeyStore {
               " AND (retired_at IS NULL OR retired_at > tessera_ts($1))",
               Us(key.created_at));
           if (active.empty()) {
-            tx.exec_params(
-                "INSERT INTO signing_keys (kid, alg, public_pem, private_key_sealed, created_at,"
-                " activates_at) VALUES ($1, $2, $3, decode($4, 'hex'), tessera_ts($5),"
-                " tessera_ts($6))",
-                key.kid, key.alg, key.public_pem, HexEncode(key.private_key_sealed),
-                Us(key.created_at), Us(key.activates_at));
+            InsertTx(tx, key);
             audit.action = "signing_key.created";
             AppendAuditOn(tx, audit, "signing_key", key.kid);
             Notify(tx, changes, Change{.kind = ChangeKind::kSigningKeys});
@@ -457,7 +394,37 @@ class PgSigningKeyStore final : public SigningKeyStore {
         });
   }
 
+  absl::StatusOr<std::vector<SigningKeyRecord>> Rotate(const SigningKeyRecord& key,
+                                                       absl::Time previous_verify_until,
+                                                       AuditEntry audit) override {
+    return writer_.Value<std::vector<SigningKeyRecord>>(
+        [&](Tx& tx, Changes& changes) -> absl::StatusOr<std::vector<SigningKeyRecord>> {
+          tx.exec("SELECT pg_advisory_xact_lock(7658504845423475)");
+          tx.exec_params(
+              "UPDATE signing_keys SET retired_at = tessera_ts($1), verify_until = tessera_ts($2)"
+              " WHERE retired_at IS NULL",
+              Us(key.activates_at), Us(previous_verify_until));
+          InsertTx(tx, key);
+          audit.action = "signing_key.rotated";
+          audit.details_json = absl::StrCat(R"({"activates_at":)",
+                                            absl::ToUnixSeconds(key.activates_at), "}");
+          AppendAuditOn(tx, audit, "signing_key", key.kid);
+          Notify(tx, changes, Change{.kind = ChangeKind::kSigningKeys});
+          std::vector<SigningKeyRecord> out = ListTx(tx);
+          return out;
+        });
+  }
+
  private:
+  static void InsertTx(Tx& tx, const SigningKeyRecord& key) {
+    tx.exec_params(
+        "INSERT INTO signing_keys (kid, alg, public_pem, private_key_sealed, created_at,"
+        " activates_at) VALUES ($1, $2, $3, decode($4, 'hex'), tessera_ts($5),"
+        " tessera_ts($6))",
+        key.kid, key.alg, key.public_pem, HexEncode(key.private_key_sealed), Us(key.created_at),
+        Us(key.activates_at));
+  }
+
   static std::vector<SigningKeyRecord> ListTx(Tx& tx) {
     std::vector<SigningKeyRecord> out;
     auto r = tx.exec(
@@ -736,7 +703,8 @@ class PgRevocationStore final : public RevocationStore {
 
 // An account's permissions: org_id, id, username, disabled, platform, tokens_valid_after, scopes.
 constexpr char kPermissionsSelect[] =
-    "SELECT a.org_id, a.id, a.username, a.disabled, o.platform, tessera_us(a.tokens_valid_after), ";
+    "SELECT a.org_id, a.id, a.username, a.disabled, o.platform, tessera_us(a.tokens_valid_after),"
+    " o.id, o.slug, o.name, o.platform, tessera_us(o.created_at), ";
 
 AccountPermissions ReadPermissions(const pqxx::row& row) {
   AccountPermissions p;
@@ -746,7 +714,9 @@ AccountPermissions ReadPermissions(const pqxx::row& row) {
   p.disabled = row[3].as<bool>();
   p.org_platform = row[4].as<bool>();
   p.tokens_valid_after = OptionalTime(row[5]);
-  p.scopes = SplitScopes(row[6].as<std::string>());
+  p.org = ReadOrg(row, 6);
+  p.account = ReadAccount(row, 11);
+  p.scopes = SplitScopes(row[19].as<std::string>());
   return p;
 }
 
@@ -757,7 +727,7 @@ class PgSnapshotStore final : public SnapshotStore {
   absl::StatusOr<SnapshotData> LoadAll(absl::Time now, absl::Duration family_tail) override {
     return pool_.TransactValue<SnapshotData>([&](Tx& tx) -> absl::StatusOr<SnapshotData> {
       SnapshotData out;
-      auto accounts = tx.exec(absl::StrCat(kPermissionsSelect, kAccountScopes,
+      auto accounts = tx.exec(absl::StrCat(kPermissionsSelect, kAccountColumns, ", ", kAccountScopes,
                                            " FROM accounts a JOIN organizations o"
                                            " ON o.id = a.org_id"));
       out.accounts.reserve(accounts.size());
@@ -774,15 +744,25 @@ class PgSnapshotStore final : public SnapshotStore {
           " HAVING max(family_expires_at) > tessera_ts($1)",
           Us(now - family_tail));
       for (const auto& row : families) out.families.push_back(ReadRevoked(row));
+      out.api_keys = LoadLiveApiKeysTx(tx, now);
       return out;
     });
+  }
+
+  absl::StatusOr<std::optional<ApiKeyCredential>> LoadApiKey(absl::string_view org_id,
+                                                             absl::string_view id,
+                                                             absl::Time now) override {
+    return pool_.TransactValue<std::optional<ApiKeyCredential>>(
+        [&](Tx& tx) -> absl::StatusOr<std::optional<ApiKeyCredential>> {
+          return LoadLiveApiKeyTx(tx, org_id, id, now);
+        });
   }
 
   absl::StatusOr<std::optional<AccountPermissions>> LoadAccount(
       absl::string_view org_id, absl::string_view account_id) override {
     return pool_.TransactValue<std::optional<AccountPermissions>>(
         [&](Tx& tx) -> absl::StatusOr<std::optional<AccountPermissions>> {
-          auto r = tx.exec_params(absl::StrCat(kPermissionsSelect, kAccountScopes,
+          auto r = tx.exec_params(absl::StrCat(kPermissionsSelect, kAccountColumns, ", ", kAccountScopes,
                                                " FROM accounts a JOIN organizations o"
                                                " ON o.id = a.org_id"
                                                " WHERE a.org_id = $1 AND a.id = $2"),
@@ -813,6 +793,7 @@ Stores MakePgStores(PgPool& pool, ChangeSink* local) {
   s.refresh_tokens = std::make_unique<PgRefreshTokenStore>(pool, local);
   s.audit = std::make_unique<PgAuditStore>(pool);
   s.revocations = std::make_unique<PgRevocationStore>(pool, local);
+  s.api_keys = MakePgApiKeyStore(pool, local);
   return s;
 }
 

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "storage/account_store.h"
+#include "storage/api_key_store.h"
 #include "storage/change_feed.h"
 #include "storage/audit_store.h"
 #include "storage/organization_store.h"
@@ -26,11 +27,14 @@ struct Stores {
   std::unique_ptr<RefreshTokenStore> refresh_tokens;
   std::unique_ptr<AuditStore> audit;
   std::unique_ptr<RevocationStore> revocations;
+  std::unique_ptr<ApiKeyStore> api_keys;
 };
 
 // The stores keep a reference to `pool`, which must outlive them. After each write commits, its
 // changes are applied to `local` (this replica's snapshot; may be null) before the call returns.
 Stores MakePgStores(PgPool& pool, ChangeSink* local);
+
+std::unique_ptr<ApiKeyStore> MakePgApiKeyStore(PgPool& pool, ChangeSink* local);
 
 // The snapshot's reads; separate from Stores because the snapshot that reads through it is the
 // ChangeSink the stores write to.

@@ -49,6 +49,10 @@ struct AccountPermissions {
   bool org_platform = false;  // the account's organization is a platform organization
   // "Log out everywhere": access tokens issued at or before this are revoked.
   std::optional<absl::Time> tokens_valid_after;
+  // The rest of the account and its organization, so that a token issued for an API key can
+  // describe its principal without a query.
+  Account account;
+  Organization org;
 };
 
 // An account found for a password login, with what the login needs to decide and answer.

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "storage/api_key_store.h"
 #include "storage/records.h"
 
 namespace tessera {
@@ -22,8 +23,23 @@ struct RevokedEntry {
   absl::Time expires_at;
 };
 
+// A live (unrevoked) API key as introspection needs it: found by the digest of the presented key.
+struct ApiKeyCredential {
+  std::string id;
+  std::string org_id;
+  std::string account_id;
+  ApiKeyKind kind = ApiKeyKind::kUserToken;
+  std::string digest;
+  std::optional<ScopeSet> scopes;  // nullopt: inherit the user's current permissions
+  std::string secret_digest;       // service tokens
+  std::string previous_secret_digest;
+  absl::Time previous_valid_until = absl::InfinitePast();
+  absl::Time expires_at = absl::InfiniteFuture();
+};
+
 struct SnapshotData {
   std::vector<AccountPermissions> accounts;
+  std::vector<ApiKeyCredential> api_keys;
   std::vector<RevokedEntry> access_tokens;
   std::vector<RevokedEntry> families;
 };
@@ -31,13 +47,17 @@ struct SnapshotData {
 class SnapshotStore {
  public:
   virtual ~SnapshotStore() = default;
-  // Every account, the access-token revocations that still matter at `now`, and the revoked
+  // Every account, every live API key, the access-token revocations that still matter at `now`, and the revoked
   // families that ended less than `family_tail` before `now` (the access tokens a family minted
   // outlive it by up to a token lifetime), read in one transaction.
   virtual absl::StatusOr<SnapshotData> LoadAll(absl::Time now, absl::Duration family_tail) = 0;
   // nullopt when the account does not exist (in that org).
   virtual absl::StatusOr<std::optional<AccountPermissions>> LoadAccount(
       absl::string_view org_id, absl::string_view account_id) = 0;
+  // nullopt when the key does not exist (in that org), is revoked, or expired before `now`.
+  virtual absl::StatusOr<std::optional<ApiKeyCredential>> LoadApiKey(absl::string_view org_id,
+                                                                     absl::string_view id,
+                                                                     absl::Time now) = 0;
 };
 
 }  // namespace tessera

@@ -16,7 +16,8 @@ Change Sample(ChangeKind kind) {
 }
 
 TEST(ChangeCodec, RoundTripsEveryKind) {
-  for (ChangeKind kind : {ChangeKind::kAccount, ChangeKind::kAccessToken, ChangeKind::kFamily}) {
+  for (ChangeKind kind : {ChangeKind::kAccount, ChangeKind::kAccessToken, ChangeKind::kFamily,
+                         ChangeKind::kApiKey}) {
     Change in = Sample(kind);
     auto out = DecodeChange(EncodeChange(in));
     ASSERT_TRUE(out.ok()) << out.status();
