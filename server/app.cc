@@ -14,7 +14,10 @@
 #include "core/worker_pool.h"
 #include "services/admin_logic.h"
 #include "services/admin_service.h"
+#include "services/api_key_logic.h"
 #include "services/auth_snapshot.h"
+#include "services/key_usage.h"
+#include "services/rotation_logic.h"
 #include "services/health_service.h"
 #include "services/key_manager.h"
 #include "services/token_logic.h"
@@ -86,6 +89,7 @@ absl::Status ServerApp::Start() {
     return absl::UnavailableError("could not load the introspection snapshot (see the log)");
   }
 
+  key_usage_ = std::make_unique<KeyUsage>();
   TokenOptions topts{.issuer = config_.issuer,
                      .access_token_ttl = config_.access_token_ttl,
                      .refresh_token_ttl = config_.refresh_token_ttl,
@@ -93,11 +97,23 @@ absl::Status ServerApp::Start() {
   token_logic_ = std::make_unique<TokenLogic>(
       clock_, topts, *key_ring_, *hasher_, *password_pool_, *digester_, *stores_->accounts,
       *stores_->refresh_tokens, *stores_->audit, *stores_->orgs, *stores_->revocations,
-      *snapshot_);
+      *snapshot_, *key_usage_);
+  api_key_logic_ = std::make_unique<ApiKeyLogic>(
+      clock_,
+      ApiKeyOptions{.user_token_prefix = config_.api_key_prefix,
+                    .service_token_prefix = config_.service_token_prefix},
+      *digester_, *stores_->api_keys, *snapshot_);
+  rotation_logic_ = std::make_unique<RotationLogic>(
+      clock_,
+      RotationOptions{.publish_delay = config_.signing_key_publish_delay,
+                      .verify_tail = config_.access_token_ttl + topts.leeway},
+      *hasher_, *password_pool_, *stores_->accounts, *api_key_logic_, *key_manager_);
   admin_logic_ = std::make_unique<AdminLogic>(clock_, *hasher_, *password_pool_, *stores_->orgs,
                                               *stores_->accounts, *stores_->roles, *stores_->audit);
-  token_service_ = std::make_unique<TokenServiceImpl>(*token_logic_);
-  admin_service_ = std::make_unique<AdminServiceImpl>(*token_logic_, *admin_logic_);
+  token_service_ =
+      std::make_unique<TokenServiceImpl>(*token_logic_, *api_key_logic_, *rotation_logic_);
+  admin_service_ =
+      std::make_unique<AdminServiceImpl>(*token_logic_, *admin_logic_, *api_key_logic_);
   health_ = std::make_unique<HealthService>();
   health_->SetServing(true);
 
@@ -154,6 +170,12 @@ absl::Status ServerApp::StartHttp() {
   return absl::OkStatus();
 }
 
+void ServerApp::FlushKeyUsage() {
+  if (absl::Status s = key_usage_->Flush(*stores_->api_keys); !s.ok()) {
+    Log(LogLevel::kWarning, "key_usage_flush_failed", {{"error", std::string(s.message())}});
+  }
+}
+
 void ServerApp::HealthLoop() {
   bool was_serving = true;
   absl::Time last_prune = absl::Now();
@@ -163,6 +185,7 @@ void ServerApp::HealthLoop() {
     // follows revocations: still answer, but tell load balancers to prefer another replica.
     if (s.ok() && !feed_->in_sync()) s = absl::UnavailableError("change feed reconnecting");
     bool serving = s.ok();
+    FlushKeyUsage();
     if (absl::Now() - last_prune > absl::Seconds(30)) {
       snapshot_->Prune();
       last_prune = absl::Now();
@@ -187,6 +210,7 @@ void ServerApp::Shutdown(absl::Duration grace) {
     grpc_server_->Wait();
   }
   if (feed_) feed_->Stop();
+  if (key_usage_) FlushKeyUsage();
   if (http_server_) http_server_->stop();
   if (http_thread_.joinable()) http_thread_.join();
   if (health_thread_.joinable()) health_thread_.join();

@@ -34,6 +34,9 @@ class TokenServiceImpl;
 class AdminServiceImpl;
 class HealthService;
 class AuthSnapshot;
+class ApiKeyLogic;
+class KeyUsage;
+class RotationLogic;
 class PgChangeFeed;
 class SnapshotStore;
 
@@ -58,6 +61,8 @@ class ServerApp {
 
  private:
   void HealthLoop();
+  // Writes the API keys' last_used_at times noted since the last flush.
+  void FlushKeyUsage();
   absl::Status StartHttp();
 
   Config config_;
@@ -72,7 +77,10 @@ class ServerApp {
   std::unique_ptr<SecretDigester> digester_;
   std::unique_ptr<PasswordHasher> hasher_;
   std::unique_ptr<BoundedWorkerPool> password_pool_;
+  std::unique_ptr<KeyUsage> key_usage_;
   std::unique_ptr<TokenLogic> token_logic_;
+  std::unique_ptr<ApiKeyLogic> api_key_logic_;
+  std::unique_ptr<RotationLogic> rotation_logic_;
   std::unique_ptr<AdminLogic> admin_logic_;
   std::unique_ptr<KeyManager> key_manager_;
   std::unique_ptr<TokenServiceImpl> token_service_;

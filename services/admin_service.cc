@@ -141,4 +141,43 @@ grpc::Status AdminServiceImpl::UnassignRole(grpc::ServerContext* context,
   });
 }
 
+grpc::Status AdminServiceImpl::CreateApiKey(grpc::ServerContext* context,
+                                            const v1::CreateApiKeyRequest* request,
+                                            v1::CreateApiKeyResponse* response) {
+  return Handle(context, "CreateApiKey", [&](const Principal& caller, const RequestMeta& m) {
+    NewApiKeyInput in{.account_id = request->account_id(),
+                      .name = request->name(),
+                      .scopes = {request->scopes().begin(), request->scopes().end()},
+                      .ttl_seconds = request->ttl_seconds()};
+    switch (request->kind()) {
+      case v1::API_KEY_KIND_USER_TOKEN:
+        in.kind = ApiKeyKind::kUserToken;
+        break;
+      case v1::API_KEY_KIND_SERVICE_TOKEN:
+        in.kind = ApiKeyKind::kServiceToken;
+        break;
+      default:
+        return absl::InvalidArgumentError(
+            "kind: API_KEY_KIND_USER_TOKEN or API_KEY_KIND_SERVICE_TOKEN");
+    }
+    auto created = api_keys_.Create(caller, m, in);
+    if (!created.ok()) return created.status();
+    ToProto(created->info, response->mutable_api_key());
+    response->set_key(created->key);
+    response->set_secret(created->secret);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AdminServiceImpl::ListApiKeys(grpc::ServerContext* context,
+                                           const v1::ListApiKeysRequest* request,
+                                           v1::ListApiKeysResponse* response) {
+  return Handle(context, "ListApiKeys", [&](const Principal& caller, const RequestMeta&) {
+    auto keys = api_keys_.List(caller, request->account_id());
+    if (!keys.ok()) return keys.status();
+    for (const ApiKeyInfo& k : *keys) ToProto(k, response->add_api_keys());
+    return absl::OkStatus();
+  });
+}
+
 }  // namespace tessera

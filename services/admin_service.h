@@ -3,6 +3,7 @@
 #define TESSERA_SERVICES_ADMIN_SERVICE_H_
 
 #include "services/admin_logic.h"
+#include "services/api_key_logic.h"
 #include "services/token_logic.h"
 #include "tessera/v1/admin.grpc.pb.h"
 
@@ -10,7 +11,8 @@ namespace tessera {
 
 class AdminServiceImpl final : public tessera::v1::AdminService::Service {
  public:
-  AdminServiceImpl(TokenLogic& tokens, AdminLogic& logic) : tokens_(tokens), logic_(logic) {}
+  AdminServiceImpl(TokenLogic& tokens, AdminLogic& logic, ApiKeyLogic& api_keys)
+      : tokens_(tokens), logic_(logic), api_keys_(api_keys) {}
 
   grpc::Status CreateOrganization(grpc::ServerContext* context,
                                   const v1::CreateOrganizationRequest* request,
@@ -33,6 +35,10 @@ class AdminServiceImpl final : public tessera::v1::AdminService::Service {
                                v1::ListAuditEventsResponse* response) override;
   grpc::Status UnassignRole(grpc::ServerContext* context, const v1::UnassignRoleRequest* request,
                             v1::UnassignRoleResponse* response) override;
+  grpc::Status CreateApiKey(grpc::ServerContext* context, const v1::CreateApiKeyRequest* request,
+                            v1::CreateApiKeyResponse* response) override;
+  grpc::Status ListApiKeys(grpc::ServerContext* context, const v1::ListApiKeysRequest* request,
+                           v1::ListApiKeysResponse* response) override;
 
  private:
   // Authenticates the call and runs `body` with the caller, mapping any error at the edge.
@@ -41,6 +47,7 @@ class AdminServiceImpl final : public tessera::v1::AdminService::Service {
 
   TokenLogic& tokens_;
   AdminLogic& logic_;
+  ApiKeyLogic& api_keys_;
 };
 
 }  // namespace tessera

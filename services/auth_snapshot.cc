@@ -38,6 +38,8 @@ absl::Status AuthSnapshot::Apply(const Change& change) {
     }
     case ChangeKind::kSigningKeys:
       return reload_keys_ ? reload_keys_() : absl::OkStatus();
+    case ChangeKind::kApiKey:
+      return ApplyApiKey(change);
   }
   return absl::InternalError("unknown change kind");
 }
@@ -50,6 +52,22 @@ absl::Status AuthSnapshot::ApplyAccount(const Change& change) {
     accounts_[change.id] = std::make_shared<const AccountPermissions>(**std::move(account));
   } else {
     accounts_.erase(change.id);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AuthSnapshot::ApplyApiKey(const Change& change) {
+  auto key = store_.LoadApiKey(change.org_id, change.id, clock_.Now());
+  if (!key.ok()) return key.status();
+  absl::MutexLock l(&mu_);
+  if (auto it = key_digests_.find(change.id); it != key_digests_.end()) {
+    api_keys_.erase(it->second);
+    key_digests_.erase(it);
+  }
+  if (key->has_value()) {
+    key_digests_[change.id] = (*key)->digest;
+    std::string digest = (*key)->digest;
+    api_keys_[digest] = std::make_shared<const ApiKeyCredential>(**std::move(key));
   }
   return absl::OkStatus();
 }
@@ -67,6 +85,14 @@ absl::Status AuthSnapshot::Resync() {
     std::string id = a.account_id;
     accounts.emplace(std::move(id), std::make_shared<const AccountPermissions>(std::move(a)));
   }
+  KeyMap keys;
+  absl::flat_hash_map<std::string, std::string> key_digests;
+  keys.reserve(data->api_keys.size());
+  for (ApiKeyCredential& k : data->api_keys) {
+    key_digests[k.id] = k.digest;
+    std::string digest = k.digest;
+    keys[digest] = std::make_shared<const ApiKeyCredential>(std::move(k));
+  }
   RevokedMap tokens, families;
   for (const RevokedEntry& e : data->access_tokens) AddRevoked(tokens, e.org_id, e.id, e.expires_at);
   for (const RevokedEntry& e : data->families) {
@@ -76,6 +102,8 @@ absl::Status AuthSnapshot::Resync() {
   accounts_.swap(accounts);
   revoked_tokens_.swap(tokens);
   revoked_families_.swap(families);
+  api_keys_.swap(keys);
+  key_digests_.swap(key_digests);
   loaded_ = true;
   return absl::OkStatus();
 }
@@ -100,12 +128,56 @@ absl::StatusOr<std::shared_ptr<const AccountPermissions>> AuthSnapshot::ActiveAc
       absl::ToUnixMicros(*account->tokens_valid_after) >= c.iat * 1000000) {
     return nullptr;
   }
+  if (!c.client_id.empty() && c.client_id != c.sub) {
+    auto id = key_digests_.find(c.client_id);
+    if (id == key_digests_.end()) return nullptr;  // the key it was minted from is gone
+    const ApiKeyCredential& key = *api_keys_.at(id->second);
+    if (key.org_id != c.org_id || key.expires_at <= clock_.Now()) return nullptr;
+  }
   return account;
+}
+
+const AccountPermissions* AuthSnapshot::EnabledAccount(const std::string& org_id,
+                                                       const std::string& account_id) const {
+  auto it = accounts_.find(account_id);
+  if (it == accounts_.end() || it->second->org_id != org_id || it->second->disabled) {
+    return nullptr;
+  }
+  return it->second.get();
+}
+
+absl::StatusOr<std::shared_ptr<const AccountPermissions>> AuthSnapshot::FindAccount(
+    const std::string& org_id, const std::string& account_id) const {
+  absl::ReaderMutexLock l(&mu_);
+  if (!loaded_) return absl::UnavailableError("introspection snapshot not loaded yet");
+  auto it = accounts_.find(account_id);
+  if (it == accounts_.end() || it->second->org_id != org_id) return nullptr;
+  return it->second;
+}
+
+absl::StatusOr<std::optional<AuthSnapshot::ActiveKey>> AuthSnapshot::ActiveApiKey(
+    const std::string& digest) const {
+  absl::Time now = clock_.Now();
+  absl::ReaderMutexLock l(&mu_);
+  if (!loaded_) return absl::UnavailableError("introspection snapshot not loaded yet");
+  auto it = api_keys_.find(digest);
+  if (it == api_keys_.end() || it->second->expires_at <= now) return std::nullopt;
+  const ApiKeyCredential& key = *it->second;
+  if (EnabledAccount(key.org_id, key.account_id) == nullptr) return std::nullopt;
+  return ActiveKey{.key = it->second, .account = accounts_.at(key.account_id)};
 }
 
 void AuthSnapshot::Prune() {
   absl::Time horizon = clock_.Now();
   absl::MutexLock l(&mu_);
+  for (auto it = api_keys_.begin(); it != api_keys_.end();) {
+    if (it->second->expires_at <= horizon) {
+      key_digests_.erase(it->second->id);
+      api_keys_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
   for (RevokedMap* map : {&revoked_tokens_, &revoked_families_}) {
     for (auto it = map->begin(); it != map->end();) {
       if (it->second.expires_at <= horizon) {
@@ -121,7 +193,8 @@ AuthSnapshot::Sizes AuthSnapshot::sizes() const {
   absl::ReaderMutexLock l(&mu_);
   return Sizes{.accounts = accounts_.size(),
                .revoked_tokens = revoked_tokens_.size(),
-               .revoked_families = revoked_families_.size()};
+               .revoked_families = revoked_families_.size(),
+               .api_keys = api_keys_.size()};
 }
 
 bool AuthSnapshot::loaded() const {

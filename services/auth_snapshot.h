@@ -3,11 +3,16 @@
 // "log out everywhere" cutoff, access tokens revoked by jti, and revoked refresh families. A full
 // load fills it; the change feed keeps it current; this replica's own writes are applied before
 // they are answered (the stores call Apply after each commit).
+//
+// It also holds every live API key, by the digest of the key. The map is complete, so an
+// unknown digest is answered "inactive" from memory at once: a flood of random keys costs
+// neither a query nor a byte (no negative cache is needed, and none can grow).
 #ifndef TESSERA_SERVICES_AUTH_SNAPSHOT_H_
 #define TESSERA_SERVICES_AUTH_SNAPSHOT_H_
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -40,8 +45,22 @@ class AuthSnapshot final : public ChangeSink {
   // active — the account exists in the token's organization and is enabled, and neither the
   // jti, nor the family (`sid`), nor the account's cutoff revoked it. nullptr when not active.
   // UNAVAILABLE until the first full load.
+  // A token minted from an API key (client_id is the key's ID, not the account's) is active only
+  // while that key is.
   absl::StatusOr<std::shared_ptr<const AccountPermissions>> ActiveAccount(
       const AccessTokenClaims& claims) const;
+
+  // The account as the snapshot has it (disabled or not), or nullptr if it is not in `org_id`.
+  absl::StatusOr<std::shared_ptr<const AccountPermissions>> FindAccount(
+      const std::string& org_id, const std::string& account_id) const;
+
+  struct ActiveKey {
+    std::shared_ptr<const ApiKeyCredential> key;
+    std::shared_ptr<const AccountPermissions> account;
+  };
+  // The live, unexpired key with this digest whose account is enabled; nullopt otherwise.
+  // UNAVAILABLE until the first full load.
+  absl::StatusOr<std::optional<ActiveKey>> ActiveApiKey(const std::string& digest) const;
 
   // Drops revocations that can no longer matter.
   void Prune();
@@ -50,6 +69,7 @@ class AuthSnapshot final : public ChangeSink {
     size_t accounts = 0;
     size_t revoked_tokens = 0;
     size_t revoked_families = 0;
+    size_t api_keys = 0;
   };
   Sizes sizes() const;
   bool loaded() const;
@@ -63,7 +83,14 @@ class AuthSnapshot final : public ChangeSink {
   using AccountMap = absl::flat_hash_map<std::string, std::shared_ptr<const AccountPermissions>>;
   using RevokedMap = absl::flat_hash_map<std::string, Revoked>;
 
+  using KeyMap = absl::flat_hash_map<std::string, std::shared_ptr<const ApiKeyCredential>>;
+
   absl::Status ApplyAccount(const Change& change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(apply_mu_);
+  absl::Status ApplyApiKey(const Change& change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(apply_mu_);
+  // The enabled account of `org_id` with this ID, or nullptr.
+  const AccountPermissions* EnabledAccount(const std::string& org_id,
+                                           const std::string& account_id) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   static void AddRevoked(RevokedMap& map, const std::string& org_id, const std::string& id,
                          absl::Time expires_at);
 
@@ -80,6 +107,8 @@ class AuthSnapshot final : public ChangeSink {
   AccountMap accounts_ ABSL_GUARDED_BY(mu_);
   RevokedMap revoked_tokens_ ABSL_GUARDED_BY(mu_);
   RevokedMap revoked_families_ ABSL_GUARDED_BY(mu_);
+  KeyMap api_keys_ ABSL_GUARDED_BY(mu_);                                    // by digest
+  absl::flat_hash_map<std::string, std::string> key_digests_ ABSL_GUARDED_BY(mu_);  // ID → digest
 };
 
 }  // namespace tessera

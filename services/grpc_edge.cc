@@ -50,7 +50,8 @@ absl::StatusOr<Principal> AuthenticateCall(grpc::ServerContext* context, TokenLo
     return absl::UnauthenticatedError("authorization metadata must be \"Bearer <token>\"");
   }
   absl::string_view token = absl::StripAsciiWhitespace(absl::string_view(header).substr(7));
-  return tokens.AuthenticateBearer(token);
+  // A service token's secret travels in its own metadata entry.
+  return tokens.AuthenticateBearer(token, FirstMetadata(context, "x-api-secret"));
 }
 
 grpc::Status ToGrpcStatus(const absl::Status& status, const RequestMeta& meta,
@@ -112,6 +113,22 @@ void ToProto(const AuditEvent& e, tessera::v1::AuditEvent* out) {
   out->set_peer(e.entry.peer);
   out->set_request_id(e.entry.request_id);
   out->set_details_json(e.entry.details_json);
+}
+
+void ToProto(const ApiKeyInfo& k, tessera::v1::ApiKey* out) {
+  out->set_id(k.id);
+  out->set_prefix(k.display_prefix);
+  out->set_name(k.name);
+  out->set_kind(k.kind == ApiKeyKind::kServiceToken ? tessera::v1::API_KEY_KIND_SERVICE_TOKEN
+                                                    : tessera::v1::API_KEY_KIND_USER_TOKEN);
+  if (k.scopes) {
+    for (const auto& s : k.scopes->items()) out->add_scopes(s);
+  }
+  if (k.expires_at) SetTimestamp(*k.expires_at, out->mutable_expires_at());
+  SetTimestamp(k.created_at, out->mutable_created_at());
+  if (k.last_used_at) SetTimestamp(*k.last_used_at, out->mutable_last_used_at());
+  out->set_revoked(k.revoked_at.has_value());
+  out->set_account_id(k.account_id);
 }
 
 }  // namespace tessera

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "services/principal.h"
 #include "services/token_logic.h"
+#include "storage/api_key_store.h"
 #include "storage/records.h"
 #include "tessera/v1/admin.pb.h"
 #include "tessera/v1/common.pb.h"
@@ -18,7 +19,8 @@ namespace tessera {
 // Reads (or makes) the request ID and echoes it as `x-request-id` initial metadata.
 RequestMeta MetaFrom(grpc::ServerContext* context);
 
-// The `authorization: Bearer <token>` credential of the call, authenticated.
+// The `authorization: Bearer <token>` credential of the call (with `x-api-secret` for a service
+// token), authenticated.
 absl::StatusOr<Principal> AuthenticateCall(grpc::ServerContext* context, TokenLogic& tokens);
 
 grpc::Status ToGrpcStatus(const absl::Status& status, const RequestMeta& meta,
@@ -27,6 +29,8 @@ grpc::Status ToGrpcStatus(const absl::Status& status, const RequestMeta& meta,
 void ToProto(const Account& account, const Organization& org, tessera::v1::Account* out);
 void ToProto(const Organization& org, tessera::v1::Organization* out);
 void ToProto(const AuditEvent& event, tessera::v1::AuditEvent* out);
+// Never a key, a secret or a digest: ApiKeyInfo has none.
+void ToProto(const ApiKeyInfo& key, tessera::v1::ApiKey* out);
 
 }  // namespace tessera
 

@@ -10,25 +10,44 @@ KeyManager::KeyManager(const Clock& clock, const Aead& kek, SigningKeyStore& sto
                        SigningAlg alg)
     : clock_(clock), kek_(kek), store_(store), ring_(ring), alg_(alg) {}
 
-absl::Status KeyManager::EnsureAndLoad() {
-  absl::Time now = clock_.Now();
+absl::StatusOr<SigningKeyRecord> KeyManager::NewRecord(absl::Time now, absl::Time activates_at) {
   std::string kid = RandomHex(8);
   auto key = SigningKey::Generate(alg_, kid);
   if (!key.ok()) return key.status();
-  SigningKeyRecord rec{.kid = kid,
-                       .alg = std::string(SigningAlgName(alg_)),
-                       .public_pem = (*key)->PublicPem(),
-                       .private_key_sealed = kek_.Seal((*key)->PrivatePem(), kid),
-                       .created_at = now,
-                       .activates_at = now,
-                       .retired_at = std::nullopt,
-                       .verify_until = std::nullopt};
+  return SigningKeyRecord{.kid = kid,
+                          .alg = std::string(SigningAlgName(alg_)),
+                          .public_pem = (*key)->PublicPem(),
+                          .private_key_sealed = kek_.Seal((*key)->PrivatePem(), kid),
+                          .created_at = now,
+                          .activates_at = activates_at,
+                          .retired_at = std::nullopt,
+                          .verify_until = std::nullopt};
+}
+
+absl::StatusOr<KeyManager::Rotated> KeyManager::Rotate(absl::Duration publish_delay,
+                                                       absl::Duration verify_tail,
+                                                       AuditEntry audit) {
+  absl::Time now = clock_.Now();
+  auto rec = NewRecord(now, now + publish_delay);
+  if (!rec.ok()) return rec.status();
+  auto records = store_.Rotate(*rec, rec->activates_at + verify_tail, std::move(audit));
+  if (!records.ok()) return records.status();
+  if (auto s = Load(*records); !s.ok()) return s;
+  Log(LogLevel::kInfo, "signing_key_rotated",
+      {{"kid", rec->kid}, {"activates_at", absl::FormatTime(rec->activates_at)}});
+  return Rotated{.kid = rec->kid, .activates_at = rec->activates_at};
+}
+
+absl::Status KeyManager::EnsureAndLoad() {
+  absl::Time now = clock_.Now();
+  auto rec = NewRecord(now, now);
+  if (!rec.ok()) return rec.status();
   AuditEntry audit{.org_id = "",
                    .at = now,
                    .actor_id = "system",
                    .peer = "local",
                    .request_id = absl::StrCat("startup-", RandomHex(8))};
-  auto records = store_.EnsureActiveKey(rec, audit);
+  auto records = store_.EnsureActiveKey(*rec, audit);
   if (!records.ok()) return records.status();
   return Load(*records);
 }

@@ -22,7 +22,19 @@ class KeyManager {
   // Reloads the ring from storage.
   absl::Status Reload();
 
+  // Creates a key that is published at once and signs from `now + publish_delay`; the keys it
+  // replaces stop signing then and keep verifying for `verify_tail` more (the longest lifetime
+  // of a token they signed, plus leeway). Returns the new kid and when it starts signing.
+  struct Rotated {
+    std::string kid;
+    absl::Time activates_at;
+  };
+  absl::StatusOr<Rotated> Rotate(absl::Duration publish_delay, absl::Duration verify_tail,
+                                 AuditEntry audit);
+
  private:
+  // A new key of the configured algorithm, sealed, signing from `activates_at`.
+  absl::StatusOr<SigningKeyRecord> NewRecord(absl::Time now, absl::Time activates_at);
   absl::Status Load(const std::vector<SigningKeyRecord>& records);
 
   const Clock& clock_;

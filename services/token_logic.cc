@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "core/credentials.h"
+#include "core/encoding.h"
 #include "core/log.h"
 #include "services/validation.h"
 
@@ -25,7 +26,7 @@ TokenLogic::TokenLogic(const Clock& clock, TokenOptions options, const KeyRing& 
                        const SecretDigester& digester, AccountStore& accounts,
                        RefreshTokenStore& refresh_tokens, AuditStore& audit,
                        OrganizationStore& orgs, RevocationStore& revocations,
-                       const AuthSnapshot& snapshot)
+                       const AuthSnapshot& snapshot, KeyUsage& key_usage)
     : clock_(clock),
       options_(std::move(options)),
       keys_(keys),
@@ -38,6 +39,7 @@ TokenLogic::TokenLogic(const Clock& clock, TokenOptions options, const KeyRing& 
       orgs_(orgs),
       revocations_(revocations),
       snapshot_(snapshot),
+      key_usage_(key_usage),
       verifier_(keys_, VerifyOptions{.issuer = options_.issuer, .leeway = options_.leeway}) {}
 
 absl::StatusOr<ScopeSet> TokenLogic::NarrowScopes(const ScopeSet& held,
@@ -234,7 +236,79 @@ absl::StatusOr<std::optional<TokenLogic::ActiveToken>> TokenLogic::CheckAccessTo
   return out;
 }
 
-absl::StatusOr<Introspection> TokenLogic::Introspect(absl::string_view token) {
+absl::StatusOr<std::optional<TokenLogic::ActiveCredential>> TokenLogic::CheckApiKey(
+    absl::string_view key, absl::string_view secret) {
+  if (ApiKeyPrefix(key).empty()) return std::nullopt;
+  auto found = snapshot_.ActiveApiKey(digester_.Digest(key));
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) return std::nullopt;
+  AuthSnapshot::ActiveKey& k = **found;
+  absl::Time now = clock_.Now();
+  if (k.key->kind == ApiKeyKind::kServiceToken) {
+    if (!IsApiSecretFormat(secret)) return std::nullopt;
+    std::string digest = digester_.Digest(secret);
+    bool current = ConstantTimeEquals(digest, k.key->secret_digest);
+    bool previous = !k.key->previous_secret_digest.empty() && now < k.key->previous_valid_until &&
+                    ConstantTimeEquals(digest, k.key->previous_secret_digest);
+    if (!current && !previous) return std::nullopt;
+  } else if (!secret.empty()) {
+    return std::nullopt;  // a user token has no secret; sending one is a confused client
+  }
+  key_usage_.Note(k.key->org_id, k.key->id, now);
+  ActiveCredential out{.key = std::move(k.key), .account = std::move(k.account)};
+  out.effective = out.key->scopes ? out.key->scopes->IntersectHeld(out.account->scopes)
+                                  : out.account->scopes;
+  return out;
+}
+
+absl::StatusOr<IssuedTokens> TokenLogic::LoginWithApiKey(const KeyLogin& login, ApiKeyKind kind) {
+  const char* field = kind == ApiKeyKind::kServiceToken ? "service_token" : "api_key";
+  if (login.key.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ".key: required"));
+  if (login.key.size() > 128 || login.secret.size() > 128) return Unauthenticated();
+  if (auto s = CheckText("audience", login.audience, 256, /*required=*/false); !s.ok()) return s;
+  if (auto s = ParseScopes("scopes", login.scopes); !s.ok()) return s.status();
+  auto active = CheckApiKey(login.key, login.secret);
+  if (!active.ok()) return active.status();
+  if (!active->has_value() || (*active)->key->kind != kind) return Unauthenticated();
+  ActiveCredential& c = **active;
+  auto scopes = NarrowScopes(c.effective, login.scopes);
+  if (!scopes.ok()) return scopes.status();
+  absl::Time now = clock_.Now();
+  auto access = MintAccessToken(c.key->org_id, c.key->account_id, c.key->id, *scopes,
+                                login.audience, now, NewJti(), /*sid=*/"");
+  if (!access.ok()) return access.status();
+  IssuedTokens out;
+  out.access_token = *std::move(access);
+  // The token does not outlive the key it was minted from.
+  absl::Time exp = std::min(now + options_.access_token_ttl, c.key->expires_at);
+  out.expires_in = std::max<int64_t>(0, absl::ToInt64Seconds(exp - now));
+  out.scopes = *std::move(scopes);
+  out.org = c.account->org;
+  out.account = c.account->account;
+  return out;
+}
+
+absl::StatusOr<Introspection> TokenLogic::Introspect(absl::string_view token,
+                                                     absl::string_view secret) {
+  if (!ApiKeyPrefix(token).empty()) {
+    auto active = CheckApiKey(token, secret);
+    if (!active.ok()) return active.status();
+    Introspection out;
+    if (!active->has_value()) return out;
+    ActiveCredential& c = **active;
+    out.active = true;
+    out.claims.sub = c.key->account_id;
+    out.claims.org_id = c.key->org_id;
+    out.claims.client_id = c.key->id;
+    out.claims.iss = options_.issuer;
+    out.claims.scopes = c.effective.ToVector();
+    if (c.key->expires_at != absl::InfiniteFuture()) {
+      out.claims.exp = absl::ToUnixSeconds(c.key->expires_at);
+    }
+    out.username = c.account->username;
+    out.token_type = c.key->kind == ApiKeyKind::kServiceToken ? "service_token" : "api_key";
+    return out;
+  }
   auto active = CheckAccessToken(token);
   if (!active.ok()) return active.status();
   Introspection out;
@@ -248,7 +322,20 @@ absl::StatusOr<Introspection> TokenLogic::Introspect(absl::string_view token) {
   return out;
 }
 
-absl::StatusOr<Principal> TokenLogic::AuthenticateBearer(absl::string_view token) {
+absl::StatusOr<Principal> TokenLogic::AuthenticateBearer(absl::string_view token,
+                                                        absl::string_view secret) {
+  if (!ApiKeyPrefix(token).empty()) {
+    auto active = CheckApiKey(token, secret);
+    if (!active.ok()) return active.status();
+    if (!active->has_value()) return absl::UnauthenticatedError("invalid bearer credential");
+    ActiveCredential& c = **active;
+    return Principal{.org_id = c.key->org_id,
+                     .account_id = c.key->account_id,
+                     .client_id = c.key->id,
+                     .username = c.account->username,
+                     .scopes = std::move(c.effective),
+                     .platform = c.account->org_platform};
+  }
   auto active = CheckAccessToken(token);
   if (!active.ok()) return active.status();
   if (!active->has_value()) return absl::UnauthenticatedError("invalid bearer credential");

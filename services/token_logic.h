@@ -18,6 +18,7 @@
 #include "core/verified_token_cache.h"
 #include "core/worker_pool.h"
 #include "services/auth_snapshot.h"
+#include "services/key_usage.h"
 #include "services/principal.h"
 #include "storage/account_store.h"
 #include "storage/audit_store.h"
@@ -45,6 +46,14 @@ struct PasswordLogin {
   std::string audience;             // empty = the issuer
 };
 
+// IssueToken with an API key (`secret` empty) or a service token and its secret.
+struct KeyLogin {
+  std::string key;
+  std::string secret;
+  std::vector<std::string> scopes;  // narrow to these; empty = all the credential grants
+  std::string audience;
+};
+
 struct IssuedTokens {
   std::string access_token;
   int64_t expires_in = 0;
@@ -68,10 +77,14 @@ class TokenLogic {
              const PasswordHasher& hasher, BoundedWorkerPool& password_pool,
              const SecretDigester& digester, AccountStore& accounts,
              RefreshTokenStore& refresh_tokens, AuditStore& audit, OrganizationStore& orgs,
-             RevocationStore& revocations, const AuthSnapshot& snapshot);
+             RevocationStore& revocations, const AuthSnapshot& snapshot, KeyUsage& key_usage);
 
   absl::StatusOr<IssuedTokens> LoginWithPassword(const PasswordLogin& login,
                                                  const RequestMeta& meta);
+  // The api_key and service_token grants: a short-lived access token (no refresh token) whose
+  // scopes are what the credential grants now, optionally narrowed. `kind` is the grant used:
+  // a user token presented as a service token (or the reverse) is refused. Answered from memory.
+  absl::StatusOr<IssuedTokens> LoginWithApiKey(const KeyLogin& login, ApiKeyKind kind);
 
   // Spends `refresh_token` for a new pair (one-time use, grace-window replay, reuse detection:
   // see RefreshTokenStore::Rotate). Every refusal is UNAUTHENTICATED "invalid refresh token".
@@ -80,10 +93,13 @@ class TokenLogic {
   // Never an error for a bad token: inactive instead. Answers from memory (the verified-token
   // cache and the snapshot) and never waits on PostgreSQL; UNAVAILABLE only before the
   // snapshot's first load.
-  absl::StatusOr<Introspection> Introspect(absl::string_view token);
+  // `secret` is only for service tokens.
+  absl::StatusOr<Introspection> Introspect(absl::string_view token, absl::string_view secret = "");
 
-  // Authenticates a bearer credential for a call: UNAUTHENTICATED unless it is an active token.
-  absl::StatusOr<Principal> AuthenticateBearer(absl::string_view token);
+  // Authenticates a bearer credential for a call (an access token, a user API token, or a
+  // service token with its secret): UNAUTHENTICATED unless it is active.
+  absl::StatusOr<Principal> AuthenticateBearer(absl::string_view token,
+                                               absl::string_view secret = "");
 
   // RFC 7009: an access token (its jti until it expires) or a refresh token (its family).
   // Unknown, malformed or expired tokens succeed. PERMISSION_DENIED for another account's token
@@ -117,6 +133,15 @@ class TokenLogic {
   };
   // nullopt: not active (for any reason). An error only when the answer cannot be known.
   absl::StatusOr<std::optional<ActiveToken>> CheckAccessToken(absl::string_view token);
+  // An API key (and, for a service token, its current or still-overlapping secret) that is
+  // live, unexpired and whose account is enabled; notes the use for last_used_at.
+  struct ActiveCredential {
+    std::shared_ptr<const ApiKeyCredential> key;
+    std::shared_ptr<const AccountPermissions> account;
+    ScopeSet effective;  // a service token's scopes ∩ the account's; a user token's: the account's
+  };
+  absl::StatusOr<std::optional<ActiveCredential>> CheckApiKey(absl::string_view key,
+                                                              absl::string_view secret);
   void AuditFailedLogin(const std::string& org_id, const PasswordLogin& login,
                         const RequestMeta& meta, absl::string_view reason);
 
@@ -132,6 +157,7 @@ class TokenLogic {
   OrganizationStore& orgs_;
   RevocationStore& revocations_;
   const AuthSnapshot& snapshot_;
+  KeyUsage& key_usage_;
   CachingVerifier verifier_;
 };
 

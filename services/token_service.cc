@@ -1,5 +1,6 @@
 #include "services/token_service.h"
 
+#include "core/credentials.h"
 #include "services/admin_logic.h"
 #include "services/grpc_edge.h"
 
@@ -24,17 +25,28 @@ grpc::Status TokenServiceImpl::IssueToken(grpc::ServerContext* context,
                                           v1::IssueTokenResponse* response) {
   RequestMeta meta = MetaFrom(context);
   auto fail = [&](const absl::Status& s) { return ToGrpcStatus(s, meta, "IssueToken"); };
+  std::vector<std::string> scopes(request->scopes().begin(), request->scopes().end());
+  if (request->grant_case() == v1::IssueTokenRequest::kServiceToken ||
+      request->grant_case() == v1::IssueTokenRequest::kApiKey) {
+    bool service = request->grant_case() == v1::IssueTokenRequest::kServiceToken;
+    KeyLogin login{.key = service ? request->service_token().token() : request->api_key().key(),
+                   .secret = service ? request->service_token().secret() : "",
+                   .scopes = std::move(scopes),
+                   .audience = request->audience()};
+    auto issued =
+        logic_.LoginWithApiKey(login, service ? ApiKeyKind::kServiceToken : ApiKeyKind::kUserToken);
+    if (!issued.ok()) return fail(issued.status());
+    FillTokens(*issued, response);
+    return grpc::Status::OK;
+  }
   if (request->grant_case() != v1::IssueTokenRequest::kPassword) {
-    if (request->grant_case() == v1::IssueTokenRequest::GRANT_NOT_SET) {
-      return fail(absl::InvalidArgumentError("grant: one of password, service_token, api_key"));
-    }
-    return fail(absl::UnimplementedError("grant: only the password grant is available"));
+    return fail(absl::InvalidArgumentError("grant: one of password, service_token, api_key"));
   }
   const auto& g = request->password();
   PasswordLogin login{.org_slug = g.org_slug(),
                       .username = g.username(),
                       .password = g.password(),
-                      .scopes = {request->scopes().begin(), request->scopes().end()},
+                      .scopes = std::move(scopes),
                       .audience = request->audience()};
   auto issued = logic_.LoginWithPassword(login, meta);
   if (!issued.ok()) return fail(issued.status());
@@ -60,11 +72,14 @@ grpc::Status TokenServiceImpl::Revoke(grpc::ServerContext* context,
   if (!caller.ok()) return fail(caller.status());
   switch (request->target_case()) {
     case v1::RevokeRequest::kToken:
+      if (!ApiKeyPrefix(request->token()).empty()) {
+        return fail(api_keys_.RevokeByKey(*caller, meta, request->token()));
+      }
       return fail(logic_.RevokeToken(*caller, request->token(), meta));
     case v1::RevokeRequest::kAccountId:
       return fail(logic_.RevokeAccount(*caller, request->account_id(), meta));
     case v1::RevokeRequest::kApiKeyId:
-      return fail(absl::UnimplementedError("api_key_id: API keys are not available yet"));
+      return fail(api_keys_.RevokeById(*caller, meta, request->api_key_id()));
     default:
       return fail(absl::InvalidArgumentError("target: one of token, api_key_id, account_id"));
   }
@@ -78,7 +93,7 @@ grpc::Status TokenServiceImpl::Introspect(grpc::ServerContext* context,
   auto caller = AuthenticateCall(context, logic_);
   if (!caller.ok()) return fail(caller.status());
   if (auto s = RequireScope(*caller, "tokens:introspect"); !s.ok()) return fail(s);
-  auto result = logic_.Introspect(request->token());
+  auto result = logic_.Introspect(request->token(), request->secret());
   if (!result.ok()) return fail(result.status());
   if (!result->active) return grpc::Status::OK;  // inactive: nothing else is said
   const AccessTokenClaims& c = result->claims;
@@ -95,6 +110,39 @@ grpc::Status TokenServiceImpl::Introspect(grpc::ServerContext* context,
   response->set_jti(c.jti);
   response->set_iss(c.iss);
   for (const auto& a : c.aud) response->add_aud(a);
+  return grpc::Status::OK;
+}
+
+grpc::Status TokenServiceImpl::Rotate(grpc::ServerContext* context,
+                                      const v1::RotateRequest* request,
+                                      v1::RotateResponse* response) {
+  RequestMeta meta = MetaFrom(context);
+  auto fail = [&](const absl::Status& s) { return ToGrpcStatus(s, meta, "Rotate"); };
+  auto caller = AuthenticateCall(context, logic_);
+  if (!caller.ok()) return fail(caller.status());
+  absl::StatusOr<Rotation> rotated;
+  switch (request->target_case()) {
+    case v1::RotateRequest::kServiceAccountPassword:
+      rotated = rotation_.ServiceAccountPassword(
+          *caller, meta, request->service_account_password().account_id());
+      break;
+    case v1::RotateRequest::kServiceTokenSecret:
+      rotated = rotation_.ServiceTokenSecret(*caller, meta,
+                                             request->service_token_secret().api_key_id(),
+                                             request->service_token_secret().overlap_seconds());
+      break;
+    case v1::RotateRequest::kSigningKey:
+      rotated = rotation_.SigningKey(*caller, meta);
+      break;
+    default:
+      return fail(absl::InvalidArgumentError(
+          "target: one of service_account_password, service_token_secret, signing_key"));
+  }
+  if (!rotated.ok()) return fail(rotated.status());
+  response->set_new_password(rotated->new_password);
+  response->set_new_secret(rotated->new_secret);
+  response->set_kid(rotated->kid);
+  response->set_previous_valid_until(absl::ToUnixSeconds(rotated->previous_valid_until));
   return grpc::Status::OK;
 }
 

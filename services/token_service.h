@@ -2,6 +2,8 @@
 #ifndef TESSERA_SERVICES_TOKEN_SERVICE_H_
 #define TESSERA_SERVICES_TOKEN_SERVICE_H_
 
+#include "services/api_key_logic.h"
+#include "services/rotation_logic.h"
 #include "services/token_logic.h"
 #include "tessera/v1/token.grpc.pb.h"
 
@@ -9,7 +11,8 @@ namespace tessera {
 
 class TokenServiceImpl final : public tessera::v1::TokenService::Service {
  public:
-  explicit TokenServiceImpl(TokenLogic& logic) : logic_(logic) {}
+  TokenServiceImpl(TokenLogic& logic, ApiKeyLogic& api_keys, RotationLogic& rotation)
+      : logic_(logic), api_keys_(api_keys), rotation_(rotation) {}
 
   grpc::Status IssueToken(grpc::ServerContext* context, const v1::IssueTokenRequest* request,
                           v1::IssueTokenResponse* response) override;
@@ -19,11 +22,15 @@ class TokenServiceImpl final : public tessera::v1::TokenService::Service {
                       v1::RevokeResponse* response) override;
   grpc::Status Introspect(grpc::ServerContext* context, const v1::IntrospectRequest* request,
                           v1::IntrospectResponse* response) override;
+  grpc::Status Rotate(grpc::ServerContext* context, const v1::RotateRequest* request,
+                      v1::RotateResponse* response) override;
   grpc::Status GetJwks(grpc::ServerContext* context, const v1::GetJwksRequest* request,
                        v1::GetJwksResponse* response) override;
 
  private:
   TokenLogic& logic_;
+  ApiKeyLogic& api_keys_;
+  RotationLogic& rotation_;
 };
 
 }  // namespace tessera

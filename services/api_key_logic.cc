@@ -1,0 +1,160 @@
+#include "services/api_key_logic.h"
+
+#include "absl/strings/str_cat.h"
+#include "core/credentials.h"
+#include "services/admin_logic.h"
+#include "services/validation.h"
+
+namespace tessera {
+
+ApiKeyLogic::ApiKeyLogic(const Clock& clock, ApiKeyOptions options, const SecretDigester& digester,
+                         ApiKeyStore& store, const AuthSnapshot& snapshot)
+    : clock_(clock),
+      options_(std::move(options)),
+      digester_(digester),
+      store_(store),
+      snapshot_(snapshot) {}
+
+AuditEntry ApiKeyLogic::Audit(const Principal& caller, const RequestMeta& meta) const {
+  return AuditEntry{.org_id = caller.org_id,
+                    .at = clock_.Now(),
+                    .actor_id = caller.account_id,
+                    .peer = meta.peer,
+                    .request_id = meta.request_id};
+}
+
+absl::Status ApiKeyLogic::MayManage(const Principal& caller, const ApiKeyInfo& key,
+                                    absl::string_view scope) {
+  if (key.org_id != caller.org_id) return absl::NotFoundError("api_key_id: API key not found");
+  if (key.account_id == caller.account_id) return absl::OkStatus();
+  return RequireScope(caller, scope);
+}
+
+absl::StatusOr<CreatedApiKey> ApiKeyLogic::Create(const Principal& caller, const RequestMeta& meta,
+                                                  const NewApiKeyInput& in) {
+  std::string account_id = in.account_id.empty() ? caller.account_id : in.account_id;
+  if (auto s = CheckId("account_id", account_id); !s.ok()) return s;
+  if (auto s = CheckText("name", in.name, 200); !s.ok()) return s;
+  if (in.ttl_seconds < 0 || in.ttl_seconds > 10LL * 366 * 86400) {
+    return absl::InvalidArgumentError("ttl_seconds: 0 (no expiry) to ten years");
+  }
+  if (account_id != caller.account_id) {
+    if (auto s = RequireScope(caller, "api_keys:write"); !s.ok()) return s;
+  }
+  auto owner = snapshot_.FindAccount(caller.org_id, account_id);
+  if (!owner.ok()) return owner.status();
+  if (*owner == nullptr) return absl::NotFoundError("account_id: account not found");
+  if ((*owner)->disabled) return absl::FailedPreconditionError("account_id: account is disabled");
+
+  NewApiKeyRow row{.org_id = caller.org_id,
+                   .account_id = account_id,
+                   .kind = in.kind,
+                   .name = in.name,
+                   .now = clock_.Now()};
+  if (in.ttl_seconds > 0) row.expires_at = row.now + absl::Seconds(in.ttl_seconds);
+  CreatedApiKey out;
+  if (in.kind == ApiKeyKind::kServiceToken) {
+    ScopeSet scopes{std::string(kAdminScope)};  // none given: admin, stored explicitly as such
+    if (!in.scopes.empty()) {
+      auto parsed = ParseScopes("scopes", in.scopes);
+      if (!parsed.ok()) return parsed.status();
+      scopes = *std::move(parsed);
+    }
+    for (const std::string& s : scopes.items()) {
+      if (!(*owner)->scopes.Grants(s)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("scopes: \"", s, "\" is not held by the account"));
+      }
+      if (!caller.scopes.Grants(s)) {
+        return absl::PermissionDeniedError(
+            absl::StrCat("scopes: \"", s, "\" is not held by the caller"));
+      }
+    }
+    row.scopes = std::move(scopes);
+    out.key = NewApiKey(options_.service_token_prefix);
+    out.secret = NewApiSecret();
+    row.secret_digest = digester_.Digest(out.secret);
+  } else {
+    if (!in.scopes.empty()) {
+      return absl::InvalidArgumentError(
+          "scopes: a user token inherits its user's permissions; only service tokens take scopes");
+    }
+    out.key = NewApiKey(options_.user_token_prefix);
+  }
+  row.digest = digester_.Digest(out.key);
+  row.display_prefix = ApiKeyDisplayPrefix(out.key);
+  auto info = store_.Create(row, Audit(caller, meta));
+  if (!info.ok()) return info.status();
+  out.info = *std::move(info);
+  return out;
+}
+
+absl::StatusOr<std::vector<ApiKeyInfo>> ApiKeyLogic::List(const Principal& caller,
+                                                          const std::string& account_id) {
+  if (account_id != caller.account_id) {
+    if (auto s = RequireScope(caller, "api_keys:read"); !s.ok()) return s;
+  }
+  if (!account_id.empty()) {
+    if (auto s = CheckId("account_id", account_id); !s.ok()) return s;
+    auto owner = snapshot_.FindAccount(caller.org_id, account_id);
+    if (!owner.ok()) return owner.status();
+    if (*owner == nullptr) return absl::NotFoundError("account_id: account not found");
+  }
+  return store_.List(caller.org_id, account_id);
+}
+
+absl::Status ApiKeyLogic::RevokeById(const Principal& caller, const RequestMeta& meta,
+                                     absl::string_view api_key_id) {
+  if (auto s = CheckId("api_key_id", api_key_id); !s.ok()) return s;
+  auto key = store_.Get(caller.org_id, api_key_id);
+  if (!key.ok()) return key.status();
+  if (!key->has_value()) return absl::NotFoundError("api_key_id: API key not found");
+  if (auto s = MayManage(caller, **key, "tokens:revoke"); !s.ok()) return s;
+  return store_.Revoke(caller.org_id, api_key_id, clock_.Now(), Audit(caller, meta));
+}
+
+absl::Status ApiKeyLogic::RevokeByKey(const Principal& caller, const RequestMeta& meta,
+                                      absl::string_view key) {
+  auto found = store_.FindByDigest(digester_.Digest(key));
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) return absl::OkStatus();
+  const ApiKeyInfo& info = **found;
+  if (info.org_id != caller.org_id) {
+    return absl::PermissionDeniedError("token: not yours to revoke");
+  }
+  if (auto s = MayManage(caller, info, "tokens:revoke"); !s.ok()) return s;
+  return store_.Revoke(info.org_id, info.id, clock_.Now(), Audit(caller, meta));
+}
+
+absl::StatusOr<RotatedSecret> ApiKeyLogic::RotateSecret(const Principal& caller,
+                                                        const RequestMeta& meta,
+                                                        absl::string_view api_key_id,
+                                                        int64_t overlap_seconds) {
+  if (auto s = CheckId("service_token_secret.api_key_id", api_key_id); !s.ok()) return s;
+  if (overlap_seconds < 0 || absl::Seconds(overlap_seconds) > options_.max_overlap) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("service_token_secret.overlap_seconds: 0 to ",
+                     absl::ToInt64Seconds(options_.max_overlap)));
+  }
+  auto key = store_.Get(caller.org_id, api_key_id);
+  if (!key.ok()) return key.status();
+  if (!key->has_value() || (*key)->revoked_at) {
+    return absl::NotFoundError("service_token_secret.api_key_id: API key not found");
+  }
+  if (auto s = MayManage(caller, **key, "api_keys:write"); !s.ok()) return s;
+  RotatedSecret out{.secret = NewApiSecret()};
+  absl::Time now = clock_.Now();
+  out.previous_valid_until = now + absl::Seconds(overlap_seconds);
+  AuditEntry audit = Audit(caller, meta);
+  audit.details_json = absl::StrCat(R"({"overlap_seconds":)", overlap_seconds, "}");
+  auto s = store_.RotateSecret(SecretRotation{.org_id = caller.org_id,
+                                              .id = std::string(api_key_id),
+                                              .secret_digest = digester_.Digest(out.secret),
+                                              .now = now,
+                                              .previous_valid_until = out.previous_valid_until},
+                               std::move(audit));
+  if (!s.ok()) return s;
+  return out;
+}
+
+}  // namespace tessera
