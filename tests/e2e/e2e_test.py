@@ -69,6 +69,7 @@ class EndToEnd(unittest.TestCase):
         boot = cls.t.tessera("bootstrap", "--org", "acme", "--admin", "admin")
         cls.admin = json.loads(boot.stdout)
         cls.t.start()
+        cls.secrets_handed_out = []
 
     @classmethod
     def tearDownClass(cls):
@@ -220,11 +221,57 @@ class EndToEnd(unittest.TestCase):
                              capture_output=True, text=True, timeout=120)
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
 
-    def test_10_no_secret_in_the_logs(self):
+    def test_98_no_secret_in_the_logs(self):
         with open(self.t.log_path) as f:
             log = f.read()
-        self.assertNotIn(self.admin["password"], log)
-        self.assertNotIn("alice-password-1", log)
+        for secret in [self.admin["password"], "alice-password-1"] + self.secrets_handed_out:
+            self.assertNotIn(secret, log)
+
+    def test_11_service_token_lifecycle_with_buf_curl(self):
+        admin = self.admin_token()
+        ok, created = self.t.curl("tessera.v1.AdminService/CreateApiKey", {
+            "name": "deployer", "kind": "API_KEY_KIND_SERVICE_TOKEN",
+            "scopes": ["deploy:run", "tokens:introspect"]}, admin)
+        self.assertTrue(ok, created)
+        key, secret = created["key"], created["secret"]
+        self.assertRegex(key, r"^tss_[0-9a-f]{64}$")
+        self.assertRegex(secret, r"^[0-9a-f]{64}$")
+        self.assertEqual(created["apiKey"]["scopes"], ["deploy:run", "tokens:introspect"])
+        ok, listed = self.t.curl("tessera.v1.AdminService/ListApiKeys", {}, admin)
+        self.assertTrue(ok, listed)
+        self.assertNotIn(key, json.dumps(listed))
+        self.assertNotIn(secret, json.dumps(listed))
+        self.secrets_handed_out += [key, secret]
+
+        self.assertEqual(self.introspect(admin, key), {})  # no secret: inactive
+        ok, r = self.t.curl("tessera.v1.TokenService/Introspect", {"token": key, "secret": secret}, admin)
+        self.assertTrue(ok, r)
+        self.assertTrue(r["active"])
+        self.assertEqual(r["tokenType"], "service_token")
+
+        ok, jwt = self.t.curl("tessera.v1.TokenService/IssueToken", {
+            "service_token": {"token": key, "secret": secret}, "scopes": ["tokens:introspect"]})
+        self.assertTrue(ok, jwt)
+        self.assertNotIn("refreshToken", jwt)
+        r = self.introspect(admin, jwt["accessToken"])
+        self.assertEqual(r["scopes"], ["tokens:introspect"])
+        self.assertEqual(r["clientId"], created["apiKey"]["id"])
+
+        ok, rotated = self.t.curl("tessera.v1.TokenService/Rotate", {
+            "service_token_secret": {"api_key_id": created["apiKey"]["id"], "overlap_seconds": 3600}},
+            admin)
+        self.assertTrue(ok, rotated)
+        self.secrets_handed_out.append(rotated["newSecret"])
+        for s in (secret, rotated["newSecret"]):  # both work during the overlap
+            ok, r = self.t.curl("tessera.v1.TokenService/Introspect", {"token": key, "secret": s}, admin)
+            self.assertTrue(r.get("active"), r)
+
+        ok, resp = self.t.curl("tessera.v1.TokenService/Revoke", {"api_key_id": created["apiKey"]["id"]}, admin)
+        self.assertTrue(ok, resp)
+        ok, r = self.t.curl("tessera.v1.TokenService/Introspect",
+                            {"token": key, "secret": rotated["newSecret"]}, admin)
+        self.assertEqual(r, {})
+        self.assertEqual(self.introspect(admin, jwt["accessToken"]), {})  # died with its key
 
     def test_99_sigterm_drains_and_exits_zero(self):
         self.t.server.process.send_signal(signal.SIGTERM)
