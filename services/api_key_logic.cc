@@ -15,14 +15,6 @@ ApiKeyLogic::ApiKeyLogic(const Clock& clock, ApiKeyOptions options, const Secret
       store_(store),
       snapshot_(snapshot) {}
 
-AuditEntry ApiKeyLogic::Audit(const Principal& caller, const RequestMeta& meta) const {
-  return AuditEntry{.org_id = caller.org_id,
-                    .at = clock_.Now(),
-                    .actor_id = caller.account_id,
-                    .peer = meta.peer,
-                    .request_id = meta.request_id};
-}
-
 absl::Status ApiKeyLogic::MayManage(const Principal& caller, const ApiKeyInfo& key,
                                     absl::string_view scope) {
   if (key.org_id != caller.org_id) return absl::NotFoundError("api_key_id: API key not found");
@@ -83,7 +75,7 @@ absl::StatusOr<CreatedApiKey> ApiKeyLogic::Create(const Principal& caller, const
   }
   row.digest = digester_.Digest(out.key);
   row.display_prefix = ApiKeyDisplayPrefix(out.key);
-  auto info = store_.Create(row, Audit(caller, meta));
+  auto info = store_.Create(row, AuditBy(caller, meta, clock_.Now()));
   if (!info.ok()) return info.status();
   out.info = *std::move(info);
   return out;
@@ -110,7 +102,8 @@ absl::Status ApiKeyLogic::RevokeById(const Principal& caller, const RequestMeta&
   if (!key.ok()) return key.status();
   if (!key->has_value()) return absl::NotFoundError("api_key_id: API key not found");
   if (auto s = MayManage(caller, **key, "tokens:revoke"); !s.ok()) return s;
-  return store_.Revoke(caller.org_id, api_key_id, clock_.Now(), Audit(caller, meta));
+  return store_.Revoke(caller.org_id, api_key_id, clock_.Now(),
+                       AuditBy(caller, meta, clock_.Now()));
 }
 
 absl::Status ApiKeyLogic::RevokeByKey(const Principal& caller, const RequestMeta& meta,
@@ -123,7 +116,7 @@ absl::Status ApiKeyLogic::RevokeByKey(const Principal& caller, const RequestMeta
     return absl::PermissionDeniedError("token: not yours to revoke");
   }
   if (auto s = MayManage(caller, info, "tokens:revoke"); !s.ok()) return s;
-  return store_.Revoke(info.org_id, info.id, clock_.Now(), Audit(caller, meta));
+  return store_.Revoke(info.org_id, info.id, clock_.Now(), AuditBy(caller, meta, clock_.Now()));
 }
 
 absl::StatusOr<RotatedSecret> ApiKeyLogic::RotateSecret(const Principal& caller,
@@ -132,9 +125,8 @@ absl::StatusOr<RotatedSecret> ApiKeyLogic::RotateSecret(const Principal& caller,
                                                         int64_t overlap_seconds) {
   if (auto s = CheckId("service_token_secret.api_key_id", api_key_id); !s.ok()) return s;
   if (overlap_seconds < 0 || absl::Seconds(overlap_seconds) > options_.max_overlap) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("service_token_secret.overlap_seconds: 0 to ",
-                     absl::ToInt64Seconds(options_.max_overlap)));
+    return absl::InvalidArgumentError(absl::StrCat("service_token_secret.overlap_seconds: 0 to ",
+                                                   absl::ToInt64Seconds(options_.max_overlap)));
   }
   auto key = store_.Get(caller.org_id, api_key_id);
   if (!key.ok()) return key.status();
@@ -145,7 +137,7 @@ absl::StatusOr<RotatedSecret> ApiKeyLogic::RotateSecret(const Principal& caller,
   RotatedSecret out{.secret = NewApiSecret()};
   absl::Time now = clock_.Now();
   out.previous_valid_until = now + absl::Seconds(overlap_seconds);
-  AuditEntry audit = Audit(caller, meta);
+  AuditEntry audit = AuditBy(caller, meta, clock_.Now());
   audit.details_json = absl::StrCat(R"({"overlap_seconds":)", overlap_seconds, "}");
   auto s = store_.RotateSecret(SecretRotation{.org_id = caller.org_id,
                                               .id = std::string(api_key_id),

@@ -68,7 +68,6 @@ class ApiKeyLogic {
   // Own keys need nothing; others' need `scope` (tokens:revoke, api_keys:write...).
   static absl::Status MayManage(const Principal& caller, const ApiKeyInfo& key,
                                 absl::string_view scope);
-  AuditEntry Audit(const Principal& caller, const RequestMeta& meta) const;
 
   const Clock& clock_;
   ApiKeyOptions options_;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/scopes.h"
+#include "storage/records.h"
 
 namespace tessera {
 
@@ -25,6 +26,15 @@ struct RequestMeta {
   std::string request_id;
   std::string peer;
 };
+
+// An audit row by `caller` at `at`, for the store to complete with its action and target.
+inline AuditEntry AuditBy(const Principal& caller, const RequestMeta& meta, absl::Time at) {
+  return AuditEntry{.org_id = caller.org_id,
+                    .at = at,
+                    .actor_id = caller.account_id,
+                    .peer = meta.peer,
+                    .request_id = meta.request_id};
+}
 
 }  // namespace tessera
 

@@ -17,14 +17,6 @@ RotationLogic::RotationLogic(const Clock& clock, RotationOptions options,
       api_keys_(api_keys),
       keys_(keys) {}
 
-AuditEntry RotationLogic::Audit(const Principal& caller, const RequestMeta& meta) const {
-  return AuditEntry{.org_id = caller.org_id,
-                    .at = clock_.Now(),
-                    .actor_id = caller.account_id,
-                    .peer = meta.peer,
-                    .request_id = meta.request_id};
-}
-
 absl::StatusOr<Rotation> RotationLogic::ServiceAccountPassword(const Principal& caller,
                                                                const RequestMeta& meta,
                                                                absl::string_view account_id) {
@@ -36,7 +28,7 @@ absl::StatusOr<Rotation> RotationLogic::ServiceAccountPassword(const Principal& 
   if (!hash.ok()) return hash.status();
   if (!hash->ok()) return hash->status();
   auto s = accounts_.RotatePassword(caller.org_id, account_id, **hash, clock_.Now(),
-                                    Audit(caller, meta));
+                                    AuditBy(caller, meta, clock_.Now()));
   if (!s.ok()) return s;
   return out;
 }
@@ -58,7 +50,8 @@ absl::StatusOr<Rotation> RotationLogic::SigningKey(const Principal& caller,
         "signing_key: signing keys are the service's own; only a platform organization's admin "
         "may rotate them");
   }
-  auto rotated = keys_.Rotate(options_.publish_delay, options_.verify_tail, Audit(caller, meta));
+  auto rotated = keys_.Rotate(options_.publish_delay, options_.verify_tail,
+                              AuditBy(caller, meta, clock_.Now()));
   if (!rotated.ok()) return rotated.status();
   // The replaced keys sign until the new one activates and verify (stay in the JWKS) until:
   return Rotation{.kid = rotated->kid,

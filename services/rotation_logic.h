@@ -48,8 +48,6 @@ class RotationLogic {
   absl::StatusOr<Rotation> SigningKey(const Principal& caller, const RequestMeta& meta);
 
  private:
-  AuditEntry Audit(const Principal& caller, const RequestMeta& meta) const;
-
   const Clock& clock_;
   RotationOptions options_;
   const PasswordHasher& hasher_;

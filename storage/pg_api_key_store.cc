@@ -58,8 +58,8 @@ class PgApiKeyStore final : public ApiKeyStore {
 
   absl::StatusOr<ApiKeyInfo> Create(const NewApiKeyRow& k, AuditEntry audit) override {
     return writer_.Value<ApiKeyInfo>([&](Tx& tx, Changes& changes) -> absl::StatusOr<ApiKeyInfo> {
-      auto owner = tx.exec_params("SELECT 1 FROM accounts WHERE org_id = $1 AND id = $2",
-                                  k.org_id, k.account_id);
+      auto owner = tx.exec_params("SELECT 1 FROM accounts WHERE org_id = $1 AND id = $2", k.org_id,
+                                  k.account_id);
       if (owner.empty()) return absl::NotFoundError("account_id: account not found");
       auto r = tx.exec_params(
           absl::StrCat("INSERT INTO api_keys (org_id, account_id, kind, name, display_prefix,"
@@ -83,12 +83,11 @@ class PgApiKeyStore final : public ApiKeyStore {
                                                absl::string_view account_id) override {
     return pool_.TransactValue<std::vector<ApiKeyInfo>>(
         [&](Tx& tx) -> absl::StatusOr<std::vector<ApiKeyInfo>> {
-          auto r = tx.exec_params(
-              absl::StrCat("SELECT ", kInfoColumns,
-                           " FROM api_keys WHERE org_id = $1"
-                           " AND ($2 = '' OR account_id = nullif($2, '')::uuid)"
-                           " ORDER BY created_at DESC, id"),
-              std::string(org_id), std::string(account_id));
+          auto r = tx.exec_params(absl::StrCat("SELECT ", kInfoColumns,
+                                               " FROM api_keys WHERE org_id = $1"
+                                               " AND ($2 = '' OR account_id = nullif($2, '')::uuid)"
+                                               " ORDER BY created_at DESC, id"),
+                                  std::string(org_id), std::string(account_id));
           std::vector<ApiKeyInfo> out;
           out.reserve(r.size());
           for (const auto& row : r) out.push_back(ReadInfo(row));
@@ -169,9 +168,8 @@ class PgApiKeyStore final : public ApiKeyStore {
   absl::StatusOr<std::optional<ApiKeyInfo>> ReadOne(const char* where, Params&&... params) {
     return pool_.TransactValue<std::optional<ApiKeyInfo>>(
         [&](Tx& tx) -> absl::StatusOr<std::optional<ApiKeyInfo>> {
-          auto r = tx.exec_params(absl::StrCat("SELECT ", kInfoColumns, " FROM api_keys WHERE ",
-                                               where),
-                                  params...);
+          auto r = tx.exec_params(
+              absl::StrCat("SELECT ", kInfoColumns, " FROM api_keys WHERE ", where), params...);
           if (r.empty()) return std::optional<ApiKeyInfo>();
           return std::optional<ApiKeyInfo>(ReadInfo(r[0]));
         });
@@ -203,11 +201,10 @@ ApiKeyCredential ReadCredential(const pqxx::row& row) {
 }  // namespace
 
 std::vector<ApiKeyCredential> LoadLiveApiKeysTx(Tx& tx, absl::Time now) {
-  auto r = tx.exec_params(
-      absl::StrCat("SELECT ", kCredentialColumns,
-                   " FROM api_keys WHERE revoked_at IS NULL"
-                   " AND (expires_at IS NULL OR expires_at > tessera_ts($1))"),
-      Us(now));
+  auto r = tx.exec_params(absl::StrCat("SELECT ", kCredentialColumns,
+                                       " FROM api_keys WHERE revoked_at IS NULL"
+                                       " AND (expires_at IS NULL OR expires_at > tessera_ts($1))"),
+                          Us(now));
   std::vector<ApiKeyCredential> out;
   out.reserve(r.size());
   for (const auto& row : r) out.push_back(ReadCredential(row));

@@ -4,7 +4,6 @@ third-party gRPC client using server reflection) and plain HTTP.
 
 Run by ctest; by hand: /usr/bin/python3 tests/e2e/e2e_test.py --binary build/server/tessera --source .
 """
-import argparse
 import json
 import os
 import signal
@@ -15,7 +14,7 @@ import unittest
 import urllib.error
 import urllib.request
 
-from harness import Postgres, Server
+from harness import Postgres, Server, parse_args
 
 ARGS = None
 
@@ -279,10 +278,5 @@ class EndToEnd(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--binary", required=True)
-    parser.add_argument("--source", required=True)
-    ARGS, rest = parser.parse_known_args()
-    ARGS.binary = os.path.abspath(ARGS.binary)
-    ARGS.source = os.path.abspath(ARGS.source)
+    ARGS, rest = parse_args()
     unittest.main(argv=[sys.argv[0], "-v"] + rest)

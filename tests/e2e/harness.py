@@ -1,5 +1,6 @@
 """Shared pieces of the e2e tests: an embedded PostgreSQL cluster (scripts/pg) and `tessera serve`
 processes on free loopback ports, each logging to a file."""
+import argparse
 import os
 import secrets
 import shutil
@@ -9,6 +10,17 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+
+
+def parse_args():
+    """--binary (the built tessera) and --source (the checkout); the rest goes to unittest."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", required=True)
+    parser.add_argument("--source", required=True)
+    args, rest = parser.parse_known_args()
+    args.binary = os.path.abspath(args.binary)
+    args.source = os.path.abspath(args.source)
+    return args, rest
 
 
 def free_port():

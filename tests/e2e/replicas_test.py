@@ -6,7 +6,6 @@ while reporting NOT_SERVING; after PostgreSQL restarts, both recover and changes
 
 Run by ctest; by hand: /usr/bin/python3 tests/e2e/replicas_test.py --binary build/server/tessera --source .
 """
-import argparse
 import importlib
 import json
 import os
@@ -19,7 +18,7 @@ import unittest
 
 import grpc
 
-from harness import Postgres, Server
+from harness import Postgres, Server, parse_args
 
 ARGS = None
 # What the issue asks for. Each poll is one loopback RPC (about a millisecond), so the bound is
@@ -205,10 +204,5 @@ class TwoReplicas(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--binary", required=True)
-    parser.add_argument("--source", required=True)
-    ARGS, rest = parser.parse_known_args()
-    ARGS.binary = os.path.abspath(ARGS.binary)
-    ARGS.source = os.path.abspath(ARGS.source)
+    ARGS, rest = parse_args()
     unittest.main(argv=[sys.argv[0], "-v"] + rest)

@@ -191,8 +191,8 @@ TEST_F(ApiKeyTest, ServiceTokenNeedsItsSecretAndHoldsOnlyExplicitHeldScopes) {
             "0");
 
   v1::CreateApiKeyResponse refused;
-  grpc::Status s = CreateKey(a_.token, v1::API_KEY_KIND_SERVICE_TOKEN, {"payroll:read"}, &refused,
-                             svc_id);
+  grpc::Status s =
+      CreateKey(a_.token, v1::API_KEY_KIND_SERVICE_TOKEN, {"payroll:read"}, &refused, svc_id);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(s.error_message().find("scopes"), std::string::npos);
   EXPECT_EQ(CreateKey(a_.token, v1::API_KEY_KIND_SERVICE_TOKEN, {"Not A Scope"}, &refused, svc_id)
@@ -205,9 +205,9 @@ TEST_F(ApiKeyTest, ServiceTokenNeedsItsSecretAndHoldsOnlyExplicitHeldScopes) {
   v1::ListApiKeysResponse list;
   ASSERT_TRUE(ListKeys(a_.token, a_.admin_id, &list).ok());
   ASSERT_EQ(list.api_keys_size(), 1);
-  EXPECT_EQ(std::vector<std::string>(list.api_keys(0).scopes().begin(),
-                                     list.api_keys(0).scopes().end()),
-            std::vector<std::string>{"admin"});
+  EXPECT_EQ(
+      std::vector<std::string>(list.api_keys(0).scopes().begin(), list.api_keys(0).scopes().end()),
+      std::vector<std::string>{"admin"});
   // Losing the role takes the scope from the token at once.
   v1::UnassignRoleRequest un;
   un.set_account_id(svc_id);
@@ -221,8 +221,8 @@ TEST_F(ApiKeyTest, ServiceTokenNeedsItsSecretAndHoldsOnlyExplicitHeldScopes) {
 
 TEST_F(ApiKeyTest, GrantsExchangeKeysForShortLivedTokensThatDieWithTheKey) {
   auto [svc_id, unused] = MakeServiceAccount("reports", {"reports:read", "reports:write"});
-  auto svc = MustCreate(a_.token, v1::API_KEY_KIND_SERVICE_TOKEN,
-                        {"reports:read", "reports:write"}, svc_id);
+  auto svc = MustCreate(a_.token, v1::API_KEY_KIND_SERVICE_TOKEN, {"reports:read", "reports:write"},
+                        svc_id);
   v1::IssueTokenResponse issued;
   ASSERT_TRUE(Exchange(svc, svc.secret(), &issued, {"reports:read"}).ok());
   EXPECT_TRUE(issued.refresh_token().empty());
@@ -244,7 +244,8 @@ TEST_F(ApiKeyTest, GrantsExchangeKeysForShortLivedTokensThatDieWithTheKey) {
             grpc::StatusCode::UNAUTHENTICATED);
 
   MakeUser(a_.token, "bob", {"docs:read"});
-  auto user_key = MustCreate(Login("org-a", "bob", "password-bob"), v1::API_KEY_KIND_USER_TOKEN, {});
+  auto user_key =
+      MustCreate(Login("org-a", "bob", "password-bob"), v1::API_KEY_KIND_USER_TOKEN, {});
   v1::IssueTokenResponse bob_issued;
   ASSERT_TRUE(Exchange(user_key, "", &bob_issued).ok());
   EXPECT_EQ(Scopes(Introspect(a_.token, bob_issued.access_token())),
@@ -346,7 +347,8 @@ TEST_F(ApiKeyTest, ServiceAccountPasswordRotationStopsTheOldPasswordAndItsSessio
             grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_FALSE(Introspect(a_.token, session.access_token()).active());
   EXPECT_EQ(Sql("SELECT count(*) FROM audit_events WHERE action = 'account.password_rotated'"
-                " AND details::text NOT LIKE '%" + rotated.new_password() + "%'"),
+                " AND details::text NOT LIKE '%" +
+                rotated.new_password() + "%'"),
             "1");
   // People choose their own passwords.
   req.mutable_service_account_password()->set_account_id(MakeUser(a_.token, "dora", {"x:y"}));

@@ -35,9 +35,9 @@ TEST(ApiKeyFormat, PrefixUnderscoreAnd64HexFromTheCsprng) {
 TEST(ApiKeyFormat, ParsesStrictly) {
   std::string hex(64, 'a');
   EXPECT_EQ(ApiKeyPrefix("tss_" + hex), "tss");
-  for (const std::string& bad : {"tsr_" + hex.substr(1), "tsr_" + hex + "0", "TSR_" + hex,
-                                 "tsr_" + std::string(64, 'A'), "tsr-" + hex, "_" + hex, hex,
-                                 "rt_" + hex /* a refresh token */, std::string("tsr_")}) {
+  for (const std::string& bad :
+       {"tsr_" + hex.substr(1), "tsr_" + hex + "0", "TSR_" + hex, "tsr_" + std::string(64, 'A'),
+        "tsr-" + hex, "_" + hex, hex, "rt_" + hex /* a refresh token */, std::string("tsr_")}) {
     EXPECT_TRUE(ApiKeyPrefix(bad).empty()) << bad;
   }
   EXPECT_FALSE(IsValidApiKeyPrefix("rt"));
