@@ -132,6 +132,41 @@ TEST_F(SnapshotTest, SecondReplicaFollowsRevocationsAndRoleChanges) {
   EXPECT_GE(b.app.change_feed().lag().Read().count, lag_before + 3);
 }
 
+TEST_F(SnapshotTest, SecondReplicaFollowsApiKeysAndTheirSecrets) {
+  Replica b(config_, clock_);
+  ASSERT_TRUE(b.status.ok()) << b.status;
+  v1::CreateApiKeyRequest create;
+  create.set_name("sync");
+  create.set_kind(v1::API_KEY_KIND_SERVICE_TOKEN);
+  create.add_scopes("tokens:introspect");
+  v1::CreateApiKeyResponse key;
+  ASSERT_TRUE(Call(a_.token, &v1::AdminService::Stub::CreateApiKey, create, &key).ok());
+  auto active_on_b = [&](const std::string& secret) {
+    v1::IntrospectRequest req;
+    req.set_token(key.key());
+    req.set_secret(secret);
+    v1::IntrospectResponse resp;
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + a_.token);
+    EXPECT_TRUE(b.tokens->Introspect(&ctx, req, &resp).ok());
+    return resp.active();
+  };
+  ASSERT_TRUE(WaitFor([&] { return active_on_b(key.secret()); }));
+
+  v1::RotateRequest rotate;
+  rotate.mutable_service_token_secret()->set_api_key_id(key.api_key().id());
+  v1::RotateResponse rotated;
+  ASSERT_TRUE(Call(a_.token, &v1::TokenService::Stub::Rotate, rotate, &rotated).ok());
+  ASSERT_TRUE(WaitFor([&] { return !active_on_b(key.secret()); }));  // no overlap asked
+  EXPECT_TRUE(active_on_b(rotated.new_secret()));
+
+  v1::RevokeRequest revoke;
+  revoke.set_api_key_id(key.api_key().id());
+  v1::RevokeResponse revoked;
+  ASSERT_TRUE(Call(a_.token, &v1::TokenService::Stub::Revoke, revoke, &revoked).ok());
+  ASSERT_TRUE(WaitFor([&] { return !active_on_b(rotated.new_secret()); }));
+}
+
 TEST_F(SnapshotTest, ReloadsInFullAfterLosingTheFeed) {
   std::string token = Login("org-a", "admin", a_.admin_password);
   v1::IntrospectResponse before = Introspect(a_.token, token);
