@@ -116,10 +116,8 @@ absl::StatusOr<std::shared_ptr<const AccountPermissions>> AuthSnapshot::ActiveAc
   };
   absl::ReaderMutexLock l(&mu_);
   if (!loaded_) return absl::UnavailableError("introspection snapshot not loaded yet");
-  auto it = accounts_.find(c.sub);
-  if (it == accounts_.end()) return nullptr;
-  const std::shared_ptr<const AccountPermissions>& account = it->second;
-  if (account->org_id != c.org_id || account->disabled) return nullptr;
+  std::shared_ptr<const AccountPermissions> account = EnabledAccount(c.org_id, c.sub);
+  if (account == nullptr) return nullptr;
   if (revoked_in(revoked_tokens_, c.jti)) return nullptr;
   if (!c.sid.empty() && revoked_in(revoked_families_, c.sid)) return nullptr;
   // A token issued in the same second as a "log out everywhere" counts as revoked: iat has
@@ -137,13 +135,13 @@ absl::StatusOr<std::shared_ptr<const AccountPermissions>> AuthSnapshot::ActiveAc
   return account;
 }
 
-const AccountPermissions* AuthSnapshot::EnabledAccount(const std::string& org_id,
-                                                       const std::string& account_id) const {
+std::shared_ptr<const AccountPermissions> AuthSnapshot::EnabledAccount(
+    const std::string& org_id, const std::string& account_id) const {
   auto it = accounts_.find(account_id);
   if (it == accounts_.end() || it->second->org_id != org_id || it->second->disabled) {
     return nullptr;
   }
-  return it->second.get();
+  return it->second;
 }
 
 absl::StatusOr<std::shared_ptr<const AccountPermissions>> AuthSnapshot::FindAccount(
@@ -162,9 +160,10 @@ absl::StatusOr<std::optional<AuthSnapshot::ActiveKey>> AuthSnapshot::ActiveApiKe
   if (!loaded_) return absl::UnavailableError("introspection snapshot not loaded yet");
   auto it = api_keys_.find(digest);
   if (it == api_keys_.end() || it->second->expires_at <= now) return std::nullopt;
-  const ApiKeyCredential& key = *it->second;
-  if (EnabledAccount(key.org_id, key.account_id) == nullptr) return std::nullopt;
-  return ActiveKey{.key = it->second, .account = accounts_.at(key.account_id)};
+  std::shared_ptr<const AccountPermissions> account =
+      EnabledAccount(it->second->org_id, it->second->account_id);
+  if (account == nullptr) return std::nullopt;
+  return ActiveKey{.key = it->second, .account = std::move(account)};
 }
 
 void AuthSnapshot::Prune() {

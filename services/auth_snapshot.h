@@ -88,8 +88,8 @@ class AuthSnapshot final : public ChangeSink {
   absl::Status ApplyAccount(const Change& change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(apply_mu_);
   absl::Status ApplyApiKey(const Change& change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(apply_mu_);
   // The enabled account of `org_id` with this ID, or nullptr.
-  const AccountPermissions* EnabledAccount(const std::string& org_id,
-                                           const std::string& account_id) const
+  std::shared_ptr<const AccountPermissions> EnabledAccount(const std::string& org_id,
+                                                           const std::string& account_id) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   static void AddRevoked(RevokedMap& map, const std::string& org_id, const std::string& id,
                          absl::Time expires_at);
