@@ -449,6 +449,7 @@ TEST_F(ApiKeyTest, CrossTenantKeyAlwaysIntrospectsWithItsOwnOrg) {
 
 TEST_F(ApiKeyTest, AFloodOfRandomKeysCostsNoQueryAndNoMemory) {
   auto real = MustCreate(a_.token, v1::API_KEY_KIND_USER_TOKEN, {});
+  WaitForFeedEchoes();
   const size_t keys_before = app_->snapshot().sizes().api_keys;
   const int64_t tx_before = app_->pool().transactions_started();
   for (int i = 0; i < 2000; ++i) {

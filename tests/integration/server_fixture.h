@@ -12,6 +12,7 @@
 #include "core/encoding.h"
 #include "server/app.h"
 #include "server/bootstrap.h"
+#include "storage/pg_change_feed.h"
 #include "tessera/v1/admin.grpc.pb.h"
 #include "tessera/v1/token.grpc.pb.h"
 #include "tests/integration/test_db.h"
@@ -130,6 +131,19 @@ class ServerTest : public ::testing::Test {
     grpc::Status s = Call(admin_token, &v1::AdminService::Stub::CreateAccount, req, &resp);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return resp.account().id();
+  }
+  // This replica applied its own writes before they returned; the same changes also come back
+  // through the channel, and re-reading an account or a key then is a query the feed makes.
+  // Tests that count Introspect's queries let those echoes land first: until the lag
+  // histogram (one count per applied change) has been still for 300 ms.
+  void WaitForFeedEchoes() {
+    uint64_t applied = app_->change_feed().lag().Read().count;
+    for (int quiet = 0; quiet < 3;) {
+      absl::SleepFor(absl::Milliseconds(100));
+      uint64_t now = app_->change_feed().lag().Read().count;
+      quiet = now == applied ? quiet + 1 : 0;
+      applied = now;
+    }
   }
   std::set<std::string> Scopes(const v1::IntrospectResponse& r) {
     return {r.scopes().begin(), r.scopes().end()};

@@ -89,16 +89,7 @@ TEST_F(SnapshotTest, IntrospectMakesNoDatabaseRoundTrip) {
   std::string disabled = Login("org-a", "bob", "password-bob");
   ASSERT_TRUE(Revoke(a_.token, revoked).ok());
   ASSERT_TRUE(Disable(a_.token, bob_id).ok());
-  // This replica applied its writes before they returned; the same changes also come back
-  // through the channel, and re-reading an account then is a query of the feed, not of
-  // Introspect. Let those echoes land (the lag histogram counts each applied change) first.
-  uint64_t applied = app_->change_feed().lag().Read().count;
-  for (int quiet = 0; quiet < 3;) {
-    absl::SleepFor(absl::Milliseconds(100));
-    uint64_t now = app_->change_feed().lag().Read().count;
-    quiet = now == applied ? quiet + 1 : 0;
-    applied = now;
-  }
+  WaitForFeedEchoes();
 
   const int64_t before = app_->pool().transactions_started();
   for (int round = 0; round < 3; ++round) {  // the first-seen and the cached path alike
@@ -120,9 +111,9 @@ TEST_F(SnapshotTest, SecondReplicaFollowsRevocationsAndRoleChanges) {
   MakeUser(a_.token, "dave", {"docs:read"});
   std::string carol = Login("org-a", "carol", "password-carol");
   std::string dave = Login("org-a", "dave", "password-dave");
-  // Account creation travelled too: replica B knows carol and dave.
+  // Account creation travelled too: replica B knows carol and dave (each arrives on its own).
   ASSERT_TRUE(WaitFor([&] { return b.Introspect(a_.token, carol).active(); }));
-  ASSERT_TRUE(b.Introspect(a_.token, dave).active());
+  ASSERT_TRUE(WaitFor([&] { return b.Introspect(a_.token, dave).active(); }));
   const uint64_t lag_before = b.app.change_feed().lag().Read().count;
 
   ASSERT_TRUE(Revoke(a_.token, dave).ok());
