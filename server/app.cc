@@ -17,6 +17,7 @@
 #include "services/api_key_logic.h"
 #include "services/auth_snapshot.h"
 #include "services/key_usage.h"
+#include "services/login_guard.h"
 #include "services/rotation_logic.h"
 #include "services/health_service.h"
 #include "services/key_manager.h"
@@ -90,6 +91,15 @@ absl::Status ServerApp::Start() {
   }
 
   key_usage_ = std::make_unique<KeyUsage>();
+  ThrottlePolicy throttle{.max_failures = config_.login_max_failures,
+                          .window = config_.login_failure_window,
+                          .base_lockout = config_.login_lockout,
+                          .max_lockout = config_.login_failure_window};
+  ThrottlePolicy peer_throttle = throttle;
+  peer_throttle.max_failures = config_.peer_max_failures;
+  login_guard_ = std::make_unique<LoginGuard>(
+      clock_, GuardOptions{.subject = throttle, .peer = peer_throttle}, *stores_->throttle,
+      *stores_->audit);
   TokenOptions topts{.issuer = config_.issuer,
                      .access_token_ttl = config_.access_token_ttl,
                      .refresh_token_ttl = config_.refresh_token_ttl,
@@ -97,7 +107,7 @@ absl::Status ServerApp::Start() {
   token_logic_ = std::make_unique<TokenLogic>(
       clock_, topts, *key_ring_, *hasher_, *password_pool_, *digester_, *stores_->accounts,
       *stores_->refresh_tokens, *stores_->audit, *stores_->orgs, *stores_->revocations,
-      *snapshot_, *key_usage_);
+      *snapshot_, *key_usage_, *login_guard_);
   api_key_logic_ = std::make_unique<ApiKeyLogic>(
       clock_,
       ApiKeyOptions{.user_token_prefix = config_.api_key_prefix,
@@ -188,6 +198,9 @@ void ServerApp::HealthLoop() {
     FlushKeyUsage();
     if (absl::Now() - last_prune > absl::Seconds(30)) {
       snapshot_->Prune();
+      if (absl::Status p = login_guard_->Prune(); !p.ok()) {
+        Log(LogLevel::kWarning, "throttle_prune_failed", {{"error", std::string(p.message())}});
+      }
       last_prune = absl::Now();
     }
     if (serving != was_serving) {

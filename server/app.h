@@ -36,6 +36,7 @@ class HealthService;
 class AuthSnapshot;
 class ApiKeyLogic;
 class KeyUsage;
+class LoginGuard;
 class RotationLogic;
 class PgChangeFeed;
 class SnapshotStore;
@@ -78,6 +79,7 @@ class ServerApp {
   std::unique_ptr<PasswordHasher> hasher_;
   std::unique_ptr<BoundedWorkerPool> password_pool_;
   std::unique_ptr<KeyUsage> key_usage_;
+  std::unique_ptr<LoginGuard> login_guard_;
   std::unique_ptr<TokenLogic> token_logic_;
   std::unique_ptr<ApiKeyLogic> api_key_logic_;
   std::unique_ptr<RotationLogic> rotation_logic_;

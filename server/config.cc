@@ -130,6 +130,14 @@ const std::vector<SettingSpec>& SettingSpecs() {
        "prefix of service tokens (1-16 lowercase letters and digits)"},
       {"signing_key_publish_delay", "TESSERA_SIGNING_KEY_PUBLISH_DELAY", "300",
        "seconds a rotated signing key is published in the JWKS before it signs"},
+      {"login_max_failures", "TESSERA_LOGIN_MAX_FAILURES", "5",
+       "failed passwords per account (or service-token secrets per key) that lock it out"},
+      {"login_failure_window", "TESSERA_LOGIN_FAILURE_WINDOW", "900",
+       "seconds after which failures are forgotten; also the longest lockout"},
+      {"login_lockout", "TESSERA_LOGIN_LOCKOUT", "60",
+       "seconds of the first lockout; doubles with each further failure"},
+      {"peer_max_failures", "TESSERA_PEER_MAX_FAILURES", "20",
+       "failed authentications per client address (this replica) that lock the address out"},
       {"signing_alg", "TESSERA_SIGNING_ALG", "ES256",
        "algorithm of new signing keys: ES256, RS256 or EdDSA"},
       {"key_encryption_key", "TESSERA_KEY_ENCRYPTION_KEY", "",
@@ -231,6 +239,22 @@ absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args,
   auto publish = PositiveInt(v, "signing_key_publish_delay", 0, 7 * 86400);
   if (!publish.ok()) return publish.status();
   c.signing_key_publish_delay = absl::Seconds(*publish);
+
+  auto max_failures = PositiveInt(v, "login_max_failures", 1, 1000);
+  if (!max_failures.ok()) return max_failures.status();
+  c.login_max_failures = static_cast<int>(*max_failures);
+  auto window = PositiveInt(v, "login_failure_window", 1, 7 * 86400);
+  if (!window.ok()) return window.status();
+  c.login_failure_window = absl::Seconds(*window);
+  auto lockout = PositiveInt(v, "login_lockout", 1, 7 * 86400);
+  if (!lockout.ok()) return lockout.status();
+  c.login_lockout = absl::Seconds(*lockout);
+  if (c.login_lockout > c.login_failure_window) {
+    return Bad(Spec("login_lockout"), "must not exceed login_failure_window");
+  }
+  auto peer_failures = PositiveInt(v, "peer_max_failures", 1, 100000);
+  if (!peer_failures.ok()) return peer_failures.status();
+  c.peer_max_failures = static_cast<int>(*peer_failures);
 
   auto alg = ParseSigningAlg(v.Get(Spec("signing_alg")));
   if (!alg.ok()) return Bad(Spec("signing_alg"), alg.status().message());

@@ -38,6 +38,10 @@ struct Config {
   std::string api_key_prefix = "tsr";
   std::string service_token_prefix = "tss";
   absl::Duration signing_key_publish_delay = absl::Minutes(5);
+  int login_max_failures = 5;
+  absl::Duration login_failure_window = absl::Minutes(15);
+  absl::Duration login_lockout = absl::Minutes(1);
+  int peer_max_failures = 20;
   SigningAlg signing_alg = SigningAlg::kES256;
   std::string key_encryption_key;  // 32 raw bytes
   std::string pepper;              // >= 32 raw bytes

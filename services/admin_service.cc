@@ -8,9 +8,9 @@ template <typename Body>
 grpc::Status AdminServiceImpl::Handle(grpc::ServerContext* context, absl::string_view method,
                                       Body body) {
   RequestMeta meta = MetaFrom(context);
-  auto caller = AuthenticateCall(context, tokens_);
-  if (!caller.ok()) return ToGrpcStatus(caller.status(), meta, method);
-  return ToGrpcStatus(body(*caller, meta), meta, method);
+  auto caller = AuthenticateCall(context, meta, tokens_);
+  if (!caller.ok()) return ToGrpcStatus(context, caller.status(), meta, method);
+  return ToGrpcStatus(context, body(*caller, meta), meta, method);
 }
 
 grpc::Status AdminServiceImpl::CreateOrganization(grpc::ServerContext* context,

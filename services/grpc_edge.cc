@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/encoding.h"
 #include "core/log.h"
+#include "services/login_guard.h"
 
 namespace tessera {
 namespace {
@@ -41,7 +42,8 @@ RequestMeta MetaFrom(grpc::ServerContext* context) {
   return meta;
 }
 
-absl::StatusOr<Principal> AuthenticateCall(grpc::ServerContext* context, TokenLogic& tokens) {
+absl::StatusOr<Principal> AuthenticateCall(grpc::ServerContext* context, const RequestMeta& meta,
+                                           TokenLogic& tokens) {
   std::string header = FirstMetadata(context, "authorization");
   if (header.empty()) return absl::UnauthenticatedError("missing authorization metadata");
   constexpr absl::string_view kScheme = "bearer ";
@@ -51,12 +53,15 @@ absl::StatusOr<Principal> AuthenticateCall(grpc::ServerContext* context, TokenLo
   }
   absl::string_view token = absl::StripAsciiWhitespace(absl::string_view(header).substr(7));
   // A service token's secret travels in its own metadata entry.
-  return tokens.AuthenticateBearer(token, FirstMetadata(context, "x-api-secret"));
+  return tokens.AuthenticateBearer(token, FirstMetadata(context, "x-api-secret"), meta);
 }
 
-grpc::Status ToGrpcStatus(const absl::Status& status, const RequestMeta& meta,
-                          absl::string_view method) {
+grpc::Status ToGrpcStatus(grpc::ServerContext* context, const absl::Status& status,
+                          const RequestMeta& meta, absl::string_view method) {
   if (status.ok()) return grpc::Status::OK;
+  if (auto seconds = RetryAfterSeconds(status)) {
+    context->AddTrailingMetadata("retry-after", std::to_string(*seconds));
+  }
   auto code = static_cast<grpc::StatusCode>(status.code());
   switch (status.code()) {
     case absl::StatusCode::kInternal:

@@ -21,10 +21,12 @@ RequestMeta MetaFrom(grpc::ServerContext* context);
 
 // The `authorization: Bearer <token>` credential of the call (with `x-api-secret` for a service
 // token), authenticated.
-absl::StatusOr<Principal> AuthenticateCall(grpc::ServerContext* context, TokenLogic& tokens);
+absl::StatusOr<Principal> AuthenticateCall(grpc::ServerContext* context, const RequestMeta& meta,
+                                           TokenLogic& tokens);
 
-grpc::Status ToGrpcStatus(const absl::Status& status, const RequestMeta& meta,
-                          absl::string_view method);
+// The status to send. A lockout (TooManyAttempts) also sets `retry-after` trailing metadata.
+grpc::Status ToGrpcStatus(grpc::ServerContext* context, const absl::Status& status,
+                          const RequestMeta& meta, absl::string_view method);
 
 void ToProto(const Account& account, const Organization& org, tessera::v1::Account* out);
 void ToProto(const Organization& org, tessera::v1::Organization* out);

@@ -26,7 +26,7 @@ TokenLogic::TokenLogic(const Clock& clock, TokenOptions options, const KeyRing& 
                        const SecretDigester& digester, AccountStore& accounts,
                        RefreshTokenStore& refresh_tokens, AuditStore& audit,
                        OrganizationStore& orgs, RevocationStore& revocations,
-                       const AuthSnapshot& snapshot, KeyUsage& key_usage)
+                       const AuthSnapshot& snapshot, KeyUsage& key_usage, LoginGuard& guard)
     : clock_(clock),
       options_(std::move(options)),
       keys_(keys),
@@ -40,6 +40,7 @@ TokenLogic::TokenLogic(const Clock& clock, TokenOptions options, const KeyRing& 
       revocations_(revocations),
       snapshot_(snapshot),
       key_usage_(key_usage),
+      guard_(guard),
       verifier_(keys_, VerifyOptions{.issuer = options_.issuer, .leeway = options_.leeway}) {}
 
 absl::StatusOr<ScopeSet> TokenLogic::NarrowScopes(const ScopeSet& held,
@@ -112,24 +113,38 @@ absl::StatusOr<IssuedTokens> TokenLogic::LoginWithPassword(const PasswordLogin& 
 
   auto candidate = accounts_.FindForLogin(login.org_slug, login.username);
   if (absl::IsNotFound(candidate.status())) {
+    // An unknown name is throttled and answered exactly like a known one, so neither the
+    // answer, nor its cost, nor a lockout tells the two apart.
+    auto attempt = guard_.BeginPassword(
+        LoginGuard::SubjectForUnknownLogin(login.org_slug, login.username), "", meta);
+    if (!attempt.ok()) return attempt.status();
     auto spent = password_pool_.Run<bool>([&] {
       hasher_.VerifyDummy(login.password);
       return false;
     });
+    guard_.Failed(*attempt, meta);
     if (!spent.ok()) return spent.status();
     AuditFailedLogin("", login, meta, "unknown_account");
     return Unauthenticated();
   }
   if (!candidate.ok()) return candidate.status();
 
+  auto attempt = guard_.BeginPassword(LoginGuard::SubjectForAccount(candidate->account.id),
+                                      candidate->org.id, meta);
+  if (!attempt.ok()) return attempt.status();
   const std::string& hash = candidate->password_hash;
   auto verified = password_pool_.Run<bool>([&] { return hasher_.Verify(hash, login.password); });
-  if (!verified.ok()) return verified.status();
+  if (!verified.ok()) {
+    guard_.Failed(*attempt, meta);
+    return verified.status();
+  }
   if (!*verified || candidate->account.disabled) {
+    guard_.Failed(*attempt, meta);
     AuditFailedLogin(candidate->org.id, login, meta,
                      *verified ? "account_disabled" : "wrong_password");
     return Unauthenticated();
   }
+  guard_.Succeeded(*attempt, meta);
 
   auto scopes = NarrowScopes(candidate->scopes, login.scopes);
   if (!scopes.ok()) return scopes.status();
@@ -237,7 +252,7 @@ absl::StatusOr<std::optional<TokenLogic::ActiveToken>> TokenLogic::CheckAccessTo
 }
 
 absl::StatusOr<std::optional<TokenLogic::ActiveCredential>> TokenLogic::CheckApiKey(
-    absl::string_view key, absl::string_view secret) {
+    absl::string_view key, absl::string_view secret, const RequestMeta& meta, bool peer_presents) {
   if (ApiKeyPrefix(key).empty()) return std::nullopt;
   auto found = snapshot_.ActiveApiKey(digester_.Digest(key));
   if (!found.ok()) return found.status();
@@ -245,29 +260,36 @@ absl::StatusOr<std::optional<TokenLogic::ActiveCredential>> TokenLogic::CheckApi
   AuthSnapshot::ActiveKey& k = **found;
   absl::Time now = clock_.Now();
   if (k.key->kind == ApiKeyKind::kServiceToken) {
-    if (!IsApiSecretFormat(secret)) return std::nullopt;
-    std::string digest = digester_.Digest(secret);
-    bool current = ConstantTimeEquals(digest, k.key->secret_digest);
-    bool previous = !k.key->previous_secret_digest.empty() && now < k.key->previous_valid_until &&
-                    ConstantTimeEquals(digest, k.key->previous_secret_digest);
-    if (!current && !previous) return std::nullopt;
+    if (auto s = guard_.CheckSecret(*k.key, meta, peer_presents); !s.ok()) return s;
+    bool current = false, previous = false;
+    if (IsApiSecretFormat(secret)) {
+      std::string digest = digester_.Digest(secret);
+      current = ConstantTimeEquals(digest, k.key->secret_digest);
+      previous = !k.key->previous_secret_digest.empty() && now < k.key->previous_valid_until &&
+                 ConstantTimeEquals(digest, k.key->previous_secret_digest);
+    }
+    if (!current && !previous) {
+      guard_.SecretFailed(*k.key, meta, peer_presents);
+      return std::nullopt;
+    }
   } else if (!secret.empty()) {
     return std::nullopt;  // a user token has no secret; sending one is a confused client
   }
   key_usage_.Note(k.key->org_id, k.key->id, now);
   ActiveCredential out{.key = std::move(k.key), .account = std::move(k.account)};
-  out.effective = out.key->scopes ? out.key->scopes->IntersectHeld(out.account->scopes)
-                                  : out.account->scopes;
+  out.effective =
+      out.key->scopes ? out.key->scopes->IntersectHeld(out.account->scopes) : out.account->scopes;
   return out;
 }
 
-absl::StatusOr<IssuedTokens> TokenLogic::LoginWithApiKey(const KeyLogin& login, ApiKeyKind kind) {
+absl::StatusOr<IssuedTokens> TokenLogic::LoginWithApiKey(const KeyLogin& login, ApiKeyKind kind,
+                                                         const RequestMeta& meta) {
   const char* field = kind == ApiKeyKind::kServiceToken ? "service_token" : "api_key";
   if (login.key.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ".key: required"));
   if (login.key.size() > 128 || login.secret.size() > 128) return Unauthenticated();
   if (auto s = CheckText("audience", login.audience, 256, /*required=*/false); !s.ok()) return s;
   if (auto s = ParseScopes("scopes", login.scopes); !s.ok()) return s.status();
-  auto active = CheckApiKey(login.key, login.secret);
+  auto active = CheckApiKey(login.key, login.secret, meta, /*peer_presents=*/true);
   if (!active.ok()) return active.status();
   if (!active->has_value() || (*active)->key->kind != kind) return Unauthenticated();
   ActiveCredential& c = **active;
@@ -289,11 +311,13 @@ absl::StatusOr<IssuedTokens> TokenLogic::LoginWithApiKey(const KeyLogin& login, 
 }
 
 absl::StatusOr<Introspection> TokenLogic::Introspect(absl::string_view token,
-                                                     absl::string_view secret) {
+                                                     absl::string_view secret,
+                                                     const RequestMeta& meta) {
   if (!ApiKeyPrefix(token).empty()) {
-    auto active = CheckApiKey(token, secret);
-    if (!active.ok()) return active.status();
+    auto active = CheckApiKey(token, secret, meta, /*peer_presents=*/false);
     Introspection out;
+    if (absl::IsResourceExhausted(active.status())) return out;  // a locked key is not active
+    if (!active.ok()) return active.status();
     if (!active->has_value()) return out;
     ActiveCredential& c = **active;
     out.active = true;
@@ -323,9 +347,10 @@ absl::StatusOr<Introspection> TokenLogic::Introspect(absl::string_view token,
 }
 
 absl::StatusOr<Principal> TokenLogic::AuthenticateBearer(absl::string_view token,
-                                                        absl::string_view secret) {
+                                                         absl::string_view secret,
+                                                         const RequestMeta& meta) {
   if (!ApiKeyPrefix(token).empty()) {
-    auto active = CheckApiKey(token, secret);
+    auto active = CheckApiKey(token, secret, meta, /*peer_presents=*/true);
     if (!active.ok()) return active.status();
     if (!active->has_value()) return absl::UnauthenticatedError("invalid bearer credential");
     ActiveCredential& c = **active;

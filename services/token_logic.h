@@ -19,6 +19,7 @@
 #include "core/worker_pool.h"
 #include "services/auth_snapshot.h"
 #include "services/key_usage.h"
+#include "services/login_guard.h"
 #include "services/principal.h"
 #include "storage/account_store.h"
 #include "storage/audit_store.h"
@@ -77,14 +78,17 @@ class TokenLogic {
              const PasswordHasher& hasher, BoundedWorkerPool& password_pool,
              const SecretDigester& digester, AccountStore& accounts,
              RefreshTokenStore& refresh_tokens, AuditStore& audit, OrganizationStore& orgs,
-             RevocationStore& revocations, const AuthSnapshot& snapshot, KeyUsage& key_usage);
+             RevocationStore& revocations, const AuthSnapshot& snapshot, KeyUsage& key_usage,
+             LoginGuard& guard);
 
   absl::StatusOr<IssuedTokens> LoginWithPassword(const PasswordLogin& login,
                                                  const RequestMeta& meta);
   // The api_key and service_token grants: a short-lived access token (no refresh token) whose
   // scopes are what the credential grants now, optionally narrowed. `kind` is the grant used:
-  // a user token presented as a service token (or the reverse) is refused. Answered from memory.
-  absl::StatusOr<IssuedTokens> LoginWithApiKey(const KeyLogin& login, ApiKeyKind kind);
+  // a user token presented as a service token (or the reverse) is refused. Answered from memory
+  // (a wrong service-token secret is counted in PostgreSQL; see LoginGuard).
+  absl::StatusOr<IssuedTokens> LoginWithApiKey(const KeyLogin& login, ApiKeyKind kind,
+                                               const RequestMeta& meta);
 
   // Spends `refresh_token` for a new pair (one-time use, grace-window replay, reuse detection:
   // see RefreshTokenStore::Rotate). Every refusal is UNAUTHENTICATED "invalid refresh token".
@@ -92,14 +96,16 @@ class TokenLogic {
 
   // Never an error for a bad token: inactive instead. Answers from memory (the verified-token
   // cache and the snapshot) and never waits on PostgreSQL; UNAVAILABLE only before the
-  // snapshot's first load.
-  // `secret` is only for service tokens.
-  absl::StatusOr<Introspection> Introspect(absl::string_view token, absl::string_view secret = "");
+  // snapshot's first load. `secret` is only for service tokens. The caller relays someone
+  // else's credential, so its own address is not throttled for a wrong secret; the key is.
+  absl::StatusOr<Introspection> Introspect(absl::string_view token, absl::string_view secret,
+                                           const RequestMeta& meta);
 
   // Authenticates a bearer credential for a call (an access token, a user API token, or a
-  // service token with its secret): UNAUTHENTICATED unless it is active.
-  absl::StatusOr<Principal> AuthenticateBearer(absl::string_view token,
-                                               absl::string_view secret = "");
+  // service token with its secret): UNAUTHENTICATED unless it is active; RESOURCE_EXHAUSTED
+  // while a service token or the caller's address is locked out for wrong secrets.
+  absl::StatusOr<Principal> AuthenticateBearer(absl::string_view token, absl::string_view secret,
+                                               const RequestMeta& meta);
 
   // RFC 7009: an access token (its jti until it expires) or a refresh token (its family).
   // Unknown, malformed or expired tokens succeed. PERMISSION_DENIED for another account's token
@@ -135,13 +141,16 @@ class TokenLogic {
   absl::StatusOr<std::optional<ActiveToken>> CheckAccessToken(absl::string_view token);
   // An API key (and, for a service token, its current or still-overlapping secret) that is
   // live, unexpired and whose account is enabled; notes the use for last_used_at.
+  // RESOURCE_EXHAUSTED while the key (or, when `peer_presents`, the caller's address) is locked.
   struct ActiveCredential {
     std::shared_ptr<const ApiKeyCredential> key;
     std::shared_ptr<const AccountPermissions> account;
     ScopeSet effective;  // a service token's scopes ∩ the account's; a user token's: the account's
   };
   absl::StatusOr<std::optional<ActiveCredential>> CheckApiKey(absl::string_view key,
-                                                              absl::string_view secret);
+                                                              absl::string_view secret,
+                                                              const RequestMeta& meta,
+                                                              bool peer_presents);
   void AuditFailedLogin(const std::string& org_id, const PasswordLogin& login,
                         const RequestMeta& meta, absl::string_view reason);
 
@@ -158,6 +167,7 @@ class TokenLogic {
   RevocationStore& revocations_;
   const AuthSnapshot& snapshot_;
   KeyUsage& key_usage_;
+  LoginGuard& guard_;
   CachingVerifier verifier_;
 };
 

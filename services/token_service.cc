@@ -24,7 +24,7 @@ grpc::Status TokenServiceImpl::IssueToken(grpc::ServerContext* context,
                                           const v1::IssueTokenRequest* request,
                                           v1::IssueTokenResponse* response) {
   RequestMeta meta = MetaFrom(context);
-  auto fail = [&](const absl::Status& s) { return ToGrpcStatus(s, meta, "IssueToken"); };
+  auto fail = [&](const absl::Status& s) { return ToGrpcStatus(context, s, meta, "IssueToken"); };
   std::vector<std::string> scopes(request->scopes().begin(), request->scopes().end());
   if (request->grant_case() == v1::IssueTokenRequest::kServiceToken ||
       request->grant_case() == v1::IssueTokenRequest::kApiKey) {
@@ -34,7 +34,8 @@ grpc::Status TokenServiceImpl::IssueToken(grpc::ServerContext* context,
                    .scopes = std::move(scopes),
                    .audience = request->audience()};
     auto issued =
-        logic_.LoginWithApiKey(login, service ? ApiKeyKind::kServiceToken : ApiKeyKind::kUserToken);
+        logic_.LoginWithApiKey(login, service ? ApiKeyKind::kServiceToken : ApiKeyKind::kUserToken,
+                               meta);
     if (!issued.ok()) return fail(issued.status());
     FillTokens(*issued, response);
     return grpc::Status::OK;
@@ -59,7 +60,7 @@ grpc::Status TokenServiceImpl::Refresh(grpc::ServerContext* context,
                                        v1::RefreshResponse* response) {
   RequestMeta meta = MetaFrom(context);
   auto issued = logic_.Refresh(request->refresh_token(), meta);
-  if (!issued.ok()) return ToGrpcStatus(issued.status(), meta, "Refresh");
+  if (!issued.ok()) return ToGrpcStatus(context, issued.status(), meta, "Refresh");
   FillTokens(*issued, response);
   return grpc::Status::OK;
 }
@@ -67,8 +68,8 @@ grpc::Status TokenServiceImpl::Refresh(grpc::ServerContext* context,
 grpc::Status TokenServiceImpl::Revoke(grpc::ServerContext* context,
                                       const v1::RevokeRequest* request, v1::RevokeResponse*) {
   RequestMeta meta = MetaFrom(context);
-  auto fail = [&](const absl::Status& s) { return ToGrpcStatus(s, meta, "Revoke"); };
-  auto caller = AuthenticateCall(context, logic_);
+  auto fail = [&](const absl::Status& s) { return ToGrpcStatus(context, s, meta, "Revoke"); };
+  auto caller = AuthenticateCall(context, meta, logic_);
   if (!caller.ok()) return fail(caller.status());
   switch (request->target_case()) {
     case v1::RevokeRequest::kToken:
@@ -89,11 +90,11 @@ grpc::Status TokenServiceImpl::Introspect(grpc::ServerContext* context,
                                           const v1::IntrospectRequest* request,
                                           v1::IntrospectResponse* response) {
   RequestMeta meta = MetaFrom(context);
-  auto fail = [&](const absl::Status& s) { return ToGrpcStatus(s, meta, "Introspect"); };
-  auto caller = AuthenticateCall(context, logic_);
+  auto fail = [&](const absl::Status& s) { return ToGrpcStatus(context, s, meta, "Introspect"); };
+  auto caller = AuthenticateCall(context, meta, logic_);
   if (!caller.ok()) return fail(caller.status());
   if (auto s = RequireScope(*caller, "tokens:introspect"); !s.ok()) return fail(s);
-  auto result = logic_.Introspect(request->token(), request->secret());
+  auto result = logic_.Introspect(request->token(), request->secret(), meta);
   if (!result.ok()) return fail(result.status());
   if (!result->active) return grpc::Status::OK;  // inactive: nothing else is said
   const AccessTokenClaims& c = result->claims;
@@ -117,8 +118,8 @@ grpc::Status TokenServiceImpl::Rotate(grpc::ServerContext* context,
                                       const v1::RotateRequest* request,
                                       v1::RotateResponse* response) {
   RequestMeta meta = MetaFrom(context);
-  auto fail = [&](const absl::Status& s) { return ToGrpcStatus(s, meta, "Rotate"); };
-  auto caller = AuthenticateCall(context, logic_);
+  auto fail = [&](const absl::Status& s) { return ToGrpcStatus(context, s, meta, "Rotate"); };
+  auto caller = AuthenticateCall(context, meta, logic_);
   if (!caller.ok()) return fail(caller.status());
   absl::StatusOr<Rotation> rotated;
   switch (request->target_case()) {
@@ -149,8 +150,8 @@ grpc::Status TokenServiceImpl::Rotate(grpc::ServerContext* context,
 grpc::Status TokenServiceImpl::GetJwks(grpc::ServerContext* context, const v1::GetJwksRequest*,
                                        v1::GetJwksResponse* response) {
   RequestMeta meta = MetaFrom(context);
-  auto caller = AuthenticateCall(context, logic_);
-  if (!caller.ok()) return ToGrpcStatus(caller.status(), meta, "GetJwks");
+  auto caller = AuthenticateCall(context, meta, logic_);
+  if (!caller.ok()) return ToGrpcStatus(context, caller.status(), meta, "GetJwks");
   for (const PublicJwk& k : logic_.Jwks()) {
     auto* out = response->add_keys();
     out->set_kid(k.kid);

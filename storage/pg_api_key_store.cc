@@ -159,6 +159,13 @@ class PgApiKeyStore final : public ApiKeyStore {
           "   string_to_array($3, ',')::bigint[]) AS u(org_id, id, at)"
           " WHERE k.org_id = u.org_id AND k.id = u.id",
           absl::StrJoin(orgs, ","), absl::StrJoin(ids, ","), absl::StrJoin(ats, ","));
+      // A success forgives a service token's earlier failed secrets, unless they locked it.
+      tx.exec_params(
+          "DELETE FROM auth_throttle t USING unnest(string_to_array($1, ','),"
+          "   string_to_array($2, ',')::bigint[]) AS u(id, at)"
+          " WHERE t.subject = 'key:' || u.id AND t.locked_until_us <= u.at"
+          "   AND t.last_failure_us <= u.at",
+          absl::StrJoin(ids, ","), absl::StrJoin(ats, ","));
       return absl::OkStatus();
     });
   }
@@ -182,7 +189,8 @@ class PgApiKeyStore final : public ApiKeyStore {
 constexpr char kCredentialColumns[] =
     "id, org_id, account_id, kind, digest, array_to_string(scopes, ' '),"
     " coalesce(secret_digest, ''), coalesce(previous_secret_digest, ''),"
-    " tessera_us(previous_valid_until), tessera_us(expires_at)";
+    " tessera_us(previous_valid_until), tessera_us(expires_at),"
+    " (SELECT t.locked_until_us FROM auth_throttle t WHERE t.subject = 'key:' || api_keys.id)";
 
 ApiKeyCredential ReadCredential(const pqxx::row& row) {
   return ApiKeyCredential{
@@ -195,7 +203,10 @@ ApiKeyCredential ReadCredential(const pqxx::row& row) {
       .secret_digest = row[6].as<std::string>(),
       .previous_secret_digest = row[7].as<std::string>(),
       .previous_valid_until = OptionalTime(row[8]).value_or(absl::InfinitePast()),
-      .expires_at = OptionalTime(row[9]).value_or(absl::InfiniteFuture())};
+      .expires_at = OptionalTime(row[9]).value_or(absl::InfiniteFuture()),
+      .secret_locked_until = row[10].is_null() || row[10].as<int64_t>() == 0
+                                 ? absl::InfinitePast()
+                                 : FromUs(row[10].as<int64_t>())};
 }
 
 }  // namespace

@@ -794,6 +794,7 @@ Stores MakePgStores(PgPool& pool, ChangeSink* local) {
   s.audit = std::make_unique<PgAuditStore>(pool);
   s.revocations = std::make_unique<PgRevocationStore>(pool, local);
   s.api_keys = MakePgApiKeyStore(pool, local);
+  s.throttle = MakePgThrottleStore(pool, local);
   return s;
 }
 

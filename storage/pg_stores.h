@@ -16,6 +16,7 @@
 #include "storage/role_store.h"
 #include "storage/signing_key_store.h"
 #include "storage/snapshot_store.h"
+#include "storage/throttle_store.h"
 
 namespace tessera {
 
@@ -28,6 +29,7 @@ struct Stores {
   std::unique_ptr<AuditStore> audit;
   std::unique_ptr<RevocationStore> revocations;
   std::unique_ptr<ApiKeyStore> api_keys;
+  std::unique_ptr<ThrottleStore> throttle;
 };
 
 // The stores keep a reference to `pool`, which must outlive them. After each write commits, its
@@ -35,6 +37,7 @@ struct Stores {
 Stores MakePgStores(PgPool& pool, ChangeSink* local);
 
 std::unique_ptr<ApiKeyStore> MakePgApiKeyStore(PgPool& pool, ChangeSink* local);
+std::unique_ptr<ThrottleStore> MakePgThrottleStore(PgPool& pool, ChangeSink* local);
 
 // The snapshot's reads; separate from Stores because the snapshot that reads through it is the
 // ChangeSink the stores write to.

@@ -35,6 +35,8 @@ struct ApiKeyCredential {
   std::string previous_secret_digest;
   absl::Time previous_valid_until = absl::InfinitePast();
   absl::Time expires_at = absl::InfiniteFuture();
+  // Too many wrong secrets: every secret is refused until then (ThrottleStore).
+  absl::Time secret_locked_until = absl::InfinitePast();
 };
 
 struct SnapshotData {

@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 import unittest
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 
@@ -159,6 +160,41 @@ class TwoReplicas(unittest.TestCase):
         other = self.cb.login("acme", "admin", self.boot["password"]).access_token
         self.cb.revoke(admin, other)
         self.assert_propagates("revocation B->A", lambda: not self.active_on(self.ca, other))
+
+    def test_01a_parallel_guesses_on_both_replicas_share_one_lockout(self):
+        admin = self.admin_token()
+        a = self.admin_pb
+        self.ca.admin("CreateAccount", a.CreateAccountRequest(
+            kind="ACCOUNT_KIND_USER", username="pat", password="pat-password-1"),
+            a.CreateAccountResponse, admin)
+        threshold, guesses = 5, 32
+
+        def guess(i):
+            client = (self.ca, self.cb)[i % 2]
+            try:
+                client.login("acme", "pat", f"wrong-{i}")
+                return "OK", None
+            except grpc.RpcError as e:
+                retry = dict(e.trailing_metadata() or ()).get("retry-after")
+                return e.code().name, retry
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            results = list(pool.map(guess, range(guesses)))
+        checked = [r for r in results if r[0] == "UNAUTHENTICATED"]
+        refused = [r for r in results if r[0] == "RESOURCE_EXHAUSTED"]
+        print(f"\n  {guesses} parallel guesses over two replicas: {len(checked)} checked, "
+              f"{len(refused)} refused", file=sys.stderr)
+        # Each attempt is counted in PostgreSQL before its password is hashed: no slack at all.
+        self.assertEqual(len(checked), threshold, results)
+        self.assertEqual(len(refused), guesses - threshold, results)
+        self.assertTrue(all(r[1] and int(r[1]) > 0 for r in refused), refused)
+        for client in (self.ca, self.cb):
+            with self.assertRaises(grpc.RpcError) as ctx:
+                client.login("acme", "pat", "pat-password-1")
+            self.assertEqual(ctx.exception.code(), grpc.StatusCode.RESOURCE_EXHAUSTED)
+        events = self.cb.admin("ListAuditEvents", a.ListAuditEventsRequest(action="auth.lockout"),
+                               a.ListAuditEventsResponse, admin).events
+        self.assertEqual(len(events), 1, events)
 
     def test_02_introspect_keeps_answering_while_postgresql_is_down(self):
         admin = self.admin_token()

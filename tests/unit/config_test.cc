@@ -3,6 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+
 namespace tessera {
 namespace {
 
@@ -74,6 +79,26 @@ TEST(ConfigTest, BadOrMissingSettingsNameTheSetting) {
 TEST(ConfigTest, MigrateNeedsNoSecrets) {
   auto c = ParseConfig({}, {{"TESSERA_DATABASE_URL", "postgresql://x/y"}}, Needs::kDatabase);
   EXPECT_TRUE(c.ok()) << c.status();
+}
+
+}  // namespace
+}  // namespace tessera
+
+namespace tessera {
+namespace {
+
+// The README's settings table is written by hand; every setting must have its row, with the
+// same default, so the docs cannot drift from the code.
+TEST(ConfigTest, EverySettingHasItsReadmeRow) {
+  std::ifstream in(std::string(TESSERA_SOURCE_DIR) + "/README.md");
+  ASSERT_TRUE(in.good());
+  std::stringstream readme;
+  readme << in.rdbuf();
+  for (const SettingSpec& spec : SettingSpecs()) {
+    std::string def = *spec.default_value ? absl::StrCat("`", spec.default_value, "`") : "(none)";
+    std::string row = absl::StrCat("| `--", spec.flag, "` | `", spec.env, "` | ", def, " |");
+    EXPECT_NE(readme.str().find(row), std::string::npos) << "README.md lacks: " << row;
+  }
 }
 
 }  // namespace

@@ -1,0 +1,218 @@
+#include "services/login_guard.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "core/log.h"
+
+namespace tessera {
+namespace {
+
+constexpr char kRetryAfterPayload[] = "tessera/retry-after";
+
+absl::Duration Lockout(int failures, const ThrottlePolicy& p) {
+  int doublings = std::min(failures - p.max_failures, 40);
+  absl::Duration d = p.base_lockout * std::ldexp(1.0, doublings);
+  return std::min(d, p.max_lockout);
+}
+
+}  // namespace
+
+absl::Status TooManyAttempts(absl::Duration retry_after) {
+  int64_t seconds =
+      std::max<int64_t>(1, absl::ToInt64Seconds(absl::Ceil(retry_after, absl::Seconds(1))));
+  absl::Status s = absl::ResourceExhaustedError(
+      absl::StrCat("too many failed attempts; retry after ", seconds, " s"));
+  s.SetPayload(kRetryAfterPayload, absl::Cord(absl::StrCat(seconds)));
+  return s;
+}
+
+std::optional<int64_t> RetryAfterSeconds(const absl::Status& status) {
+  auto payload = status.GetPayload(kRetryAfterPayload);
+  int64_t seconds = 0;
+  if (!payload || !absl::SimpleAtoi(std::string(*payload), &seconds)) return std::nullopt;
+  return seconds;
+}
+
+std::string PeerAddress(absl::string_view peer) {
+  size_t colon = peer.rfind(':');
+  // "ipv4:1.2.3.4:5" and "ipv6:[::1]:5" end in a port; "unix:/path" has none after its scheme.
+  if (colon == absl::string_view::npos || colon <= peer.find(':')) return std::string(peer);
+  return std::string(peer.substr(0, colon));
+}
+
+ThrottleVerdict CountFailure(ThrottleCounter& c, absl::Time now, const ThrottlePolicy& p) {
+  if (c.locked_until > now) {
+    return ThrottleVerdict{
+        .allowed = false, .failures = c.failures, .locked_until = c.locked_until};
+  }
+  c.failures = c.last_failure <= now - p.window ? 1 : c.failures + 1;
+  c.last_failure = now;
+  c.locked_until =
+      c.failures >= p.max_failures ? now + Lockout(c.failures, p) : absl::InfinitePast();
+  return ThrottleVerdict{.allowed = true, .failures = c.failures, .locked_until = c.locked_until};
+}
+
+std::optional<absl::Time> PeerThrottle::LockedUntil(const std::string& address,
+                                                    absl::Time now) const {
+  absl::MutexLock lock(&mu_);
+  auto it = peers_.find(address);
+  if (it == peers_.end() || it->second.locked_until <= now) return std::nullopt;
+  return it->second.locked_until;
+}
+
+ThrottleVerdict PeerThrottle::CountFailure(const std::string& address, absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  auto it = peers_.find(address);
+  if (it == peers_.end()) {
+    if (peers_.size() >= max_peers_) PruneLocked(now);
+    // Still full of live counters: an address flood. Counting stops for new addresses (each
+    // subject is still throttled in PostgreSQL) rather than memory growing without bound.
+    if (peers_.size() >= max_peers_) return ThrottleVerdict{.allowed = true};
+    it = peers_.emplace(address, ThrottleCounter{}).first;
+  }
+  return tessera::CountFailure(it->second, now, policy_);
+}
+
+void PeerThrottle::Prune(absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  PruneLocked(now);
+}
+
+void PeerThrottle::PruneLocked(absl::Time now) {
+  for (auto it = peers_.begin(); it != peers_.end();) {
+    bool stale = it->second.last_failure <= now - policy_.window && it->second.locked_until <= now;
+    if (stale) {
+      peers_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+}
+
+size_t PeerThrottle::size() const {
+  absl::MutexLock lock(&mu_);
+  return peers_.size();
+}
+
+LoginGuard::LoginGuard(const Clock& clock, GuardOptions options, ThrottleStore& store,
+                       AuditStore& audit)
+    : clock_(clock), options_(options), store_(store), audit_(audit), peers_(options.peer) {}
+
+std::string LoginGuard::SubjectForAccount(absl::string_view account_id) {
+  return absl::StrCat("account:", account_id);
+}
+
+std::string LoginGuard::SubjectForUnknownLogin(absl::string_view org_slug,
+                                               absl::string_view username) {
+  return absl::StrCat("login:", org_slug, ":", absl::AsciiStrToLower(username));
+}
+
+absl::Status LoginGuard::CheckPeer(const RequestMeta& meta, absl::Time now) const {
+  if (meta.peer.empty()) return absl::OkStatus();
+  auto until = peers_.LockedUntil(PeerAddress(meta.peer), now);
+  if (until) return TooManyAttempts(*until - now);
+  return absl::OkStatus();
+}
+
+void LoginGuard::CountPeerFailure(const RequestMeta& meta, absl::Time now) {
+  if (meta.peer.empty()) return;
+  std::string address = PeerAddress(meta.peer);
+  ThrottleVerdict v = peers_.CountFailure(address, now);
+  if (v.allowed && v.locked_until > now) AuditLockout("", "peer", address, v, now, meta);
+}
+
+absl::StatusOr<LoginGuard::Attempt> LoginGuard::BeginPassword(std::string subject,
+                                                              std::string org_id,
+                                                              const RequestMeta& meta) {
+  absl::Time now = clock_.Now();
+  if (auto s = CheckPeer(meta, now); !s.ok()) return s;
+  auto verdict = store_.CountFailure(subject, now, options_.subject);
+  if (!verdict.ok()) return verdict.status();
+  if (!verdict->allowed) return TooManyAttempts(verdict->locked_until - now);
+  Attempt a{.subject = std::move(subject), .org_id = std::move(org_id), .verdict = *verdict};
+  size_t colon = a.subject.find(':');
+  a.target_id = a.subject.substr(colon + 1);
+  if (absl::StartsWith(a.subject, "login:")) {
+    a.target_id = a.target_id.substr(a.target_id.find(':') + 1);  // drop the org slug
+  }
+  return a;
+}
+
+void LoginGuard::Succeeded(const Attempt& attempt, const RequestMeta& meta) {
+  absl::Status s = store_.Clear(attempt.subject);
+  if (!s.ok()) {
+    // The login stands; the stale count only brings a later lockout closer.
+    Log(LogLevel::kWarning, "throttle_clear_failed",
+        {{"request_id", meta.request_id}, {"error", std::string(s.message())}});
+  }
+}
+
+void LoginGuard::Failed(const Attempt& attempt, const RequestMeta& meta) {
+  absl::Time now = clock_.Now();
+  CountPeerFailure(meta, now);
+  // Begin already counted this failure; if that count engaged the lock, this is the lockout.
+  if (attempt.verdict.locked_until > now) {
+    AuditLockout(attempt.org_id, "account", attempt.target_id, attempt.verdict, now, meta);
+  }
+}
+
+absl::Status LoginGuard::CheckSecret(const ApiKeyCredential& key, const RequestMeta& meta,
+                                     bool peer_presents) const {
+  absl::Time now = clock_.Now();
+  if (key.secret_locked_until > now) return TooManyAttempts(key.secret_locked_until - now);
+  return peer_presents ? CheckPeer(meta, now) : absl::OkStatus();
+}
+
+void LoginGuard::SecretFailed(const ApiKeyCredential& key, const RequestMeta& meta,
+                              bool peer_presents) {
+  absl::Time now = clock_.Now();
+  if (peer_presents) CountPeerFailure(meta, now);
+  auto v = store_.CountSecretFailure(key.org_id, key.id, now, options_.subject);
+  if (!v.ok()) {
+    Log(LogLevel::kWarning, "throttle_count_failed",
+        {{"request_id", meta.request_id}, {"error", std::string(v.status().message())}});
+    return;
+  }
+  if (v->allowed && v->locked_until > now) {
+    AuditLockout(key.org_id, "api_key", key.id, *v, now, meta);
+  }
+}
+
+absl::Status LoginGuard::Prune() {
+  absl::Time now = clock_.Now();
+  peers_.Prune(now);
+  return store_.Prune(now - options_.subject.window).status();
+}
+
+void LoginGuard::AuditLockout(const std::string& org_id, absl::string_view target_type,
+                              absl::string_view target_id, const ThrottleVerdict& verdict,
+                              absl::Time now, const RequestMeta& meta) {
+  int64_t seconds = absl::ToInt64Seconds(absl::Ceil(verdict.locked_until - now, absl::Seconds(1)));
+  nlohmann::json details = {{"failures", verdict.failures}, {"locked_seconds", seconds}};
+  AuditEntry e{.org_id = org_id,
+               .at = now,
+               .actor_id = "anonymous",
+               .action = "auth.lockout",
+               .target_type = std::string(target_type),
+               .target_id = std::string(target_id),
+               .peer = meta.peer,
+               .request_id = meta.request_id,
+               .details_json = details.dump()};
+  Log(LogLevel::kWarning, "auth_lockout",
+      {{"request_id", meta.request_id},
+       {"target_type", std::string(target_type)},
+       {"target_id", std::string(target_id)},
+       {"locked_seconds", std::to_string(seconds)}});
+  if (absl::Status s = audit_.Append(std::move(e)); !s.ok()) {
+    Log(LogLevel::kError, "audit_write_failed",
+        {{"request_id", meta.request_id}, {"error", std::string(s.message())}});
+  }
+}
+
+}  // namespace tessera

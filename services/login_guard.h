@@ -1,0 +1,123 @@
+// LoginGuard: brute-force throttling for every guessable secret tessera checks — passwords
+// (counted per account, or per login name when no such account exists, in PostgreSQL so every
+// replica shares the count) and service-token secrets (per key, with the lock carried to every
+// replica's snapshot by the change feed) — plus a per-peer-address count kept in memory.
+//
+// A locked subject or peer is refused with RESOURCE_EXHAUSTED carrying a retry-after (see
+// RetryAfterSeconds) before its secret is looked at, so a lockout never says whether the secret
+// was right. Each lock that engages is audited as `auth.lockout`.
+#ifndef TESSERA_SERVICES_LOGIN_GUARD_H_
+#define TESSERA_SERVICES_LOGIN_GUARD_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "core/clock.h"
+#include "services/principal.h"
+#include "storage/audit_store.h"
+#include "storage/snapshot_store.h"
+#include "storage/throttle_store.h"
+
+namespace tessera {
+
+// RESOURCE_EXHAUSTED that tells the client to come back after `retry_after` (whole seconds,
+// rounded up, at least 1). The gRPC edge sends it as `retry-after` trailing metadata.
+absl::Status TooManyAttempts(absl::Duration retry_after);
+// The retry-after seconds carried by a TooManyAttempts status.
+std::optional<int64_t> RetryAfterSeconds(const absl::Status& status);
+
+// The address part of a gRPC peer string ("ipv4:10.0.0.7:5123" → "ipv4:10.0.0.7").
+std::string PeerAddress(absl::string_view peer);
+
+// The counting rule of tessera_throttle_attempt (migration 0004), for counters kept in memory.
+struct ThrottleCounter {
+  int failures = 0;
+  absl::Time last_failure = absl::InfinitePast();
+  absl::Time locked_until = absl::InfinitePast();
+};
+ThrottleVerdict CountFailure(ThrottleCounter& counter, absl::Time now,
+                             const ThrottlePolicy& policy);
+
+// Failed attempts per peer address, in this replica's memory only. Bounded: at most
+// `max_peers` addresses are tracked; stale ones are dropped first.
+class PeerThrottle {
+ public:
+  explicit PeerThrottle(ThrottlePolicy policy, size_t max_peers = 100'000)
+      : policy_(policy), max_peers_(max_peers) {}
+  // When the address is locked, until when.
+  std::optional<absl::Time> LockedUntil(const std::string& address, absl::Time now) const;
+  ThrottleVerdict CountFailure(const std::string& address, absl::Time now);
+  // Drops addresses whose failures are all older than the window and that are not locked.
+  void Prune(absl::Time now);
+  size_t size() const;
+
+ private:
+  void PruneLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  const ThrottlePolicy policy_;
+  const size_t max_peers_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, ThrottleCounter> peers_ ABSL_GUARDED_BY(mu_);
+};
+
+struct GuardOptions {
+  ThrottlePolicy subject;  // per account, login name, or service token
+  ThrottlePolicy peer = {.max_failures = 20};
+};
+
+class LoginGuard {
+ public:
+  LoginGuard(const Clock& clock, GuardOptions options, ThrottleStore& store, AuditStore& audit);
+
+  // A password attempt on `subject` (SubjectForAccount / SubjectForUnknownLogin). Begin counts it
+  // as a failure up front — so parallel guesses cannot all pass before the first is counted —
+  // and refuses it (RESOURCE_EXHAUSTED) when the peer or the subject is locked. Exactly one of
+  // Succeeded / Failed must follow an OK Begin.
+  struct Attempt {
+    std::string subject;
+    std::string target_id;  // the account ID, or the unknown login name, for audit rows
+    std::string org_id;     // for the lockout's audit row; empty when unknown
+    ThrottleVerdict verdict;
+  };
+  absl::StatusOr<Attempt> BeginPassword(std::string subject, std::string org_id,
+                                        const RequestMeta& meta);
+  // Forgets the subject's failures; the peer keeps its own (one valid login must not open the
+  // door to guessing others).
+  void Succeeded(const Attempt& attempt, const RequestMeta& meta);
+  void Failed(const Attempt& attempt, const RequestMeta& meta);
+
+  // Before a service token's secret is compared (memory only): RESOURCE_EXHAUSTED while the key
+  // or, when `peer_presents`, the calling address is locked. An Introspect caller relays other
+  // clients' tokens: it is not the presenter, and locking it out would let anyone who hands it
+  // bad secrets cut it off.
+  absl::Status CheckSecret(const ApiKeyCredential& key, const RequestMeta& meta,
+                           bool peer_presents) const;
+  // A wrong secret for `key`: counted in PostgreSQL (and for the peer when it presents). Best
+  // effort: when the count cannot be written the attempt has still failed.
+  void SecretFailed(const ApiKeyCredential& key, const RequestMeta& meta, bool peer_presents);
+
+  // Drops stale counters, in memory and in PostgreSQL.
+  absl::Status Prune();
+
+  static std::string SubjectForAccount(absl::string_view account_id);
+  static std::string SubjectForUnknownLogin(absl::string_view org_slug, absl::string_view username);
+
+ private:
+  absl::Status CheckPeer(const RequestMeta& meta, absl::Time now) const;
+  void CountPeerFailure(const RequestMeta& meta, absl::Time now);
+  void AuditLockout(const std::string& org_id, absl::string_view target_type,
+                    absl::string_view target_id, const ThrottleVerdict& verdict, absl::Time now,
+                    const RequestMeta& meta);
+
+  const Clock& clock_;
+  const GuardOptions options_;
+  ThrottleStore& store_;
+  AuditStore& audit_;
+  PeerThrottle peers_;
+};
+
+}  // namespace tessera
+
+#endif  // TESSERA_SERVICES_LOGIN_GUARD_H_

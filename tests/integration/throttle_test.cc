@@ -1,0 +1,259 @@
+// Brute-force throttling on a real PostgreSQL: the lockout engages at the threshold (also for
+// guesses sent in parallel), refuses even the right password, tells the client when to retry
+// (`retry-after` trailing metadata) for a backoff that grows, ends after the window (fake
+// clock) and resets on success; unknown names and service-token secrets lock the same way;
+// the per-peer count; every lockout audited. The SQL counting rule and its in-memory twin are
+// checked against each other.
+#include <thread>
+
+#include "services/login_guard.h"
+#include "storage/migrator.h"
+#include "storage/pg_pool.h"
+#include "storage/pg_stores.h"
+#include "tests/integration/server_fixture.h"
+
+namespace tessera {
+namespace {
+
+using testing::QueryValue;
+
+class ThrottleTest : public ServerTest {
+ protected:
+  // One guess; returns its code and the retry-after it carried ("" when none).
+  std::pair<grpc::StatusCode, std::string> Guess(const std::string& org, const std::string& user,
+                                                 const std::string& password) {
+    v1::IssueTokenRequest req;
+    req.mutable_password()->set_org_slug(org);
+    req.mutable_password()->set_username(user);
+    req.mutable_password()->set_password(password);
+    v1::IssueTokenResponse resp;
+    grpc::ClientContext ctx;
+    grpc::Status s = tokens_->IssueToken(&ctx, req, &resp);
+    return {s.error_code(), RetryAfter(ctx)};
+  }
+  static std::string RetryAfter(const grpc::ClientContext& ctx) {
+    auto it = ctx.GetServerTrailingMetadata().find("retry-after");
+    if (it == ctx.GetServerTrailingMetadata().end()) return "";
+    return std::string(it->second.data(), it->second.size());
+  }
+  int64_t CountAudit(const std::string& action, const std::string& target_id) {
+    return std::stoll(
+        QueryValue(config_.database_url, "SELECT count(*) FROM audit_events WHERE action = '" +
+                                             action + "' AND target_id = '" + target_id + "'"));
+  }
+  void FailTimes(int n, const std::string& user) {
+    for (int i = 0; i < n; ++i) {
+      ASSERT_EQ(Guess("org-a", user, "wrong").first, grpc::StatusCode::UNAUTHENTICATED) << i;
+    }
+  }
+};
+
+TEST_F(ThrottleTest, LockoutEngagesAtTheThresholdAndRefusesTheRightPassword) {
+  std::string carol = MakeUser(a_.token, "carol", {"read:x"});
+  FailTimes(5, "carol");  // the fifth failure engages the lock
+  auto [code, retry] = Guess("org-a", "carol", "password-carol");
+  EXPECT_EQ(code, grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(retry, "60");
+  // The refusal of the right password is the same as that of a wrong one.
+  EXPECT_EQ(Guess("org-a", "carol", "wrong"), std::make_pair(code, retry));
+  EXPECT_EQ(CountAudit("auth.lockout", carol), 1);
+  EXPECT_EQ(QueryValue(config_.database_url,
+                       "SELECT details->>'failures' || '/' || (details->>'locked_seconds') FROM "
+                       "audit_events WHERE action = 'auth.lockout'"),
+            "5/60");
+}
+
+TEST_F(ThrottleTest, RetryAfterGrowsWithContinuedFailuresAndLockoutEndsAfterTheWindow) {
+  MakeUser(a_.token, "carol", {"read:x"});
+  FailTimes(5, "carol");
+  EXPECT_EQ(Guess("org-a", "carol", "wrong").second, "60");
+  clock_.Advance(absl::Seconds(30));
+  EXPECT_EQ(Guess("org-a", "carol", "wrong").second, "30");  // counts down
+  clock_.Advance(absl::Seconds(31));
+  FailTimes(1, "carol");  // allowed again, and wrong: locked twice as long
+  EXPECT_EQ(Guess("org-a", "carol", "password-carol").second, "120");
+  clock_.Advance(absl::Seconds(121));
+  FailTimes(1, "carol");
+  EXPECT_EQ(Guess("org-a", "carol", "password-carol").second, "240");
+  // However long the failures went on, the lock ends after the window.
+  clock_.Advance(absl::Minutes(15));
+  EXPECT_EQ(Guess("org-a", "carol", "password-carol").first, grpc::StatusCode::OK);
+}
+
+TEST_F(ThrottleTest, SuccessResetsTheCount) {
+  MakeUser(a_.token, "carol", {"read:x"});
+  for (int round = 0; round < 3; ++round) {
+    FailTimes(4, "carol");
+    ASSERT_EQ(Guess("org-a", "carol", "password-carol").first, grpc::StatusCode::OK) << round;
+  }
+  EXPECT_EQ(QueryValue(config_.database_url, "SELECT count(*) FROM auth_throttle"), "0");
+}
+
+TEST_F(ThrottleTest, UsernameAndEmailShareOneCount) {
+  v1::CreateAccountRequest req;
+  req.set_kind(v1::ACCOUNT_KIND_USER);
+  req.set_username("dora");
+  req.set_email("dora@example.com");
+  req.set_password("password-dora");
+  v1::CreateAccountResponse resp;
+  ASSERT_TRUE(Call(a_.token, &v1::AdminService::Stub::CreateAccount, req, &resp).ok());
+  FailTimes(3, "dora");
+  FailTimes(2, "DORA@example.com");
+  EXPECT_EQ(Guess("org-a", "dora", "password-dora").first, grpc::StatusCode::RESOURCE_EXHAUSTED);
+}
+
+TEST_F(ThrottleTest, AnUnknownNameLocksOutExactlyLikeAKnownOne) {
+  FailTimes(5, "nobody");
+  auto [code, retry] = Guess("org-a", "nobody", "whatever");
+  EXPECT_EQ(code, grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(retry, "60");
+  EXPECT_EQ(CountAudit("auth.lockout", "nobody"), 1);
+  // Another org's account of the same name is a different subject.
+  EXPECT_EQ(Guess("org-b", "nobody", "whatever").first, grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(ThrottleTest, ParallelGuessesGetNoMoreThanTheThresholdThrough) {
+  MakeUser(a_.token, "carol", {"read:x"});
+  constexpr int kGuesses = 24;
+  std::vector<grpc::StatusCode> codes(kGuesses);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kGuesses; ++i) {
+    threads.emplace_back([&, i] { codes[i] = Guess("org-a", "carol", "wrong").first; });
+  }
+  for (auto& t : threads) t.join();
+  int checked = std::count(codes.begin(), codes.end(), grpc::StatusCode::UNAUTHENTICATED);
+  int refused = std::count(codes.begin(), codes.end(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(checked, 5);  // each attempt is counted before its password is hashed: no slack
+  EXPECT_EQ(refused, kGuesses - 5);
+}
+
+class PeerThrottleTest : public ThrottleTest {
+ protected:
+  void Configure(Config& c) override {
+    c.login_max_failures = 100;
+    c.peer_max_failures = 3;
+  }
+};
+
+TEST_F(PeerThrottleTest, OneAddressGuessingManyNamesIsLockedOut) {
+  MakeUser(a_.token, "carol", {"read:x"});
+  FailTimes(1, "u1");
+  FailTimes(1, "u2");
+  FailTimes(1, "u3");
+  auto [code, retry] = Guess("org-a", "carol", "password-carol");
+  EXPECT_EQ(code, grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(retry, "60");
+  EXPECT_EQ(QueryValue(config_.database_url,
+                       "SELECT target_type || ' ' || target_id FROM audit_events"
+                       " WHERE action = 'auth.lockout'"),
+            "peer ipv4:127.0.0.1");
+  clock_.Advance(absl::Seconds(61));
+  EXPECT_EQ(Guess("org-a", "carol", "password-carol").first, grpc::StatusCode::OK);
+}
+
+class SecretThrottleTest : public ThrottleTest {
+ protected:
+  void SetUp() override {
+    ThrottleTest::SetUp();
+    v1::CreateApiKeyRequest req;
+    req.set_name("svc");
+    req.set_kind(v1::API_KEY_KIND_SERVICE_TOKEN);
+    ASSERT_TRUE(Call(a_.token, &v1::AdminService::Stub::CreateApiKey, req, &key_).ok());
+  }
+  std::pair<grpc::StatusCode, std::string> Exchange(const std::string& secret) {
+    v1::IssueTokenRequest req;
+    req.mutable_service_token()->set_token(key_.key());
+    req.mutable_service_token()->set_secret(secret);
+    v1::IssueTokenResponse resp;
+    grpc::ClientContext ctx;
+    grpc::Status s = tokens_->IssueToken(&ctx, req, &resp);
+    return {s.error_code(), RetryAfter(ctx)};
+  }
+  bool IntrospectActive(const std::string& secret) {
+    v1::IntrospectRequest req;
+    req.set_token(key_.key());
+    req.set_secret(secret);
+    return Introspect(req).active();
+  }
+  v1::IntrospectResponse Introspect(const v1::IntrospectRequest& req) {
+    v1::IntrospectResponse resp;
+    grpc::Status s = Call(a_.token, &v1::TokenService::Stub::Introspect, req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp;
+  }
+  grpc::StatusCode BearerCall(const std::string& secret) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + key_.key());
+    ctx.AddMetadata("x-api-secret", secret);
+    v1::GetJwksResponse resp;
+    return tokens_->GetJwks(&ctx, v1::GetJwksRequest(), &resp).error_code();
+  }
+  std::string WrongSecret() const { return std::string(64, 'a'); }
+  v1::CreateApiKeyResponse key_;
+};
+
+TEST_F(SecretThrottleTest, WrongSecretsLockTheKeyEverywhereItIsUsed) {
+  ASSERT_EQ(Exchange(key_.secret()).first, grpc::StatusCode::OK);
+  for (int i = 0; i < 2; ++i)
+    ASSERT_EQ(Exchange(WrongSecret()).first, grpc::StatusCode::UNAUTHENTICATED);
+  ASSERT_EQ(BearerCall("not-even-a-secret"), grpc::StatusCode::UNAUTHENTICATED);
+  ASSERT_FALSE(IntrospectActive(WrongSecret()));
+  ASSERT_EQ(Exchange("").first, grpc::StatusCode::UNAUTHENTICATED);  // the fifth: locked
+  auto [code, retry] = Exchange(key_.secret());
+  EXPECT_EQ(code, grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(retry, "60");
+  EXPECT_EQ(BearerCall(key_.secret()), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_FALSE(IntrospectActive(key_.secret()));  // inactive, not an error
+  EXPECT_EQ(CountAudit("auth.lockout", key_.api_key().id()), 1);
+  clock_.Advance(absl::Seconds(61));
+  EXPECT_EQ(Exchange(key_.secret()).first, grpc::StatusCode::OK);
+  EXPECT_TRUE(IntrospectActive(key_.secret()));
+}
+
+class IntrospectorPeerTest : public SecretThrottleTest {
+ protected:
+  void Configure(Config& c) override {
+    c.peer_max_failures = 2;
+    c.login_max_failures = 10;  // the key's own count stays below its limit here
+  }
+};
+
+TEST_F(IntrospectorPeerTest, RelayedWrongSecretsDoNotLockTheIntrospectingCallerOut) {
+  for (int i = 0; i < 4; ++i) ASSERT_FALSE(IntrospectActive(WrongSecret()));
+  // The introspecting service's address is still welcome, and so is the key's right secret.
+  EXPECT_TRUE(IntrospectActive(key_.secret()));
+  EXPECT_EQ(BearerCall(key_.secret()), grpc::StatusCode::OK);
+  // Presented by the caller itself, wrong secrets do count against its address.
+  EXPECT_EQ(BearerCall(WrongSecret()), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(BearerCall(WrongSecret()), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(BearerCall(key_.secret()), grpc::StatusCode::RESOURCE_EXHAUSTED);
+}
+
+// The SQL function and ThrottleCounter are the same rule; a scripted run must agree step by step.
+TEST(ThrottleRuleTest, SqlAndMemoryCountersAgree) {
+  std::string url = testing::FreshDatabaseUrl();
+  ASSERT_TRUE(MigrateDatabase(url).ok());
+  PgPool pool(PgPoolOptions{.url = url, .max_connections = 1});
+  auto store = MakePgThrottleStore(pool, nullptr);
+  ThrottlePolicy policy{.max_failures = 3,
+                        .window = absl::Seconds(100),
+                        .base_lockout = absl::Seconds(10),
+                        .max_lockout = absl::Seconds(50)};
+  ThrottleCounter memory;
+  absl::Time t = absl::FromUnixSeconds(1'800'000'000);
+  // Seconds between attempts: inside the window, during and after locks, past the window.
+  for (int step : {0, 1, 1, 1, 5, 6, 1, 21, 1, 41, 1, 50, 101, 1, 1, 1, 200}) {
+    t += absl::Seconds(step);
+    auto sql = store->CountFailure("subject", t, policy);
+    ASSERT_TRUE(sql.ok()) << sql.status();
+    ThrottleVerdict mem = CountFailure(memory, t, policy);
+    SCOPED_TRACE(absl::FormatTime(t));
+    EXPECT_EQ(sql->allowed, mem.allowed);
+    EXPECT_EQ(sql->failures, mem.failures);
+    EXPECT_EQ(sql->locked_until, mem.locked_until);
+  }
+  EXPECT_EQ(memory.failures, 1);  // the last attempt came after a quiet window
+}
+
+}  // namespace
+}  // namespace tessera
