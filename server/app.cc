@@ -2,6 +2,9 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <httplib.h>
 
 #include "absl/strings/numbers.h"
@@ -11,16 +14,17 @@
 #include "core/log.h"
 #include "core/password_hasher.h"
 #include "core/secret_digest.h"
+#include "core/tls_files.h"
 #include "core/worker_pool.h"
 #include "services/admin_logic.h"
 #include "services/admin_service.h"
 #include "services/api_key_logic.h"
 #include "services/auth_snapshot.h"
+#include "services/health_service.h"
+#include "services/key_manager.h"
 #include "services/key_usage.h"
 #include "services/login_guard.h"
 #include "services/rotation_logic.h"
-#include "services/health_service.h"
-#include "services/key_manager.h"
 #include "services/token_logic.h"
 #include "services/token_service.h"
 #include "storage/migrator.h"
@@ -83,8 +87,8 @@ absl::Status ServerApp::Start() {
   key_manager_ = std::make_unique<KeyManager>(clock_, *kek_, *stores_->signing_keys, *key_ring_,
                                               config_.signing_alg);
   if (auto s = key_manager_->EnsureAndLoad(); !s.ok()) return s;
-  feed_ = std::make_unique<PgChangeFeed>(ChangeFeedOptions{.url = config_.database_url},
-                                         *snapshot_);
+  feed_ =
+      std::make_unique<PgChangeFeed>(ChangeFeedOptions{.url = config_.database_url}, *snapshot_);
   feed_->Start();
   if (!feed_->WaitInSync(config_.startup_timeout)) {
     return absl::UnavailableError("could not load the introspection snapshot (see the log)");
@@ -97,17 +101,17 @@ absl::Status ServerApp::Start() {
                           .max_lockout = config_.login_failure_window};
   ThrottlePolicy peer_throttle = throttle;
   peer_throttle.max_failures = config_.peer_max_failures;
-  login_guard_ = std::make_unique<LoginGuard>(
-      clock_, GuardOptions{.subject = throttle, .peer = peer_throttle}, *stores_->throttle,
-      *stores_->audit);
+  login_guard_ =
+      std::make_unique<LoginGuard>(clock_, GuardOptions{.subject = throttle, .peer = peer_throttle},
+                                   *stores_->throttle, *stores_->audit);
   TokenOptions topts{.issuer = config_.issuer,
                      .access_token_ttl = config_.access_token_ttl,
                      .refresh_token_ttl = config_.refresh_token_ttl,
                      .refresh_grace = config_.refresh_grace};
   token_logic_ = std::make_unique<TokenLogic>(
       clock_, topts, *key_ring_, *hasher_, *password_pool_, *digester_, *stores_->accounts,
-      *stores_->refresh_tokens, *stores_->audit, *stores_->orgs, *stores_->revocations,
-      *snapshot_, *key_usage_, *login_guard_);
+      *stores_->refresh_tokens, *stores_->audit, *stores_->orgs, *stores_->revocations, *snapshot_,
+      *key_usage_, *login_guard_);
   api_key_logic_ = std::make_unique<ApiKeyLogic>(
       clock_,
       ApiKeyOptions{.user_token_prefix = config_.api_key_prefix,
@@ -121,7 +125,8 @@ absl::Status ServerApp::Start() {
   admin_logic_ = std::make_unique<AdminLogic>(clock_, *hasher_, *password_pool_, *stores_->orgs,
                                               *stores_->accounts, *stores_->roles, *stores_->audit);
   token_service_ =
-      std::make_unique<TokenServiceImpl>(*token_logic_, *api_key_logic_, *rotation_logic_);
+      std::make_unique<TokenServiceImpl>(*token_logic_, *api_key_logic_, *rotation_logic_,
+                                         config_.introspect_auth == Config::IntrospectAuth::kMtls);
   admin_service_ =
       std::make_unique<AdminServiceImpl>(*token_logic_, *admin_logic_, *api_key_logic_);
   health_ = std::make_unique<HealthService>();
@@ -129,7 +134,9 @@ absl::Status ServerApp::Start() {
 
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config_.grpc_listen, grpc::InsecureServerCredentials(), &grpc_port_);
+  auto credentials = ServerCredentials();
+  if (!credentials.ok()) return credentials.status();
+  builder.AddListeningPort(config_.grpc_listen, *credentials, &grpc_port_);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.RegisterService(token_service_.get());
   builder.RegisterService(admin_service_.get());
@@ -148,6 +155,30 @@ absl::Status ServerApp::Start() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerApp::ServerCredentials() const {
+  if (config_.tls_cert.empty()) return grpc::InsecureServerCredentials();
+  if (auto s = CheckTlsFiles(config_.tls_cert, config_.tls_key, config_.tls_client_ca); !s.ok()) {
+    return s;
+  }
+  // gRPC re-reads the files every interval and serves new ones on new connections, so a
+  // rotated Kubernetes secret takes effect without a restart.
+  auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      config_.tls_key, config_.tls_cert, config_.tls_client_ca,
+      static_cast<unsigned int>(absl::ToInt64Seconds(config_.tls_reload_interval)));
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_identity_key_cert_pairs();
+  if (config_.tls_client_ca.empty()) {
+    options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  } else {
+    options.watch_root_certs();
+    options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  }
+  Log(LogLevel::kInfo, "tls_enabled",
+      {{"mutual", config_.tls_client_ca.empty() ? "false" : "true"},
+       {"reload_seconds", std::to_string(absl::ToInt64Seconds(config_.tls_reload_interval))}});
+  return grpc::experimental::TlsServerCredentials(options);
+}
+
 absl::Status ServerApp::StartHttp() {
   http_server_ = std::make_unique<httplib::Server>();
   http_server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
@@ -156,8 +187,9 @@ absl::Status ServerApp::StartHttp() {
   http_server_->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
     bool ready = health_->serving();
     res.status = ready ? 200 : 503;
-    res.set_content(ready ? "ready\n" : "not ready: database unreachable or change feed resyncing\n",
-                    "text/plain");
+    res.set_content(
+        ready ? "ready\n" : "not ready: database unreachable or change feed resyncing\n",
+        "text/plain");
   });
   http_server_->Get("/.well-known/jwks.json",
                     [this](const httplib::Request&, httplib::Response& res) {

@@ -13,7 +13,8 @@
 
 namespace grpc {
 class Server;
-}
+class ServerCredentials;
+}  // namespace grpc
 namespace httplib {
 class Server;
 }
@@ -65,6 +66,8 @@ class ServerApp {
   // Writes the API keys' last_used_at times noted since the last flush.
   void FlushKeyUsage();
   absl::Status StartHttp();
+  // Plaintext, TLS, or mutual TLS, per the tls_* settings.
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials() const;
 
   Config config_;
   const Clock& clock_;

@@ -138,6 +138,16 @@ const std::vector<SettingSpec>& SettingSpecs() {
        "seconds of the first lockout; doubles with each further failure"},
       {"peer_max_failures", "TESSERA_PEER_MAX_FAILURES", "20",
        "failed authentications per client address (this replica) that lock the address out"},
+      {"tls_cert", "TESSERA_TLS_CERT", "",
+       "PEM certificate chain for TLS on the gRPC port (with tls_key; none = plaintext)"},
+      {"tls_key", "TESSERA_TLS_KEY", "", "PEM private key of tls_cert"},
+      {"tls_client_ca", "TESSERA_TLS_CLIENT_CA", "",
+       "PEM CA bundle: require client certificates it signed (mutual TLS)"},
+      {"tls_reload_interval", "TESSERA_TLS_RELOAD_INTERVAL", "10",
+       "seconds between checks of the TLS files for rotated ones (no restart needed)"},
+      {"introspect_auth", "TESSERA_INTROSPECT_AUTH", "scope",
+       "scope: Introspect needs a bearer with tokens:introspect; mtls: a client certificate "
+       "is enough"},
       {"signing_alg", "TESSERA_SIGNING_ALG", "ES256",
        "algorithm of new signing keys: ES256, RS256 or EdDSA"},
       {"key_encryption_key", "TESSERA_KEY_ENCRYPTION_KEY", "",
@@ -255,6 +265,27 @@ absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args,
   auto peer_failures = PositiveInt(v, "peer_max_failures", 1, 100000);
   if (!peer_failures.ok()) return peer_failures.status();
   c.peer_max_failures = static_cast<int>(*peer_failures);
+
+  c.tls_cert = v.Get(Spec("tls_cert"));
+  c.tls_key = v.Get(Spec("tls_key"));
+  c.tls_client_ca = v.Get(Spec("tls_client_ca"));
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    return Bad(Spec(c.tls_cert.empty() ? "tls_cert" : "tls_key"),
+               "tls_cert and tls_key go together");
+  }
+  if (!c.tls_client_ca.empty() && c.tls_cert.empty()) {
+    return Bad(Spec("tls_client_ca"), "needs tls_cert and tls_key (mutual TLS is TLS first)");
+  }
+  auto reload = PositiveInt(v, "tls_reload_interval", 1, 86400);
+  if (!reload.ok()) return reload.status();
+  c.tls_reload_interval = absl::Seconds(*reload);
+  std::string introspect_auth = v.Get(Spec("introspect_auth"));
+  if (introspect_auth == "mtls") {
+    if (c.tls_client_ca.empty()) return Bad(Spec("introspect_auth"), "mtls needs tls_client_ca");
+    c.introspect_auth = Config::IntrospectAuth::kMtls;
+  } else if (introspect_auth != "scope") {
+    return Bad(Spec("introspect_auth"), "one of scope, mtls");
+  }
 
   auto alg = ParseSigningAlg(v.Get(Spec("signing_alg")));
   if (!alg.ok()) return Bad(Spec("signing_alg"), alg.status().message());

@@ -42,6 +42,14 @@ struct Config {
   absl::Duration login_failure_window = absl::Minutes(15);
   absl::Duration login_lockout = absl::Minutes(1);
   int peer_max_failures = 20;
+  // TLS on the gRPC port (both empty: plaintext). The files are watched and reloaded.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;  // set: mutual TLS, every client presents a certificate it signed
+  absl::Duration tls_reload_interval = absl::Seconds(10);
+  // kMtls: a verified client certificate is enough to call Introspect (no bearer credential).
+  enum class IntrospectAuth { kScope, kMtls };
+  IntrospectAuth introspect_auth = IntrospectAuth::kScope;
   SigningAlg signing_alg = SigningAlg::kES256;
   std::string key_encryption_key;  // 32 raw bytes
   std::string pepper;              // >= 32 raw bytes

@@ -56,6 +56,17 @@ absl::StatusOr<Principal> AuthenticateCall(grpc::ServerContext* context, const R
   return tokens.AuthenticateBearer(token, FirstMetadata(context, "x-api-secret"), meta);
 }
 
+bool HasAuthorization(grpc::ServerContext* context) {
+  return context->client_metadata().count("authorization") > 0;
+}
+
+bool HasVerifiedClientCertificate(grpc::ServerContext* context) {
+  std::shared_ptr<const grpc::AuthContext> auth = context->auth_context();
+  // TLS sets the peer identity only from a client certificate that verified against the CA.
+  return auth != nullptr && auth->IsPeerAuthenticated() &&
+         !auth->FindPropertyValues("x509_pem_cert").empty();
+}
+
 grpc::Status ToGrpcStatus(grpc::ServerContext* context, const absl::Status& status,
                           const RequestMeta& meta, absl::string_view method) {
   if (status.ok()) return grpc::Status::OK;

@@ -24,6 +24,11 @@ RequestMeta MetaFrom(grpc::ServerContext* context);
 absl::StatusOr<Principal> AuthenticateCall(grpc::ServerContext* context, const RequestMeta& meta,
                                            TokenLogic& tokens);
 
+// Whether the call carries `authorization` metadata at all.
+bool HasAuthorization(grpc::ServerContext* context);
+// Whether the call's connection presented a client certificate that TLS verified.
+bool HasVerifiedClientCertificate(grpc::ServerContext* context);
+
 // The status to send. A lockout (TooManyAttempts) also sets `retry-after` trailing metadata.
 grpc::Status ToGrpcStatus(grpc::ServerContext* context, const absl::Status& status,
                           const RequestMeta& meta, absl::string_view method);

@@ -33,9 +33,8 @@ grpc::Status TokenServiceImpl::IssueToken(grpc::ServerContext* context,
                    .secret = service ? request->service_token().secret() : "",
                    .scopes = std::move(scopes),
                    .audience = request->audience()};
-    auto issued =
-        logic_.LoginWithApiKey(login, service ? ApiKeyKind::kServiceToken : ApiKeyKind::kUserToken,
-                               meta);
+    auto issued = logic_.LoginWithApiKey(
+        login, service ? ApiKeyKind::kServiceToken : ApiKeyKind::kUserToken, meta);
     if (!issued.ok()) return fail(issued.status());
     FillTokens(*issued, response);
     return grpc::Status::OK;
@@ -91,9 +90,14 @@ grpc::Status TokenServiceImpl::Introspect(grpc::ServerContext* context,
                                           v1::IntrospectResponse* response) {
   RequestMeta meta = MetaFrom(context);
   auto fail = [&](const absl::Status& s) { return ToGrpcStatus(context, s, meta, "Introspect"); };
-  auto caller = AuthenticateCall(context, meta, logic_);
-  if (!caller.ok()) return fail(caller.status());
-  if (auto s = RequireScope(*caller, "tokens:introspect"); !s.ok()) return fail(s);
+  // With a bearer credential the usual rules hold; without one, a verified client certificate
+  // is enough when the operator chose --introspect_auth=mtls.
+  if (!(introspect_by_certificate_ && !HasAuthorization(context) &&
+        HasVerifiedClientCertificate(context))) {
+    auto caller = AuthenticateCall(context, meta, logic_);
+    if (!caller.ok()) return fail(caller.status());
+    if (auto s = RequireScope(*caller, "tokens:introspect"); !s.ok()) return fail(s);
+  }
   auto result = logic_.Introspect(request->token(), request->secret(), meta);
   if (!result.ok()) return fail(result.status());
   if (!result->active) return grpc::Status::OK;  // inactive: nothing else is said
@@ -124,13 +128,13 @@ grpc::Status TokenServiceImpl::Rotate(grpc::ServerContext* context,
   absl::StatusOr<Rotation> rotated;
   switch (request->target_case()) {
     case v1::RotateRequest::kServiceAccountPassword:
-      rotated = rotation_.ServiceAccountPassword(
-          *caller, meta, request->service_account_password().account_id());
+      rotated = rotation_.ServiceAccountPassword(*caller, meta,
+                                                 request->service_account_password().account_id());
       break;
     case v1::RotateRequest::kServiceTokenSecret:
-      rotated = rotation_.ServiceTokenSecret(*caller, meta,
-                                             request->service_token_secret().api_key_id(),
-                                             request->service_token_secret().overlap_seconds());
+      rotated =
+          rotation_.ServiceTokenSecret(*caller, meta, request->service_token_secret().api_key_id(),
+                                       request->service_token_secret().overlap_seconds());
       break;
     case v1::RotateRequest::kSigningKey:
       rotated = rotation_.SigningKey(*caller, meta);

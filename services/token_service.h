@@ -11,8 +11,14 @@ namespace tessera {
 
 class TokenServiceImpl final : public tessera::v1::TokenService::Service {
  public:
-  TokenServiceImpl(TokenLogic& logic, ApiKeyLogic& api_keys, RotationLogic& rotation)
-      : logic_(logic), api_keys_(api_keys), rotation_(rotation) {}
+  // `introspect_by_certificate`: an Introspect call without a bearer credential is allowed when
+  // its connection presented a client certificate that TLS verified (--introspect_auth=mtls).
+  TokenServiceImpl(TokenLogic& logic, ApiKeyLogic& api_keys, RotationLogic& rotation,
+                   bool introspect_by_certificate = false)
+      : logic_(logic),
+        api_keys_(api_keys),
+        rotation_(rotation),
+        introspect_by_certificate_(introspect_by_certificate) {}
 
   grpc::Status IssueToken(grpc::ServerContext* context, const v1::IssueTokenRequest* request,
                           v1::IssueTokenResponse* response) override;
@@ -31,6 +37,7 @@ class TokenServiceImpl final : public tessera::v1::TokenService::Service {
   TokenLogic& logic_;
   ApiKeyLogic& api_keys_;
   RotationLogic& rotation_;
+  const bool introspect_by_certificate_;
 };
 
 }  // namespace tessera

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "core/tls_files.h"
 
 namespace tessera {
 namespace {
@@ -74,6 +75,21 @@ TEST(ConfigTest, BadOrMissingSettingsNameTheSetting) {
   ExpectErrorNaming({"--log_level=loud"}, Env(), "log_level");
   ExpectErrorNaming({"--no_such_flag=1"}, Env(), "no_such_flag");
   ExpectErrorNaming({"--pepper_file=/nonexistent/pepper"}, Env(), "pepper_file");
+  ExpectErrorNaming({"--tls_cert=/x.crt"}, Env(), "tls_key");
+  ExpectErrorNaming({"--tls_client_ca=/ca.crt"}, Env(), "tls_client_ca");
+  ExpectErrorNaming({"--introspect_auth=mtls"}, Env(), "introspect_auth");
+  ExpectErrorNaming({"--introspect_auth=none"}, Env(), "introspect_auth");
+  ExpectErrorNaming({"--login_lockout=901"}, Env(), "login_lockout");
+  ExpectErrorNaming({"--login_max_failures=0"}, Env(), "login_max_failures");
+}
+
+TEST(TlsFilesTest, MissingFilesNameTheSetting) {
+  absl::Status s = CheckTlsFiles("/nonexistent/tls.crt", "/nonexistent/tls.key", "");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("--tls_cert"), absl::string_view::npos) << s;
+  // Any readable file that is not PEM is refused too.
+  s = CheckTlsFiles(std::string(TESSERA_SOURCE_DIR) + "/README.md", "/nonexistent/tls.key", "");
+  EXPECT_NE(s.message().find("no PEM certificate"), absl::string_view::npos) << s;
 }
 
 TEST(ConfigTest, MigrateNeedsNoSecrets) {
