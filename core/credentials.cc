@@ -1,5 +1,7 @@
 #include "core/credentials.h"
 
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/encoding.h"
@@ -39,6 +41,24 @@ std::string NewApiSecret() { return RandomHex(32); }
 
 bool IsApiSecretFormat(absl::string_view secret) {
   return secret.size() == 64 && IsLowerHex(secret);
+}
+
+absl::StatusOr<absl::string_view> BearerCredential(absl::string_view authorization) {
+  if (authorization.empty()) return absl::UnauthenticatedError("missing authorization metadata");
+  constexpr absl::string_view kScheme = "bearer ";
+  if (authorization.size() <= kScheme.size() ||
+      !absl::EqualsIgnoreCase(authorization.substr(0, kScheme.size()), kScheme)) {
+    return absl::UnauthenticatedError("authorization metadata must be \"Bearer <token>\"");
+  }
+  absl::string_view credential =
+      absl::StripAsciiWhitespace(authorization.substr(kScheme.size()));
+  if (credential.empty()) return absl::UnauthenticatedError("empty bearer credential");
+  for (char c : credential) {
+    if (static_cast<unsigned char>(c) < 0x21 || c == 0x7f) {
+      return absl::UnauthenticatedError("bearer credential has spaces or control characters");
+    }
+  }
+  return credential;
 }
 
 std::string NewGeneratedPassword() { return Base64UrlEncode(RandomBytes(32)); }

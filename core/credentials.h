@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace tessera {
@@ -28,6 +29,11 @@ bool IsApiSecretFormat(absl::string_view secret);
 
 // A generated password for service accounts: 32 random bytes, base64url (43 characters).
 std::string NewGeneratedPassword();
+
+// The credential of an `authorization` metadata value "Bearer <credential>" (scheme
+// case-insensitive, surrounding spaces ignored). UNAUTHENTICATED, saying what is wrong, for
+// anything else: a missing value, another scheme, an empty credential, control characters.
+absl::StatusOr<absl::string_view> BearerCredential(absl::string_view authorization);
 
 // A random (version 4) UUID in canonical lowercase form.
 std::string NewUuid();

@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/credentials.h"
 #include "core/encoding.h"
 #include "core/log.h"
 #include "services/login_guard.h"
@@ -45,15 +46,10 @@ RequestMeta MetaFrom(grpc::ServerContext* context) {
 absl::StatusOr<Principal> AuthenticateCall(grpc::ServerContext* context, const RequestMeta& meta,
                                            TokenLogic& tokens) {
   std::string header = FirstMetadata(context, "authorization");
-  if (header.empty()) return absl::UnauthenticatedError("missing authorization metadata");
-  constexpr absl::string_view kScheme = "bearer ";
-  if (header.size() <= kScheme.size() ||
-      !absl::EqualsIgnoreCase(absl::string_view(header).substr(0, kScheme.size()), kScheme)) {
-    return absl::UnauthenticatedError("authorization metadata must be \"Bearer <token>\"");
-  }
-  absl::string_view token = absl::StripAsciiWhitespace(absl::string_view(header).substr(7));
+  auto token = BearerCredential(header);
+  if (!token.ok()) return token.status();
   // A service token's secret travels in its own metadata entry.
-  return tokens.AuthenticateBearer(token, FirstMetadata(context, "x-api-secret"), meta);
+  return tokens.AuthenticateBearer(*token, FirstMetadata(context, "x-api-secret"), meta);
 }
 
 bool HasAuthorization(grpc::ServerContext* context) {

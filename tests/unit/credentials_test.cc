@@ -70,3 +70,18 @@ TEST(KeyUsage, WritesEachKeyAtMostOncePerInterval) {
 
 }  // namespace
 }  // namespace tessera
+
+namespace tessera {
+namespace {
+
+TEST(BearerCredentialTest, AcceptsOnlyTheBearerSchemeWithOneCredential) {
+  EXPECT_EQ(BearerCredential("Bearer abc").value(), "abc");
+  EXPECT_EQ(BearerCredential("bEaReR   abc  ").value(), "abc");
+  for (const char* bad : {"", "Bearer", "Bearer ", "Bearer    ", "Basic abc", "Bearerabc",
+                          "Bearer a b", "Bearer a\tb", "Bearer a\x7f"}) {
+    EXPECT_EQ(BearerCredential(bad).status().code(), absl::StatusCode::kUnauthenticated) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace tessera
