@@ -312,7 +312,17 @@ absl::StatusOr<IssuedTokens> TokenLogic::LoginWithApiKey(const KeyLogin& login, 
 
 absl::StatusOr<Introspection> TokenLogic::Introspect(absl::string_view token,
                                                      absl::string_view secret,
-                                                     const RequestMeta& meta) {
+                                                     const RequestMeta& meta,
+                                                     const Principal* caller) {
+  auto out = IntrospectAny(token, secret, meta);
+  if (!out.ok() || !out->active || caller == nullptr || caller->platform) return out;
+  if (out->claims.org_id != caller->org_id) return Introspection{};  // not this caller's tenant
+  return out;
+}
+
+absl::StatusOr<Introspection> TokenLogic::IntrospectAny(absl::string_view token,
+                                                        absl::string_view secret,
+                                                        const RequestMeta& meta) {
   if (!ApiKeyPrefix(token).empty()) {
     auto active = CheckApiKey(token, secret, meta, /*peer_presents=*/false);
     Introspection out;

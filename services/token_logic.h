@@ -98,8 +98,11 @@ class TokenLogic {
   // cache and the snapshot) and never waits on PostgreSQL; UNAVAILABLE only before the
   // snapshot's first load. `secret` is only for service tokens. The caller relays someone
   // else's credential, so its own address is not throttled for a wrong secret; the key is.
+  // Tenants stay apart: a token of another organization than `caller`'s is inactive to it,
+  // unless the caller belongs to a platform organization (a shared gateway). `caller` null: a
+  // caller authenticated by client certificate alone (--introspect_auth=mtls), bound to no org.
   absl::StatusOr<Introspection> Introspect(absl::string_view token, absl::string_view secret,
-                                           const RequestMeta& meta);
+                                           const RequestMeta& meta, const Principal* caller);
 
   // Authenticates a bearer credential for a call (an access token, a user API token, or a
   // service token with its secret): UNAUTHENTICATED unless it is active; RESOURCE_EXHAUSTED
@@ -151,6 +154,9 @@ class TokenLogic {
                                                               absl::string_view secret,
                                                               const RequestMeta& meta,
                                                               bool peer_presents);
+  // Introspect for any organization's token.
+  absl::StatusOr<Introspection> IntrospectAny(absl::string_view token, absl::string_view secret,
+                                              const RequestMeta& meta);
   void AuditFailedLogin(const std::string& org_id, const PasswordLogin& login,
                         const RequestMeta& meta, absl::string_view reason);
 

@@ -1,5 +1,7 @@
 #include "services/token_service.h"
 
+#include <optional>
+
 #include "core/credentials.h"
 #include "services/admin_logic.h"
 #include "services/grpc_edge.h"
@@ -92,13 +94,16 @@ grpc::Status TokenServiceImpl::Introspect(grpc::ServerContext* context,
   auto fail = [&](const absl::Status& s) { return ToGrpcStatus(context, s, meta, "Introspect"); };
   // With a bearer credential the usual rules hold; without one, a verified client certificate
   // is enough when the operator chose --introspect_auth=mtls.
+  std::optional<Principal> caller;
   if (!(introspect_by_certificate_ && !HasAuthorization(context) &&
         HasVerifiedClientCertificate(context))) {
-    auto caller = AuthenticateCall(context, meta, logic_);
-    if (!caller.ok()) return fail(caller.status());
-    if (auto s = RequireScope(*caller, "tokens:introspect"); !s.ok()) return fail(s);
+    auto authenticated = AuthenticateCall(context, meta, logic_);
+    if (!authenticated.ok()) return fail(authenticated.status());
+    if (auto s = RequireScope(*authenticated, "tokens:introspect"); !s.ok()) return fail(s);
+    caller = *std::move(authenticated);
   }
-  auto result = logic_.Introspect(request->token(), request->secret(), meta);
+  auto result =
+      logic_.Introspect(request->token(), request->secret(), meta, caller ? &*caller : nullptr);
   if (!result.ok()) return fail(result.status());
   if (!result->active) return grpc::Status::OK;  // inactive: nothing else is said
   const AccessTokenClaims& c = result->claims;

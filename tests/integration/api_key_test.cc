@@ -432,14 +432,15 @@ TEST_F(ApiKeyTest, CrossTenantAdminCannotSeeRevokeOrRotateAnotherOrgsKeys) {
             "0");
 }
 
-TEST_F(ApiKeyTest, CrossTenantKeyAlwaysIntrospectsWithItsOwnOrg) {
+TEST_F(ApiKeyTest, CrossTenantKeyIsInactiveToAnotherOrgAndActsInItsOwn) {
   auto key = MustCreate(a_.token, v1::API_KEY_KIND_USER_TOKEN, {});
   v1::IntrospectRequest req;
   req.set_token(key.key());
   v1::IntrospectResponse resp;
   ASSERT_TRUE(Call(b_.token, &v1::TokenService::Stub::Introspect, req, &resp).ok());
-  EXPECT_TRUE(resp.active());
-  EXPECT_EQ(resp.org_id(), a_.id);
+  EXPECT_FALSE(resp.active());
+  EXPECT_TRUE(IntrospectKey(key.key()).active());
+  EXPECT_EQ(IntrospectKey(key.key()).org_id(), a_.id);
   // Used as a bearer credential it acts in org A only.
   v1::ListAccountsRequest list;
   v1::ListAccountsResponse accounts;

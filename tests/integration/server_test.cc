@@ -266,11 +266,16 @@ TEST_F(ServerTest, CrossTenantUnassignRole) {
   EXPECT_EQ(Scopes(Introspect(a_.token, liam)), std::set<std::string>{"read:x"});
 }
 
-TEST_F(ServerTest, CrossTenantIntrospectReportsTheTokensOwnOrg) {
-  auto r = Introspect(b_.token, a_.token);
+TEST_F(ServerTest, CrossTenantIntrospectShowsAnotherOrgsTokenAsInactive) {
+  // Org B learns nothing of org A's principals: not their names, scopes, or that the token lives.
+  v1::IntrospectResponse r = Introspect(b_.token, a_.token);
+  EXPECT_FALSE(r.active());
+  EXPECT_EQ(r.ByteSizeLong(), 0u);
+  EXPECT_TRUE(Introspect(b_.token, b_.token).active());
+  // A platform organization's caller (a shared gateway) sees every org's tokens as they are.
+  r = Introspect(a_.token, b_.token);
   EXPECT_TRUE(r.active());
-  EXPECT_EQ(r.org_id(), a_.id);
-  EXPECT_NE(r.org_id(), b_.id);
+  EXPECT_EQ(r.org_id(), b_.id);
 }
 
 }  // namespace
