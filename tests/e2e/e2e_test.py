@@ -29,6 +29,7 @@ class Tessera:
         self.env = self.server.env
         self.grpc_port, self.http_port = self.server.grpc_port, self.server.http_port
         self.log_path = self.server.log_path
+        self.handed_out = set()
 
     def pg(self, cmd):
         return self.pg_cluster.start() if cmd == "start" else self.pg_cluster.stop()
@@ -43,6 +44,30 @@ class Tessera:
         self.server.kill()
         self.pg_cluster.destroy()
 
+    # Fields that carry a credential, in requests or answers (buf curl's JSON names).
+    SECRET_FIELDS = {"password", "secret", "key", "newPassword", "generatedPassword",
+                     "adminPassword", "newSecret", "refreshToken", "refresh_token", "accessToken",
+                     "token", "admin_password", "new_secret"}
+
+    def note_secrets(self, value):
+        """Remembers every credential seen in `value` (nested JSON), for the log and audit grep."""
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if k in self.SECRET_FIELDS and isinstance(v, str) and len(v) >= 8:
+                    self.handed_out.add(v)
+                else:
+                    self.note_secrets(v)
+        elif isinstance(value, list):
+            for v in value:
+                self.note_secrets(v)
+
+    def audit_rows(self):
+        """Every audit row, as JSON text, read with psql."""
+        out = subprocess.run(["psql", self.pg_cluster.url, "-At", "-c",
+                              "SELECT row_to_json(a)::text FROM audit_events a"],
+                             capture_output=True, text=True, check=True, timeout=60)
+        return out.stdout
+
     def curl(self, method, body=None, token=None, list_methods=False):
         """Calls `method` with buf curl; returns (ok, parsed JSON response or error)."""
         cmd = [self.buf, "curl", "--protocol", "grpc", "--http2-prior-knowledge"]
@@ -55,8 +80,11 @@ class Tessera:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         if list_methods:
             return out.returncode == 0, out.stdout
+        self.note_secrets(body)  # passwords and secrets sent, right or wrong
         if out.returncode == 0:
-            return True, json.loads(out.stdout or "{}")
+            answer = json.loads(out.stdout or "{}")
+            self.note_secrets(answer)
+            return True, answer
         return False, json.loads(out.stderr) if out.stderr.strip().startswith("{") else {
             "message": out.stderr}
 
@@ -220,11 +248,37 @@ class EndToEnd(unittest.TestCase):
                              capture_output=True, text=True, timeout=120)
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
 
-    def test_98_no_secret_in_the_logs(self):
+    def test_12_guessing_locks_out_and_says_when_to_retry(self):
+        admin = self.admin_token()
+        ok, _ = self.t.curl("tessera.v1.AdminService/CreateAccount", {
+            "kind": "ACCOUNT_KIND_USER", "username": "mallory-target",
+            "password": "target-password-1"}, admin)
+        self.assertTrue(ok)
+        for i in range(5):
+            ok, err = self.login("mallory-target", f"guess-number-{i}")
+            self.assertEqual(err.get("code"), "unauthenticated", err)
+        ok, err = self.login("mallory-target", "target-password-1")
+        self.assertFalse(ok)
+        self.assertEqual(err.get("code"), "resource_exhausted", err)
+        ok, events = self.t.curl("tessera.v1.AdminService/ListAuditEvents",
+                                 {"action": "auth.lockout"}, admin)
+        self.assertTrue(ok, events)
+        self.assertEqual(len(events["events"]), 1)
+
+    def test_98_no_secret_in_the_logs_or_the_audit_log(self):
+        """Everything the server logged and every audit row of the whole run, against every
+        password, key, secret, refresh and access token that crossed the wire."""
         with open(self.t.log_path) as f:
             log = f.read()
-        for secret in [self.admin["password"], "alice-password-1"] + self.secrets_handed_out:
+        audit = self.t.audit_rows()
+        self.assertGreater(len(audit.splitlines()), 20)  # the run did write an audit trail
+        handed_out = {self.admin["password"], *self.t.handed_out, *self.secrets_handed_out}
+        self.assertGreater(len(handed_out), 20)
+        print(f"\n  {len(handed_out)} credentials checked against {len(log.splitlines())} log "
+              f"lines and {len(audit.splitlines())} audit rows", file=sys.stderr)
+        for secret in handed_out:
             self.assertNotIn(secret, log)
+            self.assertNotIn(secret, audit)
 
     def test_11_service_token_lifecycle_with_buf_curl(self):
         admin = self.admin_token()
