@@ -3,7 +3,7 @@
 #ifndef TESSERA_CORE_CLOCK_H_
 #define TESSERA_CORE_CLOCK_H_
 
-#include "absl/synchronization/mutex.h"
+#include "core/sync.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
@@ -26,20 +26,20 @@ class FakeClock final : public Clock {
  public:
   explicit FakeClock(absl::Time start = absl::FromUnixSeconds(1'800'000'000)) : now_(start) {}
   absl::Time Now() const override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return now_;
   }
   void Advance(absl::Duration d) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     now_ += d;
   }
   void Set(absl::Time t) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     now_ = t;
   }
 
  private:
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   absl::Time now_;
 };
 

@@ -9,12 +9,12 @@ namespace tessera {
 void KeyRing::Replace(std::vector<KeyRingEntry> entries) {
   std::stable_sort(entries.begin(), entries.end(),
                    [](const auto& a, const auto& b) { return a.activates_at > b.activates_at; });
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   entries_ = std::move(entries);
 }
 
 absl::StatusOr<std::shared_ptr<const SigningKey>> KeyRing::SigningKeyAt(absl::Time now) const {
-  absl::ReaderMutexLock lock(&mu_);
+  ReaderMutexLock lock(&mu_);
   for (const auto& e : entries_) {
     if (e.key->can_sign() && e.activates_at <= now && now < e.retired_at) return e.key;
   }
@@ -23,7 +23,7 @@ absl::StatusOr<std::shared_ptr<const SigningKey>> KeyRing::SigningKeyAt(absl::Ti
 
 std::shared_ptr<const SigningKey> KeyRing::FindVerificationKey(absl::string_view kid,
                                                                absl::Time now) const {
-  absl::ReaderMutexLock lock(&mu_);
+  ReaderMutexLock lock(&mu_);
   for (const auto& e : entries_) {
     if (e.key->kid() == kid) return now < e.verify_until ? e.key : nullptr;
   }
@@ -31,7 +31,7 @@ std::shared_ptr<const SigningKey> KeyRing::FindVerificationKey(absl::string_view
 }
 
 std::vector<std::shared_ptr<const SigningKey>> KeyRing::Published(absl::Time now) const {
-  absl::ReaderMutexLock lock(&mu_);
+  ReaderMutexLock lock(&mu_);
   std::vector<std::shared_ptr<const SigningKey>> out;
   for (const auto& e : entries_) {
     if (now < e.verify_until) out.push_back(e.key);

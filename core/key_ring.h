@@ -10,7 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
+#include "core/sync.h"
 #include "absl/time/time.h"
 #include "core/jwt.h"
 #include "core/signing_key.h"
@@ -39,7 +39,7 @@ class KeyRing final : public VerificationKeySource {
   std::vector<std::shared_ptr<const SigningKey>> Published(absl::Time now) const;
 
  private:
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   std::vector<KeyRingEntry> entries_ ABSL_GUARDED_BY(mu_);  // newest first
 };
 

@@ -22,7 +22,7 @@ CachingVerifier::CachingVerifier(const VerificationKeySource& keys, VerifyOption
 size_t CachingVerifier::size() const {
   size_t n = 0;
   for (const Shard& s : shards_) {
-    absl::MutexLock lock(&s.mu);
+    MutexLock lock(&s.mu);
     n += s.entries.size();
   }
   return n;
@@ -34,7 +34,7 @@ absl::StatusOr<AccessTokenClaims> CachingVerifier::Verify(absl::string_view toke
   Shard& shard = ShardFor(key);
   Entry hit;
   {
-    absl::MutexLock lock(&shard.mu);
+    MutexLock lock(&shard.mu);
     auto it = shard.entries.find(key);
     if (it != shard.entries.end()) hit = it->second;
   }
@@ -42,7 +42,7 @@ absl::StatusOr<AccessTokenClaims> CachingVerifier::Verify(absl::string_view toke
   int64_t leeway = absl::ToInt64Seconds(options_.leeway);
   if (hit.claims != nullptr) {
     if (t >= hit.claims->exp + leeway) {
-      absl::MutexLock lock(&shard.mu);
+      MutexLock lock(&shard.mu);
       shard.entries.erase(key);
       return absl::UnauthenticatedError("invalid access token: expired");
     }
@@ -63,7 +63,7 @@ absl::StatusOr<AccessTokenClaims> CachingVerifier::Verify(absl::string_view toke
 void CachingVerifier::Insert(Shard& shard, std::string key, Entry entry, absl::Time now) {
   int64_t t = absl::ToUnixSeconds(now);
   int64_t leeway = absl::ToInt64Seconds(options_.leeway);
-  absl::MutexLock lock(&shard.mu);
+  MutexLock lock(&shard.mu);
   if (shard.entries.size() >= max_per_shard_) {
     for (auto it = shard.entries.begin(); it != shard.entries.end();) {
       it = t >= it->second.claims->exp + leeway ? shard.entries.erase(it) : std::next(it);

@@ -16,7 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
+#include "core/sync.h"
 #include "core/jwt.h"
 
 namespace tessera {
@@ -38,7 +38,7 @@ class CachingVerifier {
     std::string kid;
   };
   struct Shard {
-    mutable absl::Mutex mu;
+    mutable Mutex mu;
     std::unordered_map<std::string, Entry> entries ABSL_GUARDED_BY(mu);
   };
   static constexpr size_t kShards = 16;

@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/notification.h"
+#include "core/sync.h"
 #include "core/clock.h"
 #include "server/config.h"
 
@@ -95,7 +95,7 @@ class ServerApp {
   std::unique_ptr<httplib::Server> http_server_;
   std::thread http_thread_;
   std::thread health_thread_;
-  absl::Notification stopping_;
+  Notification stopping_;
   bool shut_down_ = false;
   int grpc_port_ = 0;
   int http_port_ = 0;

@@ -21,17 +21,17 @@ void AuthSnapshot::AddRevoked(RevokedMap& map, const std::string& org_id, const 
 }
 
 absl::Status AuthSnapshot::Apply(const Change& change) {
-  absl::MutexLock apply(&apply_mu_);
+  MutexLock apply(&apply_mu_);
   switch (change.kind) {
     case ChangeKind::kAccount:
       return ApplyAccount(change);
     case ChangeKind::kAccessToken: {
-      absl::MutexLock l(&mu_);
+      MutexLock l(&mu_);
       AddRevoked(revoked_tokens_, change.org_id, change.id, change.expires_at);
       return absl::OkStatus();
     }
     case ChangeKind::kFamily: {
-      absl::MutexLock l(&mu_);
+      MutexLock l(&mu_);
       AddRevoked(revoked_families_, change.org_id, change.id,
                  change.expires_at + options_.family_tail);
       return absl::OkStatus();
@@ -47,7 +47,7 @@ absl::Status AuthSnapshot::Apply(const Change& change) {
 absl::Status AuthSnapshot::ApplyAccount(const Change& change) {
   auto account = store_.LoadAccount(change.org_id, change.id);
   if (!account.ok()) return account.status();
-  absl::MutexLock l(&mu_);
+  MutexLock l(&mu_);
   if (account->has_value()) {
     accounts_[change.id] = std::make_shared<const AccountPermissions>(**std::move(account));
   } else {
@@ -59,7 +59,7 @@ absl::Status AuthSnapshot::ApplyAccount(const Change& change) {
 absl::Status AuthSnapshot::ApplyApiKey(const Change& change) {
   auto key = store_.LoadApiKey(change.org_id, change.id, clock_.Now());
   if (!key.ok()) return key.status();
-  absl::MutexLock l(&mu_);
+  MutexLock l(&mu_);
   if (auto it = key_digests_.find(change.id); it != key_digests_.end()) {
     api_keys_.erase(it->second);
     key_digests_.erase(it);
@@ -73,7 +73,7 @@ absl::Status AuthSnapshot::ApplyApiKey(const Change& change) {
 }
 
 absl::Status AuthSnapshot::Resync() {
-  absl::MutexLock apply(&apply_mu_);
+  MutexLock apply(&apply_mu_);
   if (reload_keys_) {
     if (absl::Status s = reload_keys_(); !s.ok()) return s;
   }
@@ -98,7 +98,7 @@ absl::Status AuthSnapshot::Resync() {
   for (const RevokedEntry& e : data->families) {
     AddRevoked(families, e.org_id, e.id, e.expires_at + options_.family_tail);
   }
-  absl::MutexLock l(&mu_);
+  MutexLock l(&mu_);
   accounts_.swap(accounts);
   revoked_tokens_.swap(tokens);
   revoked_families_.swap(families);
@@ -114,7 +114,7 @@ absl::StatusOr<std::shared_ptr<const AccountPermissions>> AuthSnapshot::ActiveAc
     auto it = map.find(id);
     return it != map.end() && it->second.org_id == c.org_id;
   };
-  absl::ReaderMutexLock l(&mu_);
+  ReaderMutexLock l(&mu_);
   if (!loaded_) return absl::UnavailableError("introspection snapshot not loaded yet");
   std::shared_ptr<const AccountPermissions> account = EnabledAccount(c.org_id, c.sub);
   if (account == nullptr) return nullptr;
@@ -146,7 +146,7 @@ std::shared_ptr<const AccountPermissions> AuthSnapshot::EnabledAccount(
 
 absl::StatusOr<std::shared_ptr<const AccountPermissions>> AuthSnapshot::FindAccount(
     const std::string& org_id, const std::string& account_id) const {
-  absl::ReaderMutexLock l(&mu_);
+  ReaderMutexLock l(&mu_);
   if (!loaded_) return absl::UnavailableError("introspection snapshot not loaded yet");
   auto it = accounts_.find(account_id);
   if (it == accounts_.end() || it->second->org_id != org_id) return nullptr;
@@ -156,7 +156,7 @@ absl::StatusOr<std::shared_ptr<const AccountPermissions>> AuthSnapshot::FindAcco
 absl::StatusOr<std::optional<AuthSnapshot::ActiveKey>> AuthSnapshot::ActiveApiKey(
     const std::string& digest) const {
   absl::Time now = clock_.Now();
-  absl::ReaderMutexLock l(&mu_);
+  ReaderMutexLock l(&mu_);
   if (!loaded_) return absl::UnavailableError("introspection snapshot not loaded yet");
   auto it = api_keys_.find(digest);
   if (it == api_keys_.end() || it->second->expires_at <= now) return std::nullopt;
@@ -168,7 +168,7 @@ absl::StatusOr<std::optional<AuthSnapshot::ActiveKey>> AuthSnapshot::ActiveApiKe
 
 void AuthSnapshot::Prune() {
   absl::Time horizon = clock_.Now();
-  absl::MutexLock l(&mu_);
+  MutexLock l(&mu_);
   for (auto it = api_keys_.begin(); it != api_keys_.end();) {
     if (it->second->expires_at <= horizon) {
       key_digests_.erase(it->second->id);
@@ -189,7 +189,7 @@ void AuthSnapshot::Prune() {
 }
 
 AuthSnapshot::Sizes AuthSnapshot::sizes() const {
-  absl::ReaderMutexLock l(&mu_);
+  ReaderMutexLock l(&mu_);
   return Sizes{.accounts = accounts_.size(),
                .revoked_tokens = revoked_tokens_.size(),
                .revoked_families = revoked_families_.size(),
@@ -197,7 +197,7 @@ AuthSnapshot::Sizes AuthSnapshot::sizes() const {
 }
 
 bool AuthSnapshot::loaded() const {
-  absl::ReaderMutexLock l(&mu_);
+  ReaderMutexLock l(&mu_);
   return loaded_;
 }
 

@@ -17,7 +17,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "core/sync.h"
 #include "core/clock.h"
 #include "core/jwt.h"
 #include "storage/change_feed.h"
@@ -101,8 +101,8 @@ class AuthSnapshot final : public ChangeSink {
 
   // Serializes writers, including their reads from PostgreSQL, so that a reload that read
   // older state can never land after one that read newer state.
-  absl::Mutex apply_mu_;
-  mutable absl::Mutex mu_ ABSL_ACQUIRED_AFTER(apply_mu_);
+  Mutex apply_mu_;
+  mutable Mutex mu_ ABSL_ACQUIRED_AFTER(apply_mu_);
   bool loaded_ ABSL_GUARDED_BY(mu_) = false;
   AccountMap accounts_ ABSL_GUARDED_BY(mu_);
   RevokedMap revoked_tokens_ ABSL_GUARDED_BY(mu_);

@@ -13,21 +13,21 @@ bool KnownService(const std::string& s) {
 }  // namespace
 
 void HealthService::SetServing(bool serving) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (serving_ == serving) return;
   serving_ = serving;
   ++version_;
 }
 
 void HealthService::Shutdown() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   serving_ = false;
   shutdown_ = true;
   ++version_;
 }
 
 bool HealthService::serving() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return serving_;
 }
 
@@ -38,7 +38,7 @@ HealthCheckResponse::ServingStatus HealthService::StatusFor(const std::string& s
 
 grpc::Status HealthService::Check(grpc::ServerContext*, const HealthCheckRequest* request,
                                   HealthCheckResponse* response) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (!KnownService(request->service())) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown service");
   }
@@ -52,11 +52,11 @@ grpc::Status HealthService::Watch(grpc::ServerContext* context, const HealthChec
   for (;;) {
     HealthCheckResponse response;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       auto changed = [&]()
                          ABSL_SHARED_LOCKS_REQUIRED(mu_) { return version_ != seen || shutdown_; };
       // Wake at least once a second to notice a cancelled call.
-      mu_.AwaitWithTimeout(absl::Condition(&changed), absl::Seconds(1));
+      mu_.AwaitWithTimeout(changed, absl::Seconds(1));
       if (shutdown_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down");
       if (context->IsCancelled()) return grpc::Status::CANCELLED;
       if (version_ == seen) continue;

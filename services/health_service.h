@@ -4,7 +4,7 @@
 #ifndef TESSERA_SERVICES_HEALTH_SERVICE_H_
 #define TESSERA_SERVICES_HEALTH_SERVICE_H_
 
-#include "absl/synchronization/mutex.h"
+#include "core/sync.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace tessera {
@@ -27,7 +27,7 @@ class HealthService final : public grpc::health::v1::Health::Service {
   grpc::health::v1::HealthCheckResponse::ServingStatus StatusFor(const std::string& service) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   bool serving_ ABSL_GUARDED_BY(mu_) = false;
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
   int64_t version_ ABSL_GUARDED_BY(mu_) = 0;

@@ -10,7 +10,7 @@ KeyUsage::Shard& KeyUsage::ShardFor(const std::string& key_id) {
 
 void KeyUsage::Note(const std::string& org_id, const std::string& key_id, absl::Time now) {
   Shard& shard = ShardFor(key_id);
-  absl::MutexLock l(&shard.mu);
+  MutexLock l(&shard.mu);
   Entry& e = shard.keys[key_id];
   if (now - e.last_written < interval_ || e.pending > e.last_written) return;
   e.org_id = org_id;
@@ -20,7 +20,7 @@ void KeyUsage::Note(const std::string& org_id, const std::string& key_id, absl::
 std::vector<KeyUse> KeyUsage::TakePending() {
   std::vector<KeyUse> out;
   for (Shard& shard : shards_) {
-    absl::MutexLock l(&shard.mu);
+    MutexLock l(&shard.mu);
     for (auto& [id, e] : shard.keys) {
       if (e.pending > e.last_written) {
         out.push_back(KeyUse{.org_id = e.org_id, .id = id, .at = e.pending});
@@ -37,7 +37,7 @@ absl::Status KeyUsage::Flush(ApiKeyStore& store) {
   if (!s.ok()) {
     for (const KeyUse& u : uses) {
       Shard& shard = ShardFor(u.id);
-      absl::MutexLock l(&shard.mu);
+      MutexLock l(&shard.mu);
       Entry& e = shard.keys[u.id];
       e.last_written = absl::InfinitePast();
       e.pending = std::max(e.pending, u.at);

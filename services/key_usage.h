@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
+#include "core/sync.h"
 #include "absl/time/time.h"
 #include "storage/api_key_store.h"
 
@@ -33,7 +33,7 @@ class KeyUsage {
     absl::Time pending = absl::InfinitePast();  // > last_written: not yet written
   };
   struct Shard {
-    absl::Mutex mu;
+    Mutex mu;
     absl::flat_hash_map<std::string, Entry> keys ABSL_GUARDED_BY(mu);
   };
   Shard& ShardFor(const std::string& key_id);

@@ -60,14 +60,14 @@ ThrottleVerdict CountFailure(ThrottleCounter& c, absl::Time now, const ThrottleP
 
 std::optional<absl::Time> PeerThrottle::LockedUntil(const std::string& address,
                                                     absl::Time now) const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = peers_.find(address);
   if (it == peers_.end() || it->second.locked_until <= now) return std::nullopt;
   return it->second.locked_until;
 }
 
 ThrottleVerdict PeerThrottle::CountFailure(const std::string& address, absl::Time now) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = peers_.find(address);
   if (it == peers_.end()) {
     if (peers_.size() >= max_peers_) PruneLocked(now);
@@ -80,7 +80,7 @@ ThrottleVerdict PeerThrottle::CountFailure(const std::string& address, absl::Tim
 }
 
 void PeerThrottle::Prune(absl::Time now) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   PruneLocked(now);
 }
 
@@ -96,7 +96,7 @@ void PeerThrottle::PruneLocked(absl::Time now) {
 }
 
 size_t PeerThrottle::size() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return peers_.size();
 }
 

@@ -14,7 +14,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include "core/sync.h"
 #include "core/clock.h"
 #include "services/principal.h"
 #include "storage/audit_store.h"
@@ -58,7 +58,7 @@ class PeerThrottle {
   void PruneLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   const ThrottlePolicy policy_;
   const size_t max_peers_;
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   absl::flat_hash_map<std::string, ThrottleCounter> peers_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <thread>
 
-#include "absl/synchronization/notification.h"
+#include "core/sync.h"
 #include "absl/time/time.h"
 #include "core/histogram.h"
 #include "storage/change_feed.h"
@@ -58,7 +58,7 @@ class PgChangeFeed {
   ChangeFeedOptions options_;
   ChangeSink& sink_;
   std::thread thread_;
-  absl::Notification stop_;
+  Notification stop_;
   std::atomic<bool> in_sync_{false};
   std::atomic<int64_t> connections_{0};
   std::atomic<int64_t> notifications_{0};

@@ -44,22 +44,22 @@ PgPool::PgPool(PgPoolOptions options) : options_(std::move(options)) {}
 PgPool::~PgPool() = default;
 
 int PgPool::idle_connections() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return static_cast<int>(idle_.size());
 }
 
 int PgPool::open_connections() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return open_;
 }
 
 absl::Status PgPool::Acquire(Conn* out) {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto available = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
       return !idle_.empty() || open_ < options_.max_connections;
     };
-    if (!mu_.AwaitWithTimeout(absl::Condition(&available), options_.acquire_timeout)) {
+    if (!mu_.AwaitWithTimeout(available, options_.acquire_timeout)) {
       return absl::UnavailableError("database connection pool exhausted");
     }
     if (!idle_.empty()) {
@@ -73,7 +73,7 @@ absl::Status PgPool::Acquire(Conn* out) {
     *out = std::make_unique<pqxx::connection>(options_.url);
     return absl::OkStatus();
   } catch (...) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     --open_;
     absl::Status s = CurrentExceptionToStatus();
     return absl::UnavailableError(absl::StrCat("cannot connect to the database: ", s.message()));
@@ -81,7 +81,7 @@ absl::Status PgPool::Acquire(Conn* out) {
 }
 
 void PgPool::Release(Conn conn, bool reusable) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (reusable && conn && conn->is_open()) {
     idle_.push_back(std::move(conn));
   } else {

@@ -14,7 +14,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "core/sync.h"
 #include "absl/time/time.h"
 
 namespace pqxx {
@@ -68,7 +68,7 @@ class PgPool {
   void Release(Conn conn, bool reusable);
 
   PgPoolOptions options_;
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   std::vector<Conn> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;
   std::atomic<int64_t> transactions_{0};
