@@ -53,6 +53,10 @@ int PgPool::open_connections() const {
   return open_;
 }
 
+void PgPool::ConnDeleter::operator()(pqxx::connection_base* c) const {
+  delete static_cast<pqxx::connection*>(c);
+}
+
 absl::Status PgPool::Acquire(Conn* out) {
   {
     MutexLock lock(&mu_);
@@ -70,7 +74,7 @@ absl::Status PgPool::Acquire(Conn* out) {
     ++open_;  // reserve the slot, connect outside the lock
   }
   try {
-    *out = std::make_unique<pqxx::connection>(options_.url);
+    *out = Conn(new pqxx::connection(options_.url));
     return absl::OkStatus();
   } catch (...) {
     MutexLock lock(&mu_);

@@ -63,7 +63,12 @@ class PgPool {
   int open_connections() const;
 
  private:
-  using Conn = std::unique_ptr<pqxx::connection_base>;
+  // pqxx 6's connection_base has no virtual destructor: a connection must be deleted as the
+  // pqxx::connection it was made as (AddressSanitizer caught the mismatch).
+  struct ConnDeleter {
+    void operator()(pqxx::connection_base* c) const;
+  };
+  using Conn = std::unique_ptr<pqxx::connection_base, ConnDeleter>;
   absl::Status Acquire(Conn* out);
   void Release(Conn conn, bool reusable);
 
