@@ -94,12 +94,16 @@ void PgPool::Release(Conn conn, bool reusable) {
 }
 
 absl::Status PgPool::Transact(absl::FunctionRef<absl::Status(pqxx::transaction_base&)> fn) {
+  return Run(fn, /*count=*/true);
+}
+
+absl::Status PgPool::Run(absl::FunctionRef<absl::Status(pqxx::transaction_base&)> fn, bool count) {
   absl::Status status;
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     Conn conn;
     status = Acquire(&conn);
     if (!status.ok()) return status;
-    transactions_.fetch_add(1, std::memory_order_relaxed);
+    if (count) transactions_.fetch_add(1, std::memory_order_relaxed);
     bool reusable = true;
     try {
       pqxx::work tx(*conn);
@@ -116,10 +120,13 @@ absl::Status PgPool::Transact(absl::FunctionRef<absl::Status(pqxx::transaction_b
 }
 
 absl::Status PgPool::Ping() {
-  return Transact([](pqxx::transaction_base& tx) {
-    tx.exec("SELECT 1");
-    return absl::OkStatus();
-  });
+  // Not counted: the health loop's probe is not a query any request made.
+  return Run(
+      [](pqxx::transaction_base& tx) {
+        tx.exec("SELECT 1");
+        return absl::OkStatus();
+      },
+      /*count=*/false);
 }
 
 }  // namespace tessera

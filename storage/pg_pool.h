@@ -57,7 +57,8 @@ class PgPool {
   // A round trip to the server: OK, or UNAVAILABLE.
   absl::Status Ping();
 
-  // Transactions begun so far; lets tests prove a path makes no database round trip.
+  // Transactions begun so far for callers (not health pings); lets tests prove a path makes no
+  // database round trip.
   int64_t transactions_started() const { return transactions_.load(std::memory_order_relaxed); }
   int idle_connections() const;
   int open_connections() const;
@@ -70,6 +71,7 @@ class PgPool {
   };
   using Conn = std::unique_ptr<pqxx::connection_base, ConnDeleter>;
   absl::Status Acquire(Conn* out);
+  absl::Status Run(absl::FunctionRef<absl::Status(pqxx::transaction_base&)> fn, bool count);
   void Release(Conn conn, bool reusable);
 
   PgPoolOptions options_;

@@ -146,7 +146,8 @@ class Tls(unittest.TestCase):
                 "password": {"org_slug": "acme", "username": "admin",
                              "password": self.boot["password"]}}, client=client)
             self.assertFalse(ok, f"a handshake with client certificate {client} succeeded")
-            self.assertIn('"code": "unavailable"', err)  # the TLS handshake refused it
+            # The TLS handshake refused it: the transport fails (which way depends on timing).
+            self.assertRegex(err, r'"code": "(unavailable|canceled)"')
 
     def test_03_introspect_by_certificate_alone(self):
         token = self.login(self.mtls, client="client-app")["accessToken"]
