@@ -19,8 +19,6 @@
 
 namespace tessera {
 
-namespace v1 = ::tessera::v1;
-
 struct Org {
   std::string id, slug, admin_id, admin_password, token;
 };
