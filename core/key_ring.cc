@@ -21,6 +21,14 @@ absl::StatusOr<std::shared_ptr<const SigningKey>> KeyRing::SigningKeyAt(absl::Ti
   return absl::UnavailableError("no active signing key");
 }
 
+std::optional<absl::Time> KeyRing::SigningSince(absl::Time now) const {
+  ReaderMutexLock lock(&mu_);
+  for (const auto& e : entries_) {
+    if (e.key->can_sign() && e.activates_at <= now && now < e.retired_at) return e.activates_at;
+  }
+  return std::nullopt;
+}
+
 std::shared_ptr<const SigningKey> KeyRing::FindVerificationKey(absl::string_view kid,
                                                                absl::Time now) const {
   ReaderMutexLock lock(&mu_);

@@ -6,14 +6,15 @@
 #define TESSERA_CORE_KEY_RING_H_
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "core/sync.h"
 #include "absl/time/time.h"
 #include "core/jwt.h"
 #include "core/signing_key.h"
+#include "core/sync.h"
 
 namespace tessera {
 
@@ -31,6 +32,10 @@ class KeyRing final : public VerificationKeySource {
 
   // The key to sign with at `now`: the newest active, unretired, private key.
   absl::StatusOr<std::shared_ptr<const SigningKey>> SigningKeyAt(absl::Time now) const;
+
+  // Since when the key that signs at `now` has been signing (for its age metric); nullopt when
+  // none signs.
+  std::optional<absl::Time> SigningSince(absl::Time now) const;
 
   std::shared_ptr<const SigningKey> FindVerificationKey(absl::string_view kid,
                                                         absl::Time now) const override;

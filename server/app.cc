@@ -12,6 +12,7 @@
 #include "core/aead.h"
 #include "core/key_ring.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/password_hasher.h"
 #include "core/secret_digest.h"
 #include "core/tls_files.h"
@@ -25,6 +26,8 @@
 #include "services/key_usage.h"
 #include "services/login_guard.h"
 #include "services/rotation_logic.h"
+#include "services/rpc_metrics.h"
+#include "services/service_metrics.h"
 #include "services/token_logic.h"
 #include "services/token_service.h"
 #include "storage/migrator.h"
@@ -124,11 +127,13 @@ absl::Status ServerApp::Start() {
       *hasher_, *password_pool_, *stores_->accounts, *api_key_logic_, *key_manager_);
   admin_logic_ = std::make_unique<AdminLogic>(clock_, *hasher_, *password_pool_, *stores_->orgs,
                                               *stores_->accounts, *stores_->roles, *stores_->audit);
-  token_service_ =
-      std::make_unique<TokenServiceImpl>(*token_logic_, *api_key_logic_, *rotation_logic_,
-                                         config_.introspect_auth == Config::IntrospectAuth::kMtls);
-  admin_service_ =
-      std::make_unique<AdminServiceImpl>(*token_logic_, *admin_logic_, *api_key_logic_);
+  metrics_ = std::make_unique<MetricsRegistry>();
+  RegisterMetrics();
+  token_service_ = std::make_unique<TokenServiceImpl>(
+      *token_logic_, *api_key_logic_, *rotation_logic_, *service_metrics_,
+      config_.introspect_auth == Config::IntrospectAuth::kMtls);
+  admin_service_ = std::make_unique<AdminServiceImpl>(*token_logic_, *admin_logic_, *api_key_logic_,
+                                                      *service_metrics_);
   health_ = std::make_unique<HealthService>();
   health_->SetServing(true);
 
@@ -138,6 +143,9 @@ absl::Status ServerApp::Start() {
   if (!credentials.ok()) return credentials.status();
   builder.AddListeningPort(config_.grpc_listen, *credentials, &grpc_port_);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(rpc_metrics_->InterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(token_service_.get());
   builder.RegisterService(admin_service_.get());
   builder.RegisterService(health_.get());
@@ -179,6 +187,44 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerApp::ServerCreden
   return grpc::experimental::TlsServerCredentials(options);
 }
 
+void ServerApp::RegisterMetrics() {
+  MetricsRegistry& m = *metrics_;
+  m.AddGauge("tessera_build_info", "Always 1; the labels say which build is running.", {"version"})
+      .Get({kTesseraVersion})
+      .Set(1);
+  rpc_metrics_ = std::make_unique<RpcMetrics>(
+      m, std::vector<std::string>{"tessera.v1.TokenService", "tessera.v1.AdminService",
+                                  "grpc.health.v1.Health"});
+  service_metrics_ = std::make_unique<ServiceMetrics>(m);
+  m.AddExternalHistogram("tessera_change_feed_lag_seconds",
+                         "Time from a change's commit on any replica to this replica applying it.",
+                         feed_->lag());
+  m.AddGaugeReader("tessera_snapshot_entries", "Entries in the introspection snapshot, by kind.",
+                   {"kind"}, [this] {
+                     AuthSnapshot::Sizes s = snapshot_->sizes();
+                     return std::vector<std::pair<LabelValues, double>>{
+                         {{"accounts"}, s.accounts},
+                         {{"revoked_tokens"}, s.revoked_tokens},
+                         {{"revoked_families"}, s.revoked_families},
+                         {{"api_keys"}, s.api_keys}};
+                   });
+  m.AddGaugeReader("tessera_db_pool_connections",
+                   "PostgreSQL connections of this replica's pool, by state.", {"state"}, [this] {
+                     int open = pool_->open_connections(), idle = pool_->idle_connections();
+                     return std::vector<std::pair<LabelValues, double>>{
+                         {{"idle"}, idle}, {{"in_use"}, std::max(0, open - idle)}};
+                   });
+  m.AddGaugeReader("tessera_signing_key_age_seconds",
+                   "Seconds since the key that signs now began signing.", {}, [this] {
+                     std::vector<std::pair<LabelValues, double>> out;
+                     absl::Time now = clock_.Now();
+                     if (auto since = key_ring_->SigningSince(now)) {
+                       out.push_back({{}, absl::ToDoubleSeconds(now - *since)});
+                     }
+                     return out;
+                   });
+}
+
 absl::Status ServerApp::StartHttp() {
   http_server_ = std::make_unique<httplib::Server>();
   http_server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
@@ -190,6 +236,9 @@ absl::Status ServerApp::StartHttp() {
     res.set_content(
         ready ? "ready\n" : "not ready: database unreachable or change feed resyncing\n",
         "text/plain");
+  });
+  http_server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics_->Render(), "text/plain; version=0.0.4; charset=utf-8");
   });
   http_server_->Get("/.well-known/jwks.json",
                     [this](const httplib::Request&, httplib::Response& res) {

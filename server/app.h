@@ -7,8 +7,8 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
-#include "core/sync.h"
 #include "core/clock.h"
+#include "core/sync.h"
 #include "server/config.h"
 
 namespace grpc {
@@ -38,6 +38,9 @@ class AuthSnapshot;
 class ApiKeyLogic;
 class KeyUsage;
 class LoginGuard;
+class MetricsRegistry;
+class RpcMetrics;
+class ServiceMetrics;
 class RotationLogic;
 class PgChangeFeed;
 class SnapshotStore;
@@ -66,6 +69,8 @@ class ServerApp {
   // Writes the API keys' last_used_at times noted since the last flush.
   void FlushKeyUsage();
   absl::Status StartHttp();
+  // Registers what /metrics shows (the RPC and service counters register themselves).
+  void RegisterMetrics();
   // Plaintext, TLS, or mutual TLS, per the tls_* settings.
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials() const;
 
@@ -83,6 +88,9 @@ class ServerApp {
   std::unique_ptr<BoundedWorkerPool> password_pool_;
   std::unique_ptr<KeyUsage> key_usage_;
   std::unique_ptr<LoginGuard> login_guard_;
+  std::unique_ptr<MetricsRegistry> metrics_;
+  std::unique_ptr<RpcMetrics> rpc_metrics_;
+  std::unique_ptr<ServiceMetrics> service_metrics_;
   std::unique_ptr<TokenLogic> token_logic_;
   std::unique_ptr<ApiKeyLogic> api_key_logic_;
   std::unique_ptr<RotationLogic> rotation_logic_;

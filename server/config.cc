@@ -117,7 +117,7 @@ const std::vector<SettingSpec>& SettingSpecs() {
       {"grpc_listen", "TESSERA_GRPC_LISTEN", "127.0.0.1:50051",
        "gRPC listen address (port 0 = any)"},
       {"http_listen", "TESSERA_HTTP_LISTEN", "127.0.0.1:9464",
-       "HTTP side port: /healthz, /readyz, /.well-known/jwks.json"},
+       "HTTP side port: /healthz, /readyz, /metrics, /.well-known/jwks.json"},
       {"issuer", "TESSERA_ISSUER", "tessera", "`iss` of access tokens, checked on verification"},
       {"access_token_ttl", "TESSERA_ACCESS_TOKEN_TTL", "900", "access token lifetime, seconds"},
       {"refresh_token_ttl", "TESSERA_REFRESH_TOKEN_TTL", "2592000",

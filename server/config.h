@@ -17,6 +17,9 @@
 
 namespace tessera {
 
+// This build's version, as `tessera version` prints it and tessera_build_info labels it.
+inline constexpr char kTesseraVersion[] = "0.1.0";
+
 // One row of the settings table (also rendered as `tessera help` and the README table).
 struct SettingSpec {
   const char* flag;

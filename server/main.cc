@@ -18,7 +18,6 @@
 namespace tessera {
 namespace {
 
-constexpr char kVersion[] = "0.1.0";
 
 void PrintUsage() {
   std::fprintf(stderr,
@@ -115,7 +114,7 @@ int main(int argc, char** argv) {
   if (cmd == "migrate") return tessera::Migrate(args);
   if (cmd == "bootstrap") return tessera::Bootstrap(args);
   if (cmd == "version" || cmd == "--version") {
-    std::printf("tessera %s\n", tessera::kVersion);
+    std::printf("tessera %s\n", tessera::kTesseraVersion);
     return 0;
   }
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {

@@ -9,7 +9,10 @@ grpc::Status AdminServiceImpl::Handle(grpc::ServerContext* context, absl::string
                                       Body body) {
   RequestMeta meta = MetaFrom(context);
   auto caller = AuthenticateCall(context, meta, tokens_);
-  if (!caller.ok()) return ToGrpcStatus(context, caller.status(), meta, method);
+  if (!caller.ok()) {
+    metrics_.AuthFailure(caller.status(), "invalid_bearer");
+    return ToGrpcStatus(context, caller.status(), meta, method);
+  }
   return ToGrpcStatus(context, body(*caller, meta), meta, method);
 }
 

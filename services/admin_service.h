@@ -4,6 +4,7 @@
 
 #include "services/admin_logic.h"
 #include "services/api_key_logic.h"
+#include "services/service_metrics.h"
 #include "services/token_logic.h"
 #include "tessera/v1/admin.grpc.pb.h"
 
@@ -11,8 +12,9 @@ namespace tessera {
 
 class AdminServiceImpl final : public tessera::v1::AdminService::Service {
  public:
-  AdminServiceImpl(TokenLogic& tokens, AdminLogic& logic, ApiKeyLogic& api_keys)
-      : tokens_(tokens), logic_(logic), api_keys_(api_keys) {}
+  AdminServiceImpl(TokenLogic& tokens, AdminLogic& logic, ApiKeyLogic& api_keys,
+                   ServiceMetrics& metrics)
+      : tokens_(tokens), logic_(logic), api_keys_(api_keys), metrics_(metrics) {}
 
   grpc::Status CreateOrganization(grpc::ServerContext* context,
                                   const v1::CreateOrganizationRequest* request,
@@ -48,6 +50,7 @@ class AdminServiceImpl final : public tessera::v1::AdminService::Service {
   TokenLogic& tokens_;
   AdminLogic& logic_;
   ApiKeyLogic& api_keys_;
+  ServiceMetrics& metrics_;
 };
 
 }  // namespace tessera

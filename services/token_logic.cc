@@ -8,6 +8,7 @@
 #include "core/credentials.h"
 #include "core/encoding.h"
 #include "core/log.h"
+#include "services/service_metrics.h"
 #include "services/validation.h"
 
 namespace tessera {
@@ -208,7 +209,7 @@ absl::StatusOr<IssuedTokens> TokenLogic::Refresh(absl::string_view refresh_token
          {"org_id", result->org_id},
          {"family_id", result->family_id},
          {"peer", meta.peer}});
-    return invalid();
+    return MarkRefreshReuse(invalid());
   }
   if (result->outcome == RefreshOutcome::kInvalid) return invalid();
 

@@ -51,7 +51,11 @@ grpc::Status TokenServiceImpl::IssueToken(grpc::ServerContext* context,
                       .scopes = std::move(scopes),
                       .audience = request->audience()};
   auto issued = logic_.LoginWithPassword(login, meta);
-  if (!issued.ok()) return fail(issued.status());
+  if (!issued.ok()) {
+    metrics_.AuthFailure(issued.status(), "invalid_credentials");
+    return fail(issued.status());
+  }
+  metrics_.Issued(ServiceMetrics::Grant::kPassword);
   FillTokens(*issued, response);
   return grpc::Status::OK;
 }
@@ -61,7 +65,12 @@ grpc::Status TokenServiceImpl::Refresh(grpc::ServerContext* context,
                                        v1::RefreshResponse* response) {
   RequestMeta meta = MetaFrom(context);
   auto issued = logic_.Refresh(request->refresh_token(), meta);
-  if (!issued.ok()) return ToGrpcStatus(context, issued.status(), meta, "Refresh");
+  if (!issued.ok()) {
+    if (IsRefreshReuse(issued.status())) metrics_.RefreshReuse();
+    metrics_.AuthFailure(issued.status(), "invalid_refresh_token");
+    return ToGrpcStatus(context, issued.status(), meta, "Refresh");
+  }
+  metrics_.Issued(ServiceMetrics::Grant::kRefresh);
   FillTokens(*issued, response);
   return grpc::Status::OK;
 }
@@ -71,20 +80,37 @@ grpc::Status TokenServiceImpl::Revoke(grpc::ServerContext* context,
   RequestMeta meta = MetaFrom(context);
   auto fail = [&](const absl::Status& s) { return ToGrpcStatus(context, s, meta, "Revoke"); };
   auto caller = AuthenticateCall(context, meta, logic_);
-  if (!caller.ok()) return fail(caller.status());
+  if (!caller.ok()) {
+    metrics_.AuthFailure(caller.status(), "invalid_bearer");
+    return fail(caller.status());
+  }
+  absl::Status revoked;
+  ServiceMetrics::Revocation kind = ServiceMetrics::Revocation::kAccessToken;
   switch (request->target_case()) {
     case v1::RevokeRequest::kToken:
       if (!ApiKeyPrefix(request->token()).empty()) {
-        return fail(api_keys_.RevokeByKey(*caller, meta, request->token()));
+        kind = ServiceMetrics::Revocation::kApiKey;
+        revoked = api_keys_.RevokeByKey(*caller, meta, request->token());
+      } else {
+        if (IsRefreshTokenFormat(request->token())) {
+          kind = ServiceMetrics::Revocation::kRefreshFamily;
+        }
+        revoked = logic_.RevokeToken(*caller, request->token(), meta);
       }
-      return fail(logic_.RevokeToken(*caller, request->token(), meta));
+      break;
     case v1::RevokeRequest::kAccountId:
-      return fail(logic_.RevokeAccount(*caller, request->account_id(), meta));
+      kind = ServiceMetrics::Revocation::kAccount;
+      revoked = logic_.RevokeAccount(*caller, request->account_id(), meta);
+      break;
     case v1::RevokeRequest::kApiKeyId:
-      return fail(api_keys_.RevokeById(*caller, meta, request->api_key_id()));
+      kind = ServiceMetrics::Revocation::kApiKey;
+      revoked = api_keys_.RevokeById(*caller, meta, request->api_key_id());
+      break;
     default:
       return fail(absl::InvalidArgumentError("target: one of token, api_key_id, account_id"));
   }
+  if (revoked.ok()) metrics_.Revoked(kind);
+  return fail(revoked);
 }
 
 grpc::Status TokenServiceImpl::Introspect(grpc::ServerContext* context,
@@ -98,13 +124,17 @@ grpc::Status TokenServiceImpl::Introspect(grpc::ServerContext* context,
   if (!(introspect_by_certificate_ && !HasAuthorization(context) &&
         HasVerifiedClientCertificate(context))) {
     auto authenticated = AuthenticateCall(context, meta, logic_);
-    if (!authenticated.ok()) return fail(authenticated.status());
+    if (!authenticated.ok()) {
+      metrics_.AuthFailure(authenticated.status(), "invalid_bearer");
+      return fail(authenticated.status());
+    }
     if (auto s = RequireScope(*authenticated, "tokens:introspect"); !s.ok()) return fail(s);
     caller = *std::move(authenticated);
   }
   auto result =
       logic_.Introspect(request->token(), request->secret(), meta, caller ? &*caller : nullptr);
   if (!result.ok()) return fail(result.status());
+  metrics_.Introspected(result->active);
   if (!result->active) return grpc::Status::OK;  // inactive: nothing else is said
   const AccessTokenClaims& c = result->claims;
   response->set_active(true);
@@ -129,7 +159,10 @@ grpc::Status TokenServiceImpl::Rotate(grpc::ServerContext* context,
   RequestMeta meta = MetaFrom(context);
   auto fail = [&](const absl::Status& s) { return ToGrpcStatus(context, s, meta, "Rotate"); };
   auto caller = AuthenticateCall(context, meta, logic_);
-  if (!caller.ok()) return fail(caller.status());
+  if (!caller.ok()) {
+    metrics_.AuthFailure(caller.status(), "invalid_bearer");
+    return fail(caller.status());
+  }
   absl::StatusOr<Rotation> rotated;
   switch (request->target_case()) {
     case v1::RotateRequest::kServiceAccountPassword:
@@ -160,7 +193,10 @@ grpc::Status TokenServiceImpl::GetJwks(grpc::ServerContext* context, const v1::G
                                        v1::GetJwksResponse* response) {
   RequestMeta meta = MetaFrom(context);
   auto caller = AuthenticateCall(context, meta, logic_);
-  if (!caller.ok()) return ToGrpcStatus(context, caller.status(), meta, "GetJwks");
+  if (!caller.ok()) {
+    metrics_.AuthFailure(caller.status(), "invalid_bearer");
+    return ToGrpcStatus(context, caller.status(), meta, "GetJwks");
+  }
   for (const PublicJwk& k : logic_.Jwks()) {
     auto* out = response->add_keys();
     out->set_kid(k.kid);

@@ -4,6 +4,7 @@
 
 #include "services/api_key_logic.h"
 #include "services/rotation_logic.h"
+#include "services/service_metrics.h"
 #include "services/token_logic.h"
 #include "tessera/v1/token.grpc.pb.h"
 
@@ -14,10 +15,11 @@ class TokenServiceImpl final : public tessera::v1::TokenService::Service {
   // `introspect_by_certificate`: an Introspect call without a bearer credential is allowed when
   // its connection presented a client certificate that TLS verified (--introspect_auth=mtls).
   TokenServiceImpl(TokenLogic& logic, ApiKeyLogic& api_keys, RotationLogic& rotation,
-                   bool introspect_by_certificate = false)
+                   ServiceMetrics& metrics, bool introspect_by_certificate = false)
       : logic_(logic),
         api_keys_(api_keys),
         rotation_(rotation),
+        metrics_(metrics),
         introspect_by_certificate_(introspect_by_certificate) {}
 
   grpc::Status IssueToken(grpc::ServerContext* context, const v1::IssueTokenRequest* request,
@@ -37,6 +39,7 @@ class TokenServiceImpl final : public tessera::v1::TokenService::Service {
   TokenLogic& logic_;
   ApiKeyLogic& api_keys_;
   RotationLogic& rotation_;
+  ServiceMetrics& metrics_;
   const bool introspect_by_certificate_;
 };
 

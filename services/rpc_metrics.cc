@@ -1,0 +1,116 @@
+#include "services/rpc_metrics.h"
+
+#include <google/protobuf/descriptor.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+
+namespace tessera {
+namespace {
+
+const char* CodeName(int code) {
+  static constexpr const char* kNames[] = {
+      "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
+      "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+      "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
+      "DataLoss", "Unauthenticated"};
+  return code >= 0 && code < 17 ? kNames[code] : "Unknown";
+}
+
+class MetricsInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  MetricsInterceptor(RpcMetrics& metrics, RpcMetrics::Method& method)
+      : metrics_(metrics), method_(method) {}
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* batch) override {
+    using Hook = grpc::experimental::InterceptionHookPoints;
+    if (batch->QueryInterceptionHookPoint(Hook::POST_RECV_INITIAL_METADATA)) {
+      start_ = absl::Now();
+      method_.started->Inc();
+    }
+    if (batch->QueryInterceptionHookPoint(Hook::PRE_SEND_STATUS)) {
+      int code = static_cast<int>(batch->GetSendStatus().error_code());
+      metrics_.Handled(method_, code).Inc();
+      if (start_ != absl::InfinitePast()) method_.seconds->Observe(absl::Now() - start_);
+    }
+    batch->Proceed();
+  }
+
+ private:
+  RpcMetrics& metrics_;
+  RpcMetrics::Method& method_;
+  absl::Time start_ = absl::InfinitePast();
+};
+
+class MetricsInterceptorFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit MetricsInterceptorFactory(RpcMetrics& metrics) : metrics_(metrics) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new MetricsInterceptor(metrics_, metrics_.For(info->method()));
+  }
+
+ private:
+  RpcMetrics& metrics_;
+};
+
+}  // namespace
+
+RpcMetrics::RpcMetrics(MetricsRegistry& registry, const std::vector<std::string>& services)
+    : started_(registry.AddCounter("grpc_server_started_total", "RPCs started on the server.",
+                                   {"grpc_service", "grpc_method"})),
+      handled_(registry.AddCounter("grpc_server_handled_total",
+                                   "RPCs completed on the server, whatever their status.",
+                                   {"grpc_service", "grpc_method", "grpc_code"})),
+      seconds_(registry.AddHistogram("grpc_server_handling_seconds",
+                                     "Time from receiving an RPC to sending its status.",
+                                     {"grpc_service", "grpc_method"})) {
+  for (const std::string& name : services) {
+    const auto* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
+    if (service == nullptr) continue;
+    for (int i = 0; i < service->method_count(); ++i) {
+      std::string full = absl::StrCat("/", name, "/", service->method(i)->name());
+      known_[full] = NewMethod(full);
+    }
+  }
+}
+
+std::unique_ptr<RpcMetrics::Method> RpcMetrics::NewMethod(absl::string_view full_method) {
+  auto m = std::make_unique<Method>();
+  absl::string_view path = absl::StripPrefix(full_method, "/");
+  size_t slash = path.find('/');
+  m->service = std::string(path.substr(0, slash));
+  m->name = slash == absl::string_view::npos ? "" : std::string(path.substr(slash + 1));
+  m->started = &started_.Get({m->service, m->name});
+  m->seconds = &seconds_.Get({m->service, m->name});
+  return m;
+}
+
+RpcMetrics::Method& RpcMetrics::For(absl::string_view full_method) {
+  auto it = known_.find(full_method);
+  if (it != known_.end()) return *it->second;
+  MutexLock lock(&mu_);
+  auto& late = late_[std::string(full_method)];
+  if (!late) late = NewMethod(full_method);
+  return *late;
+}
+
+Counter& RpcMetrics::Handled(Method& m, int code) {
+  if (code < 0 || code >= 17) code = 2;  // UNKNOWN
+  Counter* c = m.handled[code].load(std::memory_order_acquire);
+  if (c == nullptr) {
+    c = &handled_.Get({m.service, m.name, CodeName(code)});
+    m.handled[code].store(c, std::memory_order_release);
+  }
+  return *c;
+}
+
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+RpcMetrics::InterceptorFactory() {
+  return std::make_unique<MetricsInterceptorFactory>(*this);
+}
+
+}  // namespace tessera

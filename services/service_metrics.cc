@@ -1,0 +1,60 @@
+#include "services/service_metrics.h"
+
+#include "absl/strings/cord.h"
+#include "services/login_guard.h"
+
+namespace tessera {
+namespace {
+
+constexpr char kReusePayload[] = "tessera/refresh-reuse";
+
+}  // namespace
+
+ServiceMetrics::ServiceMetrics(MetricsRegistry& r)
+    : issued_(r.AddCounter("tessera_tokens_issued_total", "Access tokens issued, by grant.",
+                           {"grant"})),
+      introspections_(r.AddCounter("tessera_introspections_total",
+                                   "Introspect answers, by result (active or inactive).",
+                                   {"result"})),
+      failures_(r.AddCounter("tessera_auth_failures_total",
+                             "Refused logins, refreshes and bearer credentials, by reason.",
+                             {"reason"})),
+      revocations_(r.AddCounter("tessera_revocations_total",
+                                "Revoke calls that succeeded, by kind.", {"kind"})) {
+  introspected_active_ = &introspections_.Get({"active"});
+  introspected_inactive_ = &introspections_.Get({"inactive"});
+  refresh_reuse_ = &r.AddCounter("tessera_refresh_reuse_detected_total",
+                                 "Spent refresh tokens presented again (their family is revoked).")
+                        .Get({});
+  const char* grants[] = {"password", "refresh", "api_key", "service_token"};
+  for (int i = 0; i < 4; ++i) issued_by_grant_[i] = &issued_.Get({grants[i]});
+  const char* kinds[] = {"access_token", "refresh_family", "api_key", "account"};
+  for (int i = 0; i < 4; ++i) revoked_by_kind_[i] = &revocations_.Get({kinds[i]});
+  locked_out_ = &failures_.Get({"locked_out"});
+  for (const char* reason : {"invalid_credentials", "invalid_refresh_token", "invalid_bearer"}) {
+    failures_.Get({reason});  // present (at 0) from the start, so rates work from the first scrape
+  }
+}
+
+void ServiceMetrics::Issued(Grant grant) { issued_by_grant_[static_cast<int>(grant)]->Inc(); }
+
+void ServiceMetrics::Revoked(Revocation kind) { revoked_by_kind_[static_cast<int>(kind)]->Inc(); }
+
+void ServiceMetrics::AuthFailure(const absl::Status& status, const char* reason) {
+  if (RetryAfterSeconds(status).has_value()) {  // a lockout, not a full queue
+    locked_out_->Inc();
+  } else if (absl::IsUnauthenticated(status)) {
+    failures_.Get({reason}).Inc();  // the family lock: failures are not the hot path
+  }
+}
+
+absl::Status MarkRefreshReuse(absl::Status status) {
+  status.SetPayload(kReusePayload, absl::Cord("1"));
+  return status;
+}
+
+bool IsRefreshReuse(const absl::Status& status) {
+  return status.GetPayload(kReusePayload).has_value();
+}
+
+}  // namespace tessera

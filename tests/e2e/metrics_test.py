@@ -1,0 +1,140 @@
+#!/usr/bin/python3
+"""/metrics end to end: a running `tessera serve` is called with buf curl, its /metrics passes
+`promtool check metrics` with no error and no lint warning and counts the calls, and a real
+`prometheus` started on loopback scrapes it and answers a query for
+grpc_server_handled_total{grpc_method="Introspect"}.
+
+Run by ctest; by hand: /usr/bin/python3 tests/e2e/metrics_test.py --binary build/server/tessera --source .
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+import unittest
+import urllib.parse
+import urllib.request
+
+from harness import Postgres, Server, free_port, parse_args
+
+ARGS = None
+SCRAPE_BOUND = 30.0  # seconds for prometheus to start, scrape and answer
+
+
+class Metrics(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.pg = Postgres(ARGS.source)
+        cls.server = Server(ARGS.binary, cls.pg, cls.pg.tmp)
+        cls.boot = json.loads(cls.server.run("bootstrap", "--org", "acme", "--admin",
+                                             "admin").stdout)
+        cls.server.start()
+        cls.buf = os.path.join(ARGS.source, "tools/node_modules/.bin/buf")
+        cls.prometheus = None
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.prometheus:
+            cls.prometheus.kill()
+            cls.prometheus.wait()
+            cls.prometheus_log.close()
+        cls.server.kill()
+        cls.pg.destroy()
+
+    def curl(self, method, body, token=None):
+        cmd = [self.buf, "curl", "--protocol", "grpc", "--http2-prior-knowledge",
+               "-d", json.dumps(body), f"http://{self.server.grpc_target}/{method}"]
+        if token:
+            cmd[2:2] = ["-H", f"authorization: Bearer {token}"]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        return out.returncode == 0, json.loads(out.stdout or out.stderr or "{}")
+
+    def scrape(self):
+        url = f"http://127.0.0.1:{self.server.http_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as r:
+            self.assertTrue(r.headers["Content-Type"].startswith("text/plain; version=0.0.4"))
+            return r.read().decode()
+
+    def sample(self, text, name_and_labels):
+        for line in text.splitlines():
+            if line.startswith(name_and_labels + " "):
+                return float(line.rsplit(" ", 1)[1])
+        return None
+
+    def test_01_promtool_passes_and_the_calls_are_counted(self):
+        ok, login = self.curl("tessera.v1.TokenService/IssueToken", {
+            "password": {"org_slug": "acme", "username": "admin",
+                         "password": self.boot["password"]}})
+        self.assertTrue(ok, login)
+        token = login["accessToken"]
+        for _ in range(3):
+            ok, r = self.curl("tessera.v1.TokenService/Introspect", {"token": token}, token)
+            self.assertTrue(ok and r["active"], r)
+        ok, _ = self.curl("tessera.v1.TokenService/Introspect", {"token": "garbage"}, token)
+        self.assertTrue(ok)
+        ok, _ = self.curl("tessera.v1.TokenService/GetJwks", {}, "not-a-token")
+        self.assertFalse(ok)
+        text = self.scrape()
+        check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                               text=True, timeout=60)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        self.assertEqual(check.stdout + check.stderr, "", "promtool lint warnings")
+        introspect = 'grpc_service="tessera.v1.TokenService",grpc_method="Introspect"'
+        self.assertEqual(self.sample(text, f"grpc_server_handled_total{{{introspect},"
+                                           f"grpc_code=\"OK\"}}"), 4)
+        self.assertEqual(self.sample(text, f"grpc_server_started_total{{{introspect}}}"), 4)
+        self.assertEqual(self.sample(text, f"grpc_server_handling_seconds_count{{{introspect}}}"), 4)
+        self.assertEqual(self.sample(text, 'tessera_introspections_total{result="active"}'), 3)
+        self.assertEqual(self.sample(text, 'tessera_introspections_total{result="inactive"}'), 1)
+        self.assertEqual(self.sample(text, 'tessera_tokens_issued_total{grant="password"}'), 1)
+        self.assertEqual(self.sample(text, 'tessera_auth_failures_total{reason="invalid_bearer"}'), 1)
+        self.assertEqual(self.sample(
+            text, 'grpc_server_handled_total{grpc_service="tessera.v1.TokenService",'
+                  'grpc_method="GetJwks",grpc_code="Unauthenticated"}'), 1)
+        self.assertGreaterEqual(self.sample(text, 'tessera_snapshot_entries{kind="accounts"}'), 1)
+        self.assertIsNotNone(self.sample(text, "tessera_signing_key_age_seconds"))
+        self.assertIsNotNone(self.sample(text, 'tessera_db_pool_connections{state="idle"}'))
+        self.assertIsNotNone(self.sample(text, "tessera_change_feed_lag_seconds_count"))
+        self.assertEqual(self.sample(text, 'tessera_build_info{version="0.1.0"}'), 1)
+        self.assertNotIn(self.boot["password"], text)
+        self.assertNotIn(token, text)
+
+    def test_02_a_real_prometheus_scrapes_and_answers(self):
+        port = free_port()
+        data = os.path.join(self.pg.tmp, "prometheus")
+        os.makedirs(data)
+        config = os.path.join(data, "prometheus.yml")
+        with open(config, "w") as f:
+            f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                    "scrape_configs:\n  - job_name: tessera\n    static_configs:\n"
+                    f"      - targets: ['127.0.0.1:{self.server.http_port}']\n")
+        check = subprocess.run(["promtool", "check", "config", config], capture_output=True,
+                               text=True, timeout=60)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        log = Metrics.prometheus_log = open(os.path.join(data, "prometheus.log"), "w")
+        Metrics.prometheus = subprocess.Popen(
+            ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={data}/tsdb",
+             f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT)
+        query = urllib.parse.quote('grpc_server_handled_total{grpc_method="Introspect"}')
+        start, result = time.time(), []
+        while time.time() - start < SCRAPE_BOUND:
+            try:
+                with urllib.request.urlopen(
+                        f"http://127.0.0.1:{port}/api/v1/query?query={query}", timeout=2) as r:
+                    result = json.loads(r.read())["data"]["result"]
+                if result:
+                    break
+            except (OSError, ValueError, KeyError):
+                pass
+            time.sleep(0.5)
+        print(f"\n  prometheus answered after {time.time() - start:.1f} s: {result}",
+              file=sys.stderr)
+        self.assertTrue(result, "prometheus never answered the query")
+        codes = {r["metric"]["grpc_code"]: float(r["value"][1]) for r in result}
+        self.assertEqual(codes.get("OK"), 4)
+        self.assertEqual(result[0]["metric"]["job"], "tessera")
+
+
+if __name__ == "__main__":
+    ARGS, rest = parse_args()
+    unittest.main(argv=[sys.argv[0], "-v"] + rest)
