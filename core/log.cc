@@ -11,6 +11,7 @@ namespace tessera {
 namespace {
 
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
+std::atomic<std::FILE*> g_stream{nullptr};  // null: stderr
 
 const char* LevelName(LogLevel l) {
   switch (l) {
@@ -29,6 +30,8 @@ const char* LevelName(LogLevel l) {
 }  // namespace
 
 void SetLogLevel(LogLevel level) { g_level.store(static_cast<int>(level)); }
+
+void SetLogStream(std::FILE* stream) { g_stream.store(stream); }
 
 bool ParseLogLevel(absl::string_view name, LogLevel* out) {
   for (LogLevel l : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarning, LogLevel::kError}) {
@@ -49,7 +52,12 @@ void Log(LogLevel level, absl::string_view event, std::initializer_list<LogField
   for (const auto& [k, v] : fields) j[std::string(k)] = v;
   std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   line.push_back('\n');
-  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::FILE* out = g_stream.load();
+  if (out == nullptr) out = stderr;
+  flockfile(out);
+  std::fwrite(line.data(), 1, line.size(), out);
+  std::fflush(out);
+  funlockfile(out);
 }
 
 }  // namespace tessera

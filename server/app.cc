@@ -21,6 +21,7 @@
 #include "services/admin_service.h"
 #include "services/api_key_logic.h"
 #include "services/auth_snapshot.h"
+#include "services/call_notes.h"
 #include "services/health_service.h"
 #include "services/key_manager.h"
 #include "services/key_usage.h"
@@ -130,10 +131,10 @@ absl::Status ServerApp::Start() {
   metrics_ = std::make_unique<MetricsRegistry>();
   RegisterMetrics();
   token_service_ = std::make_unique<TokenServiceImpl>(
-      *token_logic_, *api_key_logic_, *rotation_logic_, *service_metrics_,
+      *token_logic_, *api_key_logic_, *rotation_logic_, *service_metrics_, *call_notes_,
       config_.introspect_auth == Config::IntrospectAuth::kMtls);
   admin_service_ = std::make_unique<AdminServiceImpl>(*token_logic_, *admin_logic_, *api_key_logic_,
-                                                      *service_metrics_);
+                                                      *service_metrics_, *call_notes_);
   health_ = std::make_unique<HealthService>();
   health_->SetServing(true);
 
@@ -192,9 +193,11 @@ void ServerApp::RegisterMetrics() {
   m.AddGauge("tessera_build_info", "Always 1; the labels say which build is running.", {"version"})
       .Get({kTesseraVersion})
       .Set(1);
+  call_notes_ = std::make_unique<CallNotes>();
   rpc_metrics_ = std::make_unique<RpcMetrics>(
-      m, std::vector<std::string>{"tessera.v1.TokenService", "tessera.v1.AdminService",
-                                  "grpc.health.v1.Health"});
+      m, *call_notes_,
+      std::vector<std::string>{"tessera.v1.TokenService", "tessera.v1.AdminService",
+                               "grpc.health.v1.Health"});
   service_metrics_ = std::make_unique<ServiceMetrics>(m);
   m.AddExternalHistogram("tessera_change_feed_lag_seconds",
                          "Time from a change's commit on any replica to this replica applying it.",

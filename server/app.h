@@ -38,6 +38,7 @@ class AuthSnapshot;
 class ApiKeyLogic;
 class KeyUsage;
 class LoginGuard;
+class CallNotes;
 class MetricsRegistry;
 class RpcMetrics;
 class ServiceMetrics;
@@ -89,6 +90,7 @@ class ServerApp {
   std::unique_ptr<KeyUsage> key_usage_;
   std::unique_ptr<LoginGuard> login_guard_;
   std::unique_ptr<MetricsRegistry> metrics_;
+  std::unique_ptr<CallNotes> call_notes_;
   std::unique_ptr<RpcMetrics> rpc_metrics_;
   std::unique_ptr<ServiceMetrics> service_metrics_;
   std::unique_ptr<TokenLogic> token_logic_;

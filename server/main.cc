@@ -18,7 +18,6 @@
 namespace tessera {
 namespace {
 
-
 void PrintUsage() {
   std::fprintf(stderr,
                "usage: tessera <serve|migrate|bootstrap|version> [--flag=value ...]\n"
@@ -42,6 +41,7 @@ int Serve(const std::vector<std::string>& args) {
   sigaddset(&stop, SIGTERM);
   sigaddset(&stop, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  SetLogStream(stdout);  // a server's log is its output; one-shot commands keep stdout for JSON
 
   auto config = ParseConfig(args, ProcessEnvironment(), Needs::kDatabaseAndSecrets);
   if (!config.ok()) return Fail(config.status());

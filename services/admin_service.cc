@@ -13,6 +13,7 @@ grpc::Status AdminServiceImpl::Handle(grpc::ServerContext* context, absl::string
     metrics_.AuthFailure(caller.status(), "invalid_bearer");
     return ToGrpcStatus(context, caller.status(), meta, method);
   }
+  calls_.Record(context, caller->org_id, caller->account_id);
   return ToGrpcStatus(context, body(*caller, meta), meta, method);
 }
 

@@ -4,6 +4,7 @@
 
 #include "services/admin_logic.h"
 #include "services/api_key_logic.h"
+#include "services/call_notes.h"
 #include "services/service_metrics.h"
 #include "services/token_logic.h"
 #include "tessera/v1/admin.grpc.pb.h"
@@ -13,8 +14,8 @@ namespace tessera {
 class AdminServiceImpl final : public tessera::v1::AdminService::Service {
  public:
   AdminServiceImpl(TokenLogic& tokens, AdminLogic& logic, ApiKeyLogic& api_keys,
-                   ServiceMetrics& metrics)
-      : tokens_(tokens), logic_(logic), api_keys_(api_keys), metrics_(metrics) {}
+                   ServiceMetrics& metrics, CallNotes& calls)
+      : tokens_(tokens), logic_(logic), api_keys_(api_keys), metrics_(metrics), calls_(calls) {}
 
   grpc::Status CreateOrganization(grpc::ServerContext* context,
                                   const v1::CreateOrganizationRequest* request,
@@ -51,6 +52,7 @@ class AdminServiceImpl final : public tessera::v1::AdminService::Service {
   AdminLogic& logic_;
   ApiKeyLogic& api_keys_;
   ServiceMetrics& metrics_;
+  CallNotes& calls_;
 };
 
 }  // namespace tessera

@@ -8,10 +8,7 @@ namespace tessera {
 
 AuthSnapshot::AuthSnapshot(const Clock& clock, SnapshotStore& store, SnapshotOptions options,
                            std::function<absl::Status()> reload_keys)
-    : clock_(clock),
-      store_(store),
-      options_(options),
-      reload_keys_(std::move(reload_keys)) {}
+    : clock_(clock), store_(store), options_(options), reload_keys_(std::move(reload_keys)) {}
 
 void AuthSnapshot::AddRevoked(RevokedMap& map, const std::string& org_id, const std::string& id,
                               absl::Time expires_at) {
@@ -94,7 +91,8 @@ absl::Status AuthSnapshot::Resync() {
     keys[digest] = std::make_shared<const ApiKeyCredential>(std::move(k));
   }
   RevokedMap tokens, families;
-  for (const RevokedEntry& e : data->access_tokens) AddRevoked(tokens, e.org_id, e.id, e.expires_at);
+  for (const RevokedEntry& e : data->access_tokens)
+    AddRevoked(tokens, e.org_id, e.id, e.expires_at);
   for (const RevokedEntry& e : data->families) {
     AddRevoked(families, e.org_id, e.id, e.expires_at + options_.family_tail);
   }

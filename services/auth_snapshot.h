@@ -17,9 +17,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "core/sync.h"
 #include "core/clock.h"
 #include "core/jwt.h"
+#include "core/sync.h"
 #include "storage/change_feed.h"
 #include "storage/snapshot_store.h"
 
@@ -107,7 +107,7 @@ class AuthSnapshot final : public ChangeSink {
   AccountMap accounts_ ABSL_GUARDED_BY(mu_);
   RevokedMap revoked_tokens_ ABSL_GUARDED_BY(mu_);
   RevokedMap revoked_families_ ABSL_GUARDED_BY(mu_);
-  KeyMap api_keys_ ABSL_GUARDED_BY(mu_);                                    // by digest
+  KeyMap api_keys_ ABSL_GUARDED_BY(mu_);                                            // by digest
   absl::flat_hash_map<std::string, std::string> key_digests_ ABSL_GUARDED_BY(mu_);  // ID → digest
 };
 

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "core/sync.h"
 #include "absl/time/time.h"
+#include "core/sync.h"
 #include "storage/api_key_store.h"
 
 namespace tessera {

@@ -14,8 +14,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "core/sync.h"
 #include "core/clock.h"
+#include "core/sync.h"
 #include "services/principal.h"
 #include "storage/audit_store.h"
 #include "storage/snapshot_store.h"

@@ -1,10 +1,12 @@
 #include "services/rpc_metrics.h"
 
 #include <google/protobuf/descriptor.h>
+#include <grpcpp/server_context.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "core/log.h"
 
 namespace tessera {
 namespace {
@@ -20,19 +22,39 @@ const char* CodeName(int code) {
 
 class MetricsInterceptor final : public grpc::experimental::Interceptor {
  public:
-  MetricsInterceptor(RpcMetrics& metrics, RpcMetrics::Method& method)
-      : metrics_(metrics), method_(method) {}
+  MetricsInterceptor(RpcMetrics& metrics, RpcMetrics::Method& method,
+                     grpc::ServerContextBase* context)
+      : metrics_(metrics), method_(method), context_(context) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* batch) override {
     using Hook = grpc::experimental::InterceptionHookPoints;
     if (batch->QueryInterceptionHookPoint(Hook::POST_RECV_INITIAL_METADATA)) {
       start_ = absl::Now();
       method_.started->Inc();
+      metrics_.calls().Open(context_);
+    }
+    if (batch->QueryInterceptionHookPoint(Hook::PRE_SEND_INITIAL_METADATA)) {
+      // The handler echoes the request ID it used (see MetaFrom).
+      auto* sent = batch->GetSendInitialMetadata();
+      auto it = sent->find("x-request-id");
+      if (it != sent->end()) request_id_ = it->second;
     }
     if (batch->QueryInterceptionHookPoint(Hook::PRE_SEND_STATUS)) {
       int code = static_cast<int>(batch->GetSendStatus().error_code());
       metrics_.Handled(method_, code).Inc();
-      if (start_ != absl::InfinitePast()) method_.seconds->Observe(absl::Now() - start_);
+      absl::Duration took =
+          start_ == absl::InfinitePast() ? absl::ZeroDuration() : absl::Now() - start_;
+      method_.seconds->Observe(took);
+      CallNotes::Note note = metrics_.calls().Close(context_);
+      // Health probes arrive every few seconds from each prober: debug, not info.
+      Log(method_.service == "grpc.health.v1.Health" ? LogLevel::kDebug : LogLevel::kInfo, "rpc",
+          {{"request_id", request_id_},
+           {"method", absl::StrCat(method_.service, "/", method_.name)},
+           {"code", CodeName(code)},
+           {"duration_ms", absl::StrCat(absl::ToDoubleMilliseconds(took))},
+           {"org_id", note.org_id},
+           {"principal_id", note.principal_id},
+           {"peer", context_->peer()}});
     }
     batch->Proceed();
   }
@@ -40,7 +62,9 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
  private:
   RpcMetrics& metrics_;
   RpcMetrics::Method& method_;
+  grpc::ServerContextBase* const context_;
   absl::Time start_ = absl::InfinitePast();
+  std::string request_id_;
 };
 
 class MetricsInterceptorFactory final
@@ -49,7 +73,7 @@ class MetricsInterceptorFactory final
   explicit MetricsInterceptorFactory(RpcMetrics& metrics) : metrics_(metrics) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    return new MetricsInterceptor(metrics_, metrics_.For(info->method()));
+    return new MetricsInterceptor(metrics_, metrics_.For(info->method()), info->server_context());
   }
 
  private:
@@ -58,8 +82,10 @@ class MetricsInterceptorFactory final
 
 }  // namespace
 
-RpcMetrics::RpcMetrics(MetricsRegistry& registry, const std::vector<std::string>& services)
-    : started_(registry.AddCounter("grpc_server_started_total", "RPCs started on the server.",
+RpcMetrics::RpcMetrics(MetricsRegistry& registry, CallNotes& calls,
+                       const std::vector<std::string>& services)
+    : calls_(calls),
+      started_(registry.AddCounter("grpc_server_started_total", "RPCs started on the server.",
                                    {"grpc_service", "grpc_method"})),
       handled_(registry.AddCounter("grpc_server_handled_total",
                                    "RPCs completed on the server, whatever their status.",

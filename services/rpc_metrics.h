@@ -1,7 +1,8 @@
-// RpcMetrics: the standard gRPC server metrics for every RPC, recorded by a server interceptor:
-// grpc_server_started_total, grpc_server_handled_total{grpc_service,grpc_method,grpc_code} and
-// grpc_server_handling_seconds. Each method's cells are looked up once (the first time a code is
-// seen for it) and kept, so a call touches only atomics.
+// RpcMetrics: what a server interceptor records for every RPC. The standard gRPC server metrics
+// (grpc_server_started_total, grpc_server_handled_total{grpc_service,grpc_method,grpc_code},
+// grpc_server_handling_seconds; each method's cells are looked up once and kept, so a call
+// touches only atomics), and one JSON log line per call: request ID, method, code, duration,
+// the caller's org and principal (from CallNotes, filled by the handler) and peer.
 #ifndef TESSERA_SERVICES_RPC_METRICS_H_
 #define TESSERA_SERVICES_RPC_METRICS_H_
 
@@ -14,6 +15,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "core/metrics.h"
+#include "services/call_notes.h"
 
 namespace tessera {
 
@@ -21,7 +23,8 @@ class RpcMetrics {
  public:
   // `services`: full names of the services whose methods get cells up front (others get theirs
   // on first call, under a lock, once).
-  RpcMetrics(MetricsRegistry& registry, const std::vector<std::string>& services);
+  RpcMetrics(MetricsRegistry& registry, CallNotes& calls, const std::vector<std::string>& services);
+  CallNotes& calls() { return calls_; }
 
   // The server interceptor factory to hand to ServerBuilder.
   std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> InterceptorFactory();
@@ -39,6 +42,7 @@ class RpcMetrics {
  private:
   std::unique_ptr<Method> NewMethod(absl::string_view full_method);
 
+  CallNotes& calls_;
   Family<Counter>& started_;
   Family<Counter>& handled_;
   Family<Histogram>& seconds_;

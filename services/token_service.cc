@@ -38,6 +38,7 @@ grpc::Status TokenServiceImpl::IssueToken(grpc::ServerContext* context,
     auto issued = logic_.LoginWithApiKey(
         login, service ? ApiKeyKind::kServiceToken : ApiKeyKind::kUserToken, meta);
     if (!issued.ok()) return fail(issued.status());
+    calls_.Record(context, issued->org.id, issued->account.id);
     FillTokens(*issued, response);
     return grpc::Status::OK;
   }
@@ -56,6 +57,7 @@ grpc::Status TokenServiceImpl::IssueToken(grpc::ServerContext* context,
     return fail(issued.status());
   }
   metrics_.Issued(ServiceMetrics::Grant::kPassword);
+  calls_.Record(context, issued->org.id, issued->account.id);
   FillTokens(*issued, response);
   return grpc::Status::OK;
 }
@@ -71,6 +73,7 @@ grpc::Status TokenServiceImpl::Refresh(grpc::ServerContext* context,
     return ToGrpcStatus(context, issued.status(), meta, "Refresh");
   }
   metrics_.Issued(ServiceMetrics::Grant::kRefresh);
+  calls_.Record(context, issued->org.id, issued->account.id);
   FillTokens(*issued, response);
   return grpc::Status::OK;
 }
@@ -84,6 +87,7 @@ grpc::Status TokenServiceImpl::Revoke(grpc::ServerContext* context,
     metrics_.AuthFailure(caller.status(), "invalid_bearer");
     return fail(caller.status());
   }
+  calls_.Record(context, caller->org_id, caller->account_id);
   absl::Status revoked;
   ServiceMetrics::Revocation kind = ServiceMetrics::Revocation::kAccessToken;
   switch (request->target_case()) {
@@ -128,6 +132,7 @@ grpc::Status TokenServiceImpl::Introspect(grpc::ServerContext* context,
       metrics_.AuthFailure(authenticated.status(), "invalid_bearer");
       return fail(authenticated.status());
     }
+    calls_.Record(context, authenticated->org_id, authenticated->account_id);
     if (auto s = RequireScope(*authenticated, "tokens:introspect"); !s.ok()) return fail(s);
     caller = *std::move(authenticated);
   }
@@ -163,6 +168,7 @@ grpc::Status TokenServiceImpl::Rotate(grpc::ServerContext* context,
     metrics_.AuthFailure(caller.status(), "invalid_bearer");
     return fail(caller.status());
   }
+  calls_.Record(context, caller->org_id, caller->account_id);
   absl::StatusOr<Rotation> rotated;
   switch (request->target_case()) {
     case v1::RotateRequest::kServiceAccountPassword:
@@ -197,6 +203,7 @@ grpc::Status TokenServiceImpl::GetJwks(grpc::ServerContext* context, const v1::G
     metrics_.AuthFailure(caller.status(), "invalid_bearer");
     return ToGrpcStatus(context, caller.status(), meta, "GetJwks");
   }
+  calls_.Record(context, caller->org_id, caller->account_id);
   for (const PublicJwk& k : logic_.Jwks()) {
     auto* out = response->add_keys();
     out->set_kid(k.kid);

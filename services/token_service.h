@@ -3,6 +3,7 @@
 #define TESSERA_SERVICES_TOKEN_SERVICE_H_
 
 #include "services/api_key_logic.h"
+#include "services/call_notes.h"
 #include "services/rotation_logic.h"
 #include "services/service_metrics.h"
 #include "services/token_logic.h"
@@ -15,11 +16,13 @@ class TokenServiceImpl final : public tessera::v1::TokenService::Service {
   // `introspect_by_certificate`: an Introspect call without a bearer credential is allowed when
   // its connection presented a client certificate that TLS verified (--introspect_auth=mtls).
   TokenServiceImpl(TokenLogic& logic, ApiKeyLogic& api_keys, RotationLogic& rotation,
-                   ServiceMetrics& metrics, bool introspect_by_certificate = false)
+                   ServiceMetrics& metrics, CallNotes& calls,
+                   bool introspect_by_certificate = false)
       : logic_(logic),
         api_keys_(api_keys),
         rotation_(rotation),
         metrics_(metrics),
+        calls_(calls),
         introspect_by_certificate_(introspect_by_certificate) {}
 
   grpc::Status IssueToken(grpc::ServerContext* context, const v1::IssueTokenRequest* request,
@@ -40,6 +43,7 @@ class TokenServiceImpl final : public tessera::v1::TokenService::Service {
   ApiKeyLogic& api_keys_;
   RotationLogic& rotation_;
   ServiceMetrics& metrics_;
+  CallNotes& calls_;
   const bool introspect_by_certificate_;
 };
 

@@ -265,6 +265,33 @@ class EndToEnd(unittest.TestCase):
         self.assertTrue(ok, events)
         self.assertEqual(len(events["events"]), 1)
 
+    def test_97_the_log_is_json_lines_with_one_line_per_rpc(self):
+        with open(self.t.log_path) as f:
+            lines = f.read().splitlines()
+        records = [json.loads(line) for line in lines]  # every line, or this fails
+        for r in records:
+            self.assertTrue({"time", "level", "event"} <= set(r), r)
+        rpcs = [r for r in records if r["event"] == "rpc"]
+        fields = {"request_id", "method", "code", "duration_ms", "org_id", "principal_id", "peer"}
+        for r in rpcs:
+            self.assertTrue(fields <= set(r), r)
+            self.assertGreaterEqual(float(r["duration_ms"]), 0)
+        by_method = {}
+        for r in rpcs:
+            by_method.setdefault(r["method"], []).append(r)
+        print(f"\n  {len(lines)} log lines, {len(rpcs)} of them RPCs over {len(by_method)} methods",
+              file=sys.stderr)
+        logins = [r for r in by_method["tessera.v1.TokenService/IssueToken"] if r["code"] == "OK"]
+        self.assertTrue(logins)
+        self.assertTrue(all(r["org_id"] == self.admin["org_id"] for r in logins
+                            if r["principal_id"] == self.admin["account_id"]))
+        introspections = by_method["tessera.v1.TokenService/Introspect"]
+        self.assertTrue(all(r["principal_id"] and r["request_id"] for r in introspections))
+        self.assertTrue(all(r["peer"].startswith("ipv4:127.0.0.1:") for r in rpcs))
+        refused = [r for r in rpcs if r["code"] == "Unauthenticated"]
+        self.assertTrue(refused)  # wrong passwords were tried; their lines name no principal
+        self.assertTrue(all(r["principal_id"] == "" for r in refused))
+
     def test_98_no_secret_in_the_logs_or_the_audit_log(self):
         """Everything the server logged and every audit row of the whole run, against every
         password, key, secret, refresh and access token that crossed the wire."""
