@@ -31,9 +31,10 @@ ServiceMetrics::ServiceMetrics(MetricsRegistry& r)
   const char* kinds[] = {"access_token", "refresh_family", "api_key", "account"};
   for (int i = 0; i < 4; ++i) revoked_by_kind_[i] = &revocations_.Get({kinds[i]});
   locked_out_ = &failures_.Get({"locked_out"});
-  for (const char* reason : {"invalid_credentials", "invalid_refresh_token", "invalid_bearer"}) {
-    failures_.Get({reason});  // present (at 0) from the start, so rates work from the first scrape
-  }
+  // Present (at 0) from the first scrape, and resolved once: no lock on a failure either.
+  invalid_credentials_ = &failures_.Get({"invalid_credentials"});
+  invalid_refresh_token_ = &failures_.Get({"invalid_refresh_token"});
+  invalid_bearer_ = &failures_.Get({"invalid_bearer"});
 }
 
 void ServiceMetrics::Issued(Grant grant) { issued_by_grant_[static_cast<int>(grant)]->Inc(); }
@@ -44,7 +45,11 @@ void ServiceMetrics::AuthFailure(const absl::Status& status, const char* reason)
   if (RetryAfterSeconds(status).has_value()) {  // a lockout, not a full queue
     locked_out_->Inc();
   } else if (absl::IsUnauthenticated(status)) {
-    failures_.Get({reason}).Inc();  // the family lock: failures are not the hot path
+    absl::string_view r(reason);
+    Counter* c = r == "invalid_refresh_token" ? invalid_refresh_token_
+                 : r == "invalid_bearer"      ? invalid_bearer_
+                                              : invalid_credentials_;
+    c->Inc();
   }
 }
 

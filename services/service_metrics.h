@@ -22,7 +22,8 @@ class ServiceMetrics {
   enum class Revocation { kAccessToken, kRefreshFamily, kApiKey, kAccount };
   void Revoked(Revocation kind);
   // A refused credential: a lockout (TooManyAttempts) counts as locked_out, UNAUTHENTICATED as
-  // `reason` (invalid_credentials, invalid_refresh_token, invalid_bearer); others not at all.
+  // `reason` (invalid_credentials, invalid_refresh_token or invalid_bearer; anything else counts
+  // as invalid_credentials); other codes not at all.
   void AuthFailure(const absl::Status& status, const char* reason);
   void RefreshReuse() { refresh_reuse_->Inc(); }
 
@@ -37,6 +38,9 @@ class ServiceMetrics {
   Counter* issued_by_grant_[4];
   Counter* revoked_by_kind_[4];
   Counter* locked_out_;
+  Counter* invalid_credentials_;
+  Counter* invalid_refresh_token_;
+  Counter* invalid_bearer_;
 };
 
 // Marks a refresh refusal as reuse of a spent token. The client only sees "invalid refresh
