@@ -75,15 +75,19 @@ void RenderHistogram(std::string& out, const std::string& name,
 
 }  // namespace
 
+MetricsRegistry::Entry& MetricsRegistry::Append(std::unique_ptr<Entry> entry) {
+  MutexLock lock(&mu_);
+  entries_.push_back(std::move(entry));
+  return *entries_.back();
+}
+
 Family<Counter>& MetricsRegistry::AddCounter(std::string name, std::string help,
                                              std::vector<std::string> labels) {
   auto e = std::make_unique<Entry>();
   e->type = Entry::Type::kCounter;
   e->counter =
       std::make_unique<Family<Counter>>(std::move(name), std::move(help), std::move(labels));
-  MutexLock lock(&mu_);
-  entries_.push_back(std::move(e));
-  return *entries_.back()->counter;
+  return *Append(std::move(e)).counter;
 }
 
 Family<Gauge>& MetricsRegistry::AddGauge(std::string name, std::string help,
@@ -91,9 +95,7 @@ Family<Gauge>& MetricsRegistry::AddGauge(std::string name, std::string help,
   auto e = std::make_unique<Entry>();
   e->type = Entry::Type::kGauge;
   e->gauge = std::make_unique<Family<Gauge>>(std::move(name), std::move(help), std::move(labels));
-  MutexLock lock(&mu_);
-  entries_.push_back(std::move(e));
-  return *entries_.back()->gauge;
+  return *Append(std::move(e)).gauge;
 }
 
 Family<Histogram>& MetricsRegistry::AddHistogram(std::string name, std::string help,
@@ -102,9 +104,7 @@ Family<Histogram>& MetricsRegistry::AddHistogram(std::string name, std::string h
   e->type = Entry::Type::kHistogram;
   e->histogram =
       std::make_unique<Family<Histogram>>(std::move(name), std::move(help), std::move(labels));
-  MutexLock lock(&mu_);
-  entries_.push_back(std::move(e));
-  return *entries_.back()->histogram;
+  return *Append(std::move(e)).histogram;
 }
 
 void MetricsRegistry::AddGaugeReader(std::string name, std::string help,
@@ -115,8 +115,7 @@ void MetricsRegistry::AddGaugeReader(std::string name, std::string help,
   e->help = std::move(help);
   e->labels = std::move(labels);
   e->read = std::move(read);
-  MutexLock lock(&mu_);
-  entries_.push_back(std::move(e));
+  Append(std::move(e));
 }
 
 void MetricsRegistry::AddExternalHistogram(std::string name, std::string help,
@@ -126,8 +125,7 @@ void MetricsRegistry::AddExternalHistogram(std::string name, std::string help,
   e->name = std::move(name);
   e->help = std::move(help);
   e->external = &histogram;
-  MutexLock lock(&mu_);
-  entries_.push_back(std::move(e));
+  Append(std::move(e));
 }
 
 std::string MetricsRegistry::Render() const {

@@ -101,6 +101,7 @@ class MetricsRegistry {
     GaugeReader read;
     const Histogram* external = nullptr;
   };
+  Entry& Append(std::unique_ptr<Entry> entry);
   mutable Mutex mu_;
   std::vector<std::unique_ptr<Entry>> entries_ ABSL_GUARDED_BY(mu_);
 };

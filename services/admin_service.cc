@@ -8,12 +8,8 @@ template <typename Body>
 grpc::Status AdminServiceImpl::Handle(grpc::ServerContext* context, absl::string_view method,
                                       Body body) {
   RequestMeta meta = MetaFrom(context);
-  auto caller = AuthenticateCall(context, meta, tokens_);
-  if (!caller.ok()) {
-    metrics_.AuthFailure(caller.status(), "invalid_bearer");
-    return ToGrpcStatus(context, caller.status(), meta, method);
-  }
-  calls_.Record(context, caller->org_id, caller->account_id);
+  auto caller = AuthenticateCall(context, meta, tokens_, metrics_, calls_);
+  if (!caller.ok()) return ToGrpcStatus(context, caller.status(), meta, method);
   return ToGrpcStatus(context, body(*caller, meta), meta, method);
 }
 

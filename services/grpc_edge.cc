@@ -44,12 +44,20 @@ RequestMeta MetaFrom(grpc::ServerContext* context) {
 }
 
 absl::StatusOr<Principal> AuthenticateCall(grpc::ServerContext* context, const RequestMeta& meta,
-                                           TokenLogic& tokens) {
+                                           TokenLogic& tokens, ServiceMetrics& metrics,
+                                           CallNotes& calls) {
   std::string header = FirstMetadata(context, "authorization");
   auto token = BearerCredential(header);
-  if (!token.ok()) return token.status();
   // A service token's secret travels in its own metadata entry.
-  return tokens.AuthenticateBearer(*token, FirstMetadata(context, "x-api-secret"), meta);
+  auto caller =
+      token.ok() ? tokens.AuthenticateBearer(*token, FirstMetadata(context, "x-api-secret"), meta)
+                 : absl::StatusOr<Principal>(token.status());
+  if (!caller.ok()) {
+    metrics.AuthFailure(caller.status(), "invalid_bearer");
+    return caller;
+  }
+  calls.Record(context, caller->org_id, caller->account_id);
+  return caller;
 }
 
 bool HasAuthorization(grpc::ServerContext* context) {

@@ -7,7 +7,9 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
+#include "services/call_notes.h"
 #include "services/principal.h"
+#include "services/service_metrics.h"
 #include "services/token_logic.h"
 #include "storage/api_key_store.h"
 #include "storage/records.h"
@@ -20,9 +22,11 @@ namespace tessera {
 RequestMeta MetaFrom(grpc::ServerContext* context);
 
 // The `authorization: Bearer <token>` credential of the call (with `x-api-secret` for a service
-// token), authenticated.
+// token), authenticated: a refusal is counted in `metrics`, the caller noted in `calls` for the
+// call's log line.
 absl::StatusOr<Principal> AuthenticateCall(grpc::ServerContext* context, const RequestMeta& meta,
-                                           TokenLogic& tokens);
+                                           TokenLogic& tokens, ServiceMetrics& metrics,
+                                           CallNotes& calls);
 
 // Whether the call carries `authorization` metadata at all.
 bool HasAuthorization(grpc::ServerContext* context);

@@ -82,12 +82,8 @@ grpc::Status TokenServiceImpl::Revoke(grpc::ServerContext* context,
                                       const v1::RevokeRequest* request, v1::RevokeResponse*) {
   RequestMeta meta = MetaFrom(context);
   auto fail = [&](const absl::Status& s) { return ToGrpcStatus(context, s, meta, "Revoke"); };
-  auto caller = AuthenticateCall(context, meta, logic_);
-  if (!caller.ok()) {
-    metrics_.AuthFailure(caller.status(), "invalid_bearer");
-    return fail(caller.status());
-  }
-  calls_.Record(context, caller->org_id, caller->account_id);
+  auto caller = AuthenticateCall(context, meta, logic_, metrics_, calls_);
+  if (!caller.ok()) return fail(caller.status());
   absl::Status revoked;
   ServiceMetrics::Revocation kind = ServiceMetrics::Revocation::kAccessToken;
   switch (request->target_case()) {
@@ -127,12 +123,8 @@ grpc::Status TokenServiceImpl::Introspect(grpc::ServerContext* context,
   std::optional<Principal> caller;
   if (!(introspect_by_certificate_ && !HasAuthorization(context) &&
         HasVerifiedClientCertificate(context))) {
-    auto authenticated = AuthenticateCall(context, meta, logic_);
-    if (!authenticated.ok()) {
-      metrics_.AuthFailure(authenticated.status(), "invalid_bearer");
-      return fail(authenticated.status());
-    }
-    calls_.Record(context, authenticated->org_id, authenticated->account_id);
+    auto authenticated = AuthenticateCall(context, meta, logic_, metrics_, calls_);
+    if (!authenticated.ok()) return fail(authenticated.status());
     if (auto s = RequireScope(*authenticated, "tokens:introspect"); !s.ok()) return fail(s);
     caller = *std::move(authenticated);
   }
@@ -163,12 +155,8 @@ grpc::Status TokenServiceImpl::Rotate(grpc::ServerContext* context,
                                       v1::RotateResponse* response) {
   RequestMeta meta = MetaFrom(context);
   auto fail = [&](const absl::Status& s) { return ToGrpcStatus(context, s, meta, "Rotate"); };
-  auto caller = AuthenticateCall(context, meta, logic_);
-  if (!caller.ok()) {
-    metrics_.AuthFailure(caller.status(), "invalid_bearer");
-    return fail(caller.status());
-  }
-  calls_.Record(context, caller->org_id, caller->account_id);
+  auto caller = AuthenticateCall(context, meta, logic_, metrics_, calls_);
+  if (!caller.ok()) return fail(caller.status());
   absl::StatusOr<Rotation> rotated;
   switch (request->target_case()) {
     case v1::RotateRequest::kServiceAccountPassword:
@@ -198,12 +186,8 @@ grpc::Status TokenServiceImpl::Rotate(grpc::ServerContext* context,
 grpc::Status TokenServiceImpl::GetJwks(grpc::ServerContext* context, const v1::GetJwksRequest*,
                                        v1::GetJwksResponse* response) {
   RequestMeta meta = MetaFrom(context);
-  auto caller = AuthenticateCall(context, meta, logic_);
-  if (!caller.ok()) {
-    metrics_.AuthFailure(caller.status(), "invalid_bearer");
-    return ToGrpcStatus(context, caller.status(), meta, "GetJwks");
-  }
-  calls_.Record(context, caller->org_id, caller->account_id);
+  auto caller = AuthenticateCall(context, meta, logic_, metrics_, calls_);
+  if (!caller.ok()) return ToGrpcStatus(context, caller.status(), meta, "GetJwks");
   for (const PublicJwk& k : logic_.Jwks()) {
     auto* out = response->add_keys();
     out->set_kid(k.kid);
