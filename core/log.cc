@@ -33,6 +33,10 @@ void SetLogLevel(LogLevel level) { g_level.store(static_cast<int>(level)); }
 
 void SetLogStream(std::FILE* stream) { g_stream.store(stream); }
 
+bool LogEnabled(LogLevel level) {
+  return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+}
+
 bool ParseLogLevel(absl::string_view name, LogLevel* out) {
   for (LogLevel l : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarning, LogLevel::kError}) {
     if (name == LevelName(l)) {

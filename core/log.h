@@ -21,6 +21,9 @@ void SetLogLevel(LogLevel level);
 void SetLogStream(std::FILE* stream);
 bool ParseLogLevel(absl::string_view name, LogLevel* out);
 
+// Whether a line at `level` would be written: lets hot paths skip building its fields.
+bool LogEnabled(LogLevel level);
+
 using LogField = std::pair<absl::string_view, std::string>;
 void Log(LogLevel level, absl::string_view event, std::initializer_list<LogField> fields = {});
 

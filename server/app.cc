@@ -150,6 +150,7 @@ absl::Status ServerApp::Start() {
   builder.RegisterService(token_service_.get());
   builder.RegisterService(admin_service_.get());
   builder.RegisterService(health_.get());
+  for (grpc::Service* service : extra_services_) builder.RegisterService(service);
   grpc_server_ = builder.BuildAndStart();
   if (!grpc_server_ || grpc_port_ == 0) {
     return absl::UnavailableError(
@@ -206,16 +207,17 @@ void ServerApp::RegisterMetrics() {
                    {"kind"}, [this] {
                      AuthSnapshot::Sizes s = snapshot_->sizes();
                      return std::vector<std::pair<LabelValues, double>>{
-                         {{"accounts"}, s.accounts},
-                         {{"revoked_tokens"}, s.revoked_tokens},
-                         {{"revoked_families"}, s.revoked_families},
-                         {{"api_keys"}, s.api_keys}};
+                         {{"accounts"}, static_cast<double>(s.accounts)},
+                         {{"revoked_tokens"}, static_cast<double>(s.revoked_tokens)},
+                         {{"revoked_families"}, static_cast<double>(s.revoked_families)},
+                         {{"api_keys"}, static_cast<double>(s.api_keys)}};
                    });
   m.AddGaugeReader("tessera_db_pool_connections",
                    "PostgreSQL connections of this replica's pool, by state.", {"state"}, [this] {
                      int open = pool_->open_connections(), idle = pool_->idle_connections();
                      return std::vector<std::pair<LabelValues, double>>{
-                         {{"idle"}, idle}, {{"in_use"}, std::max(0, open - idle)}};
+                         {{"idle"}, static_cast<double>(idle)},
+                         {{"in_use"}, static_cast<double>(std::max(0, open - idle))}};
                    });
   m.AddGaugeReader("tessera_signing_key_age_seconds",
                    "Seconds since the key that signs now began signing.", {}, [this] {

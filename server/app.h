@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/clock.h"
@@ -14,6 +15,7 @@
 namespace grpc {
 class Server;
 class ServerCredentials;
+class Service;
 }  // namespace grpc
 namespace httplib {
 class Server;
@@ -56,6 +58,9 @@ class ServerApp {
   // loads the introspection snapshot and starts following the change feed, then starts the gRPC
   // server, the HTTP side port and the health probe.
   absl::Status Start();
+  // Serves `service` too, on the same gRPC server (the benchmark's echo baseline). Before Start;
+  // the service must outlive the app.
+  void AddService(grpc::Service* service) { extra_services_.push_back(service); }
   // Stops accepting calls, gives in-flight ones `grace` to finish, then stops everything.
   void Shutdown(absl::Duration grace);
 
@@ -107,6 +112,7 @@ class ServerApp {
   std::thread health_thread_;
   Notification stopping_;
   bool shut_down_ = false;
+  std::vector<grpc::Service*> extra_services_;
   int grpc_port_ = 0;
   int http_port_ = 0;
 };

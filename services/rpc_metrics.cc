@@ -47,14 +47,18 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
       method_.seconds->Observe(took);
       CallNotes::Note note = metrics_.calls().Close(context_);
       // Health probes arrive every few seconds from each prober: debug, not info.
-      Log(method_.service == "grpc.health.v1.Health" ? LogLevel::kDebug : LogLevel::kInfo, "rpc",
-          {{"request_id", request_id_},
-           {"method", absl::StrCat(method_.service, "/", method_.name)},
-           {"code", CodeName(code)},
-           {"duration_ms", absl::StrCat(absl::ToDoubleMilliseconds(took))},
-           {"org_id", note.org_id},
-           {"principal_id", note.principal_id},
-           {"peer", context_->peer()}});
+      LogLevel level =
+          method_.service == "grpc.health.v1.Health" ? LogLevel::kDebug : LogLevel::kInfo;
+      if (LogEnabled(level)) {
+        Log(level, "rpc",
+            {{"request_id", request_id_},
+             {"method", absl::StrCat(method_.service, "/", method_.name)},
+             {"code", CodeName(code)},
+             {"duration_ms", absl::StrCat(absl::ToDoubleMilliseconds(took))},
+             {"org_id", note.org_id},
+             {"principal_id", note.principal_id},
+             {"peer", context_->peer()}});
+      }
     }
     batch->Proceed();
   }

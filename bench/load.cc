@@ -1,0 +1,112 @@
+#include "bench/load.h"
+
+#include <cmath>
+#include <memory>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+
+namespace tessera::bench {
+
+int LatencyHistogram::Bucket(uint64_t us) {
+  if (us < kSub) return static_cast<int>(us);
+  int exp = 63 - __builtin_clzll(us);  // us in [2^exp, 2^(exp+1))
+  int sub = static_cast<int>((us >> (exp - 5)) & (kSub - 1));
+  int b = (exp - 4) * kSub + sub;
+  return b < kBuckets ? b : kBuckets - 1;
+}
+
+double LatencyHistogram::Lower(int b) {
+  if (b < kSub) return b;
+  int exp = b / kSub + 4;
+  int sub = b % kSub;
+  return std::ldexp(1.0, exp) + sub * std::ldexp(1.0, exp - 5);
+}
+
+void LatencyHistogram::Record(absl::Duration d) {
+  int64_t us = absl::ToInt64Microseconds(d);
+  counts_[Bucket(us < 0 ? 0 : static_cast<uint64_t>(us))].fetch_add(1, std::memory_order_relaxed);
+}
+
+uint64_t LatencyHistogram::count() const {
+  uint64_t n = 0;
+  for (const auto& c : counts_) n += c.load(std::memory_order_relaxed);
+  return n;
+}
+
+double LatencyHistogram::Quantile(double q) const {
+  uint64_t total = count();
+  if (total == 0) return 0;
+  uint64_t rank = static_cast<uint64_t>(std::ceil(q * static_cast<double>(total)));
+  uint64_t seen = 0;
+  for (int b = 0; b < kBuckets; ++b) {
+    seen += counts_[b].load(std::memory_order_relaxed);
+    if (seen >= rank) return (Lower(b) + Lower(b + 1)) / 2;  // the bucket's middle
+  }
+  return Lower(kBuckets - 1);
+}
+
+namespace {
+
+// The shared state of one run; each outstanding slot restarts its call when it ends.
+struct Run {
+  LoadOptions options;
+  const StartCall* start;
+  absl::Time measure_from, stop_at;
+  std::atomic<uint64_t> next{0};
+  std::atomic<uint64_t> measured{0};
+  std::atomic<uint64_t> errors{0};
+  std::atomic<int> active{0};
+  std::atomic<bool> stopping{false};
+  LatencyHistogram latency;
+  absl::Notification all_done;
+
+  void Launch() {
+    uint64_t i = next.fetch_add(1);
+    absl::Time began = absl::Now();
+    (*start)(i, [this, began](bool ok) { Finished(began, ok); });
+  }
+
+  void Finished(absl::Time began, bool ok) {
+    absl::Time now = absl::Now();
+    if (began >= measure_from && !stopping.load()) {
+      if (!ok) errors.fetch_add(1);
+      latency.Record(now - began);
+      uint64_t n = measured.fetch_add(1) + 1;
+      if (options.max_calls > 0 && n >= options.max_calls) stopping.store(true);
+    }
+    if (now >= stop_at) stopping.store(true);
+    if (stopping.load()) {
+      if (active.fetch_sub(1) == 1) all_done.Notify();
+      return;
+    }
+    Launch();
+  }
+};
+
+}  // namespace
+
+LoadResult RunLoad(const LoadOptions& options, const StartCall& start) {
+  auto run = std::make_unique<Run>();
+  run->options = options;
+  run->start = &start;
+  absl::Time begin = absl::Now();
+  run->measure_from = begin + options.warmup;
+  run->stop_at =
+      options.max_calls > 0 ? absl::InfiniteFuture() : run->measure_from + options.duration;
+  run->active.store(options.outstanding);
+  for (int i = 0; i < options.outstanding; ++i) run->Launch();
+  run->all_done.WaitForNotification();
+  absl::Time end = absl::Now();
+  LoadResult r;
+  r.calls = run->measured.load();
+  r.errors = run->errors.load();
+  r.seconds = absl::ToDoubleSeconds(end - run->measure_from);
+  r.rate = r.seconds > 0 ? static_cast<double>(r.calls) / r.seconds : 0;
+  r.p50_us = run->latency.Quantile(0.50);
+  r.p90_us = run->latency.Quantile(0.90);
+  r.p99_us = run->latency.Quantile(0.99);
+  return r;
+}
+
+}  // namespace tessera::bench
