@@ -81,6 +81,44 @@ class Bench {
     if (!admin_->CreateApiKey(&kctx, key, &created).ok()) Fail("CreateApiKey failed");
     service_token_ = created.key();
     service_secret_ = created.secret();
+
+    // A user with a role, and a user API token of theirs.
+    v1::CreateRoleRequest role;
+    role.set_name("reader");
+    role.add_scopes("read:things");
+    v1::CreateRoleResponse role_resp;
+    grpc::ClientContext rctx;
+    rctx.AddMetadata("authorization", "Bearer " + caller_);
+    if (!admin_->CreateRole(&rctx, role, &role_resp).ok()) Fail("CreateRole failed");
+    v1::CreateAccountRequest user;
+    user.set_kind(v1::ACCOUNT_KIND_USER);
+    user.set_username("reader");
+    user.set_password("reader-password-1");
+    user.add_roles("reader");
+    v1::CreateAccountResponse user_resp;
+    grpc::ClientContext uctx;
+    uctx.AddMetadata("authorization", "Bearer " + caller_);
+    if (!admin_->CreateAccount(&uctx, user, &user_resp).ok()) Fail("CreateAccount failed");
+    v1::CreateApiKeyRequest user_key;
+    user_key.set_name("reader-key");
+    user_key.set_kind(v1::API_KEY_KIND_USER_TOKEN);
+    user_key.set_account_id(user_resp.account().id());
+    v1::CreateApiKeyResponse user_key_resp;
+    grpc::ClientContext ukctx;
+    ukctx.AddMetadata("authorization", "Bearer " + caller_);
+    if (!admin_->CreateApiKey(&ukctx, user_key, &user_key_resp).ok()) {
+      Fail("CreateApiKey (user token) failed");
+    }
+    user_api_key_ = user_key_resp.key();
+  }
+
+  // Introspect of a user API token, or of the service token with its secret.
+  LoadResult IntrospectKey(bool service, int outstanding) {
+    return Measure(service ? "Introspect, service token" : "Introspect, user API token",
+                   outstanding, [&, service](uint64_t, auto done) {
+                     StartIntrospect(service ? service_token_ : user_api_key_, done,
+                                     service ? service_secret_ : "");
+                   });
   }
 
   const std::string& caller() const { return caller_; }
@@ -184,10 +222,12 @@ class Bench {
         options);
   }
 
-  void StartIntrospect(const std::string& token, std::function<void(bool)> done) {
+  void StartIntrospect(const std::string& token, std::function<void(bool)> done,
+                       const std::string& secret = "") {
     auto call = std::make_shared<Call<v1::IntrospectRequest, v1::IntrospectResponse>>();
     call->ctx.AddMetadata("authorization", "Bearer " + caller_);
     call->req.set_token(token);
+    if (!secret.empty()) call->req.set_secret(secret);
     tokens_->async()->Introspect(&call->ctx, &call->req, &call->resp, [call, done](grpc::Status s) {
       done(s.ok() && call->resp.active());
     });
@@ -202,7 +242,7 @@ class Bench {
   std::unique_ptr<v1::AdminService::Stub> admin_;
   std::unique_ptr<Echo::Stub> echo_;
   absl::Duration seconds_;
-  std::string caller_, service_token_, service_secret_;
+  std::string caller_, service_token_, service_secret_, user_api_key_;
   absl::Mutex mu_;
   std::vector<std::string> pool_;  // issued access tokens; only appended to while issuing
   std::vector<Row> rows_;
@@ -274,6 +314,8 @@ int Main(int argc, char** argv) {
   bench.WarmCache();
   for (int n : kOutstanding) bench.EchoLoad(n);
   for (int n : kOutstanding) bench.IntrospectCached(n);
+  for (int n : kOutstanding) bench.IntrospectKey(/*service=*/false, n);
+  for (int n : kOutstanding) bench.IntrospectKey(/*service=*/true, n);
   size_t next = Bench::kCachedTokens;
   for (int n : kOutstanding) {
     bench.IntrospectFirstSeen(n, next, kFirstSeen);
