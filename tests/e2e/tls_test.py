@@ -136,7 +136,8 @@ class Tls(unittest.TestCase):
         ok, err = self.curl(self.tls, "tessera.v1.TokenService/GetJwks", {},
                             token=answer["accessToken"], plaintext=True)
         self.assertFalse(ok, "plaintext must not reach a TLS port")
-        self.assertIn('"code": "unavailable"', err)
+        # Refused by the transport; which way it surfaces depends on timing.
+        self.assertRegex(err, r'"code": "(unavailable|canceled)"')
 
     def test_02_mutual_tls_needs_a_certificate_from_the_client_ca(self):
         answer = self.login(self.mtls, client="client-app")
