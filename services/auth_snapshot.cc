@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/packed_id.h"
 
 namespace tessera {
 
@@ -12,9 +13,13 @@ AuthSnapshot::AuthSnapshot(const Clock& clock, SnapshotStore& store, SnapshotOpt
 
 void AuthSnapshot::AddRevoked(RevokedMap& map, const std::string& org_id, const std::string& id,
                               absl::Time expires_at) {
-  Revoked& r = map[id];
-  r.org_id = org_id;
-  r.expires_at = std::max(r.expires_at, expires_at);
+  int64_t expires = absl::ToUnixSeconds(expires_at);
+  if (absl::FromUnixSeconds(expires) < expires_at) ++expires;
+  auto [it, inserted] = map.try_emplace(PackId(id), Revoked{PackId(org_id), expires});
+  if (!inserted) {
+    it->second.org_id = PackId(org_id);
+    it->second.expires_at = std::max(it->second.expires_at, expires);
+  }
 }
 
 absl::Status AuthSnapshot::Apply(const Change& change) {
@@ -108,9 +113,10 @@ absl::Status AuthSnapshot::Resync() {
 
 absl::StatusOr<std::shared_ptr<const AccountPermissions>> AuthSnapshot::ActiveAccount(
     const AccessTokenClaims& c) const {
+  const absl::uint128 org_id = PackId(c.org_id);
   auto revoked_in = [&](const RevokedMap& map, const std::string& id) {
-    auto it = map.find(id);
-    return it != map.end() && it->second.org_id == c.org_id;
+    auto it = map.find(PackId(id));
+    return it != map.end() && it->second.org_id == org_id;
   };
   ReaderMutexLock l(&mu_);
   if (!loaded_) return absl::UnavailableError("introspection snapshot not loaded yet");
@@ -177,7 +183,7 @@ void AuthSnapshot::Prune() {
   }
   for (RevokedMap* map : {&revoked_tokens_, &revoked_families_}) {
     for (auto it = map->begin(); it != map->end();) {
-      if (it->second.expires_at <= horizon) {
+      if (absl::FromUnixSeconds(it->second.expires_at) <= horizon) {
         map->erase(it++);  // flat_hash_map::erase(iterator) leaves other iterators valid
       } else {
         ++it;

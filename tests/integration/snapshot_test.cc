@@ -218,6 +218,37 @@ TEST_F(SnapshotTest, PrunesRevocationsThatCanNoLongerMatter) {
   EXPECT_EQ(b.app.snapshot().sizes().revoked_families, 1u);
 }
 
+// The snapshot keeps revoked jtis packed into 128 bits (core/packed_id.h) with their
+// organization: a revocation names a token of its own organization only, and lasts until the
+// token's expiry, rounded up to the second.
+TEST_F(SnapshotTest, ARevokedJtiCountsInItsOwnOrganizationUntilItsExpiry) {
+  std::string token = Login("org-a", "admin", a_.admin_password);
+  v1::IntrospectResponse before = Introspect(a_.token, token);
+  ASSERT_TRUE(before.active());
+  absl::Time expires = absl::FromUnixSeconds(before.exp()) + absl::Milliseconds(1);
+  ASSERT_TRUE(app_->snapshot()
+                  .Apply(Change{.kind = ChangeKind::kAccessToken,
+                                .org_id = b_.id,
+                                .id = before.jti(),
+                                .expires_at = expires})
+                  .ok());
+  EXPECT_TRUE(Introspect(a_.token, token).active()) << "another org's revocation matched";
+  ASSERT_TRUE(app_->snapshot()
+                  .Apply(Change{.kind = ChangeKind::kAccessToken,
+                                .org_id = a_.id,
+                                .id = before.jti(),
+                                .expires_at = expires})
+                  .ok());
+  EXPECT_FALSE(Introspect(a_.token, token).active());
+  // Kept past the exact expiry (1 ms after a whole second) until the next whole second.
+  clock_.Advance(absl::FromUnixSeconds(before.exp() + 1) - clock_.Now() - absl::Milliseconds(1));
+  app_->snapshot().Prune();
+  EXPECT_EQ(app_->snapshot().sizes().revoked_tokens, 1u);
+  clock_.Advance(absl::Milliseconds(1));
+  app_->snapshot().Prune();
+  EXPECT_EQ(app_->snapshot().sizes().revoked_tokens, 0u);
+}
+
 // Readers and the writers of the snapshot at once (the case ThreadSanitizer watches): while
 // four threads introspect on both replicas, tokens are revoked one by one on the first. A token
 // once seen revoked on a replica never reads active there again, and every revocation arrives.

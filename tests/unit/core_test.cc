@@ -7,6 +7,7 @@
 #include "core/aead.h"
 #include "core/credentials.h"
 #include "core/encoding.h"
+#include "core/packed_id.h"
 #include "core/password_hasher.h"
 #include "core/scopes.h"
 #include "core/secret_digest.h"
@@ -25,6 +26,29 @@ TEST(EncodingTest, Base64UrlRoundTripsAndIsStrict) {
   EXPECT_FALSE(Base64UrlDecode("Zm+v").has_value());   // standard alphabet
   EXPECT_FALSE(Base64UrlDecode("Z").has_value());      // impossible length
   EXPECT_FALSE(Base64UrlDecode("Zh").has_value());     // non-zero trailing bits
+}
+
+TEST(PackIdTest, UuidsPackExactlyAndBothSpellingsAgree) {
+  EXPECT_EQ(PackId("00000000000000000000000000000001"), absl::uint128(1));
+  EXPECT_EQ(PackId("0123456789abcdef0011223344556677"),
+            absl::MakeUint128(0x0123456789abcdefULL, 0x0011223344556677ULL));
+  EXPECT_EQ(PackId("01234567-89ab-cdef-0011-223344556677"),
+            PackId("0123456789abcdef0011223344556677"));
+  EXPECT_NE(PackId("0123456789abcdef0011223344556677"),
+            PackId("0123456789abcdef0011223344556678"));
+  EXPECT_EQ(PackId("ffffffff-ffff-ffff-ffff-ffffffffffff"), ~absl::uint128(0));
+}
+
+TEST(PackIdTest, AnythingElseIsHashedApart) {
+  // Upper case, a dash out of place, a wrong length: not packed as hex, so they differ from the
+  // lower-case UUID they resemble, and from each other.
+  std::set<absl::uint128> seen;
+  for (const char* id : {"0123456789ABCDEF0011223344556677", "0123456789abcdef0011223344556677",
+                         "0123456-789ab-cdef-0011-223344556677", "0123456789abcdef001122334455667",
+                         "", "jti-1", "jti-2"}) {
+    EXPECT_TRUE(seen.insert(PackId(id)).second) << id;
+    EXPECT_EQ(PackId(id), PackId(std::string(id)));  // deterministic
+  }
 }
 
 TEST(EncodingTest, HexAndConstantTimeEquals) {
