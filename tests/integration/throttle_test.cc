@@ -4,7 +4,9 @@
 // clock) and resets on success; unknown names and service-token secrets lock the same way;
 // the per-peer count; every lockout audited. The SQL counting rule and its in-memory twin are
 // checked against each other.
+#include <atomic>
 #include <thread>
+#include <vector>
 
 #include "services/login_guard.h"
 #include "storage/migrator.h"
@@ -253,6 +255,42 @@ TEST(ThrottleRuleTest, SqlAndMemoryCountersAgree) {
     EXPECT_EQ(sql->locked_until, mem.locked_until);
   }
   EXPECT_EQ(memory.failures, 1);  // the last attempt came after a quiet window
+}
+
+// A success clears the subject's row while other logins of the same account are counting on it
+// (the benchmark's parallel logins of one user found this): a count must never see the row vanish
+// between its insert and its lock, and must neither fail nor lose the attempt.
+TEST(ThrottleRuleTest, CountsRaceClearsOfTheSameSubjectWithoutError) {
+  std::string url = testing::FreshDatabaseUrl();
+  ASSERT_TRUE(MigrateDatabase(url).ok());
+  PgPool pool(PgPoolOptions{.url = url, .max_connections = 8});
+  auto store = MakePgThrottleStore(pool, nullptr);
+  ThrottlePolicy policy{.max_failures = 1000000,
+                        .window = absl::Seconds(100),
+                        .base_lockout = absl::Seconds(10),
+                        .max_lockout = absl::Seconds(50)};
+  std::atomic<int> errors{0}, counted{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 150; ++i) {
+        if (t % 2 == 0) {
+          auto v = store->CountFailure("account:shared", absl::Now(), policy);
+          if (!v.ok() || !v->allowed || v->failures < 1) {
+            ADD_FAILURE() << (v.ok() ? "not counted" : v.status().ToString());
+            errors.fetch_add(1);
+          } else {
+            counted.fetch_add(1);
+          }
+        } else if (!store->Clear("account:shared").ok()) {
+          errors.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(counted.load(), 3 * 150);
 }
 
 }  // namespace
