@@ -213,10 +213,6 @@ absl::StatusOr<IssuedTokens> TokenLogic::Refresh(absl::string_view refresh_token
   }
   if (result->outcome == RefreshOutcome::kInvalid) return invalid();
 
-  auto account = accounts_.Get(result->org_id, result->account_id);
-  if (!account.ok()) return absl::IsNotFound(account.status()) ? invalid() : account.status();
-  auto org = orgs_.Get(result->org_id);
-  if (!org.ok()) return org.status();
   // One child, one access token: its ID and issue time come from the child, so a grace replay
   // answers with the same token (same jti, iat and exp).
   std::string jti = result->child_id;
@@ -231,8 +227,8 @@ absl::StatusOr<IssuedTokens> TokenLogic::Refresh(absl::string_view refresh_token
       0, absl::ToInt64Seconds(result->child_created_at + options_.access_token_ttl - now));
   out.refresh_token = std::move(child);
   out.scopes = result->scopes;
-  out.org = *std::move(org);
-  out.account = *std::move(account);
+  out.org = std::move(result->org);
+  out.account = std::move(result->account);
   return out;
 }
 

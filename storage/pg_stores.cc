@@ -494,13 +494,17 @@ constexpr char kRefreshSelect[] =
 absl::StatusOr<RefreshResult> RotateTx(Tx& tx, Changes& changes, const RefreshRotation& rot,
                                        AuditEntry& audit) {
   RefreshResult out;
-  auto r = tx.exec_params(absl::StrCat(kRefreshSelect, kAccountScopes,
+  auto r = tx.exec_params(absl::StrCat(kRefreshSelect, kAccountScopes, ", ", kAccountColumns, ", ",
+                                       kOrgColumns,
                                        " FROM refresh_tokens t JOIN accounts a"
                                        " ON a.org_id = t.org_id AND a.id = t.account_id"
+                                       " JOIN organizations o ON o.id = t.org_id"
                                        " WHERE t.digest = $1 FOR UPDATE OF t"),
                           rot.presented_digest);
   if (r.empty()) return out;  // unknown
   const auto& row = r[0];
+  out.account = ReadAccount(row, 12);
+  out.org = ReadOrg(row, 12 + 8);
   out.org_id = row[0].as<std::string>();
   std::string token_id = row[1].as<std::string>();
   out.family_id = row[2].as<std::string>();

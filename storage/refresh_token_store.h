@@ -36,6 +36,10 @@ struct RefreshResult {
   absl::Time child_created_at;
   ScopeSet scopes;  // the family's scopes intersected with the account's current permissions
   std::string audience;
+  // The account and its organization as the same transaction read them (for the response), so
+  // that a Refresh costs one transaction. Set for every outcome but an unknown token.
+  Account account;
+  Organization org;
 };
 
 class RefreshTokenStore {
