@@ -1,10 +1,26 @@
 #include "core/worker_pool.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+
 namespace tessera {
 
-BoundedWorkerPool::BoundedWorkerPool(int threads, size_t max_queued) : max_queued_(max_queued) {
+BoundedWorkerPool::BoundedWorkerPool(int threads, size_t max_queued, int nice)
+    : max_queued_(max_queued) {
   if (threads < 1) threads = 1;
-  for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { Work(); });
+  for (int i = 0; i < threads; ++i) {
+    workers_.emplace_back([this, nice] {
+      // On Linux a thread has its own nice value. Raising it needs no privilege; if it fails
+      // anyway, the work still runs, only without yielding to the RPC threads.
+      if (nice > 0) {
+        auto tid = static_cast<id_t>(gettid());
+        setpriority(PRIO_PROCESS, tid, std::min(getpriority(PRIO_PROCESS, tid) + nice, 19));
+      }
+      Work();
+    });
+  }
 }
 
 BoundedWorkerPool::~BoundedWorkerPool() {

@@ -21,7 +21,9 @@ namespace tessera {
 
 class BoundedWorkerPool {
  public:
-  BoundedWorkerPool(int threads, size_t max_queued);
+  // `nice` > 0 adds to the workers' nice value (Linux: per thread; at most 19), so that work
+  // queued here yields the CPU to everything else in the process when the cores are busy.
+  BoundedWorkerPool(int threads, size_t max_queued, int nice = 0);
   ~BoundedWorkerPool();
   BoundedWorkerPool(const BoundedWorkerPool&) = delete;
   BoundedWorkerPool& operator=(const BoundedWorkerPool&) = delete;

@@ -86,8 +86,10 @@ absl::Status ServerApp::Start() {
   kek_ = std::make_unique<Aead>(*std::move(kek));
   digester_ = std::make_unique<SecretDigester>(config_.pepper);
   hasher_ = std::make_unique<PasswordHasher>(config_.argon2);
-  password_pool_ = std::make_unique<BoundedWorkerPool>(config_.password_threads,
-                                                       static_cast<size_t>(config_.password_queue));
+  // Nice 10: while logins are hashed, RPC threads still get the cores first, so a burst of
+  // logins (or a password-guessing flood) cannot stretch introspection's tail latency.
+  password_pool_ = std::make_unique<BoundedWorkerPool>(
+      config_.password_threads, static_cast<size_t>(config_.password_queue), /*nice=*/10);
   key_manager_ = std::make_unique<KeyManager>(clock_, *kek_, *stores_->signing_keys, *key_ring_,
                                               config_.signing_alg);
   if (auto s = key_manager_->EnsureAndLoad(); !s.ok()) return s;

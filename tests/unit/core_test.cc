@@ -1,7 +1,12 @@
 // Unit tests for the small core pieces: encodings, digests, AEAD, scopes, Argon2id, the pool.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <set>
 
 #include "core/aead.h"
@@ -142,6 +147,22 @@ TEST(PasswordHasherTest, RefusesOverlongPasswords) {
   EXPECT_TRUE(absl::IsInvalidArgument(hasher.Hash(huge).status()));
   auto phc = hasher.Hash("pw");
   EXPECT_FALSE(hasher.Verify(*phc, huge));
+}
+
+TEST(WorkerPoolTest, WorkersRunAtTheNiceValueAskedFor) {
+  auto nice_of_worker = [](BoundedWorkerPool& pool) {
+    return *pool.Run<int>([] {
+      errno = 0;
+      return getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+    });
+  };
+  int base = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+  BoundedWorkerPool plain(1, 4);
+  EXPECT_EQ(nice_of_worker(plain), base);
+  BoundedWorkerPool nice(1, 4, /*nice=*/10);
+  EXPECT_EQ(nice_of_worker(nice), std::min(base + 10, 19));
+  // The caller's own thread is left as it was.
+  EXPECT_EQ(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())), base);
 }
 
 TEST(WorkerPoolTest, RunsWorkAndFailsFastWhenFull) {
