@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <memory>
+#include <thread>
+#include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -59,19 +61,27 @@ struct Run {
   std::atomic<int> active{0};
   std::atomic<bool> stopping{false};
   LatencyHistogram latency;
+  // Per kind, when options.kind_of is set.
+  std::vector<std::unique_ptr<LatencyHistogram>> kind_latency;
+  std::vector<std::unique_ptr<std::atomic<uint64_t>>> kind_errors;
   absl::Notification all_done;
 
   void Launch() {
     uint64_t i = next.fetch_add(1);
+    int kind = options.kind_of ? options.kind_of(i) : -1;
     absl::Time began = absl::Now();
-    (*start)(i, [this, began](bool ok) { Finished(began, ok); });
+    (*start)(i, [this, began, kind](bool ok) { Finished(began, kind, ok); });
   }
 
-  void Finished(absl::Time began, bool ok) {
+  void Finished(absl::Time began, int kind, bool ok) {
     absl::Time now = absl::Now();
     if (began >= measure_from && !stopping.load()) {
       if (!ok) errors.fetch_add(1);
       latency.Record(now - began);
+      if (kind >= 0) {
+        kind_latency[kind]->Record(now - began);
+        if (!ok) kind_errors[kind]->fetch_add(1);
+      }
       uint64_t n = measured.fetch_add(1) + 1;
       if (options.max_calls > 0 && n >= options.max_calls) stopping.store(true);
     }
@@ -94,6 +104,10 @@ LoadResult RunLoad(const LoadOptions& options, const StartCall& start) {
   run->measure_from = begin + options.warmup;
   run->stop_at =
       options.max_calls > 0 ? absl::InfiniteFuture() : run->measure_from + options.duration;
+  for (int k = 0; k < options.kinds; ++k) {
+    run->kind_latency.push_back(std::make_unique<LatencyHistogram>());
+    run->kind_errors.push_back(std::make_unique<std::atomic<uint64_t>>(0));
+  }
   run->active.store(options.outstanding);
   for (int i = 0; i < options.outstanding; ++i) run->Launch();
   run->all_done.WaitForNotification();
@@ -106,6 +120,47 @@ LoadResult RunLoad(const LoadOptions& options, const StartCall& start) {
   r.p50_us = run->latency.Quantile(0.50);
   r.p90_us = run->latency.Quantile(0.90);
   r.p99_us = run->latency.Quantile(0.99);
+  for (int k = 0; k < options.kinds; ++k) {
+    LoadResult::Kind kind;
+    kind.calls = run->kind_latency[k]->count();
+    kind.errors = run->kind_errors[k]->load();
+    kind.rate = r.seconds > 0 ? static_cast<double>(kind.calls) / r.seconds : 0;
+    kind.p50_us = run->kind_latency[k]->Quantile(0.50);
+    kind.p99_us = run->kind_latency[k]->Quantile(0.99);
+    r.kinds.push_back(kind);
+  }
+  return r;
+}
+
+LoadResult RunThreads(const LoadOptions& options, int threads,
+                      const std::function<bool(int thread)>& work) {
+  LatencyHistogram latency;
+  std::atomic<uint64_t> errors{0};
+  absl::Time measure_from = absl::Now() + options.warmup;
+  absl::Time stop_at = measure_from + options.duration;
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      for (;;) {
+        absl::Time began = absl::Now();
+        if (began >= stop_at) return;
+        bool ok = work(t);
+        if (began >= measure_from) {
+          latency.Record(absl::Now() - began);
+          if (!ok) errors.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (std::thread& t : pool) t.join();
+  LoadResult r;
+  r.calls = latency.count();
+  r.errors = errors.load();
+  r.seconds = absl::ToDoubleSeconds(absl::Now() - measure_from);
+  r.rate = r.seconds > 0 ? static_cast<double>(r.calls) / r.seconds : 0;
+  r.p50_us = latency.Quantile(0.50);
+  r.p90_us = latency.Quantile(0.90);
+  r.p99_us = latency.Quantile(0.99);
   return r;
 }
 

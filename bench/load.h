@@ -9,7 +9,9 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 
@@ -37,6 +39,12 @@ struct LoadResult {
   double seconds = 0;
   double rate = 0;  // calls per second
   double p50_us = 0, p90_us = 0, p99_us = 0;
+  // Per kind of call, when LoadOptions::kind_of sorts them (a mixed workload); else empty.
+  struct Kind {
+    uint64_t calls = 0, errors = 0;
+    double rate = 0, p50_us = 0, p99_us = 0;
+  };
+  std::vector<Kind> kinds;
 };
 
 struct LoadOptions {
@@ -45,12 +53,21 @@ struct LoadOptions {
   absl::Duration duration = absl::Seconds(4);
   // Stop after this many measured calls instead (0: run for `duration`).
   uint64_t max_calls = 0;
+  // For a mixed workload: the kind (0 .. kinds-1) of call number `i`, measured apart as well.
+  int kinds = 0;
+  std::function<int(uint64_t i)> kind_of;
 };
 
 // Starts call number `i`; must call `done(ok)` exactly once when it ends (from any thread).
 using StartCall = std::function<void(uint64_t i, std::function<void(bool ok)> done)>;
 
 LoadResult RunLoad(const LoadOptions& options, const StartCall& start);
+
+// The blocking counterpart, for work measured without gRPC (raw Argon2id, raw transactions):
+// `threads` threads each call `work(thread)` in a loop; a call returns whether it succeeded.
+// `outstanding` in `options` is ignored; max_calls and kind_of are not supported.
+LoadResult RunThreads(const LoadOptions& options, int threads,
+                      const std::function<bool(int thread)>& work);
 
 }  // namespace tessera::bench
 

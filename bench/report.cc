@@ -1,0 +1,172 @@
+#include "bench/report.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "bench/workloads.h"
+
+namespace tessera::bench {
+namespace {
+
+std::string Ms(double us) { return absl::StrFormat("%.3f", us / 1000); }
+std::string Ratio(double a, double b) { return b > 0 ? absl::StrFormat("%.2f", a / b) : "–"; }
+std::string Errors(uint64_t errors) {
+  return errors > 0 ? absl::StrFormat(" (%d errors)", errors) : "";
+}
+
+}  // namespace
+
+void Report::Add(const std::string& workload, int outstanding, const LoadResult& r) {
+  rows_.push_back(Row{workload, outstanding, r});
+}
+
+void Report::AddBound(const std::string& workload, int outstanding, const LoadResult& r,
+                      const std::string& bound, const LoadResult& raw) {
+  bound_.push_back(BoundRow{workload, outstanding, r, bound, raw});
+}
+
+void Report::AddMixed(const std::string& workload, int outstanding, const LoadResult& r,
+                      const LoadResult* logins) {
+  mixed_.push_back(
+      MixedRow{workload, outstanding, r, logins != nullptr, logins ? *logins : LoadResult{}});
+}
+
+void Report::AddMemory(const std::string& what, double rss_mib, const std::string& per_entry) {
+  memory_.push_back({what, absl::StrFormat("%.1f", rss_mib), per_entry});
+}
+
+void Report::AddTarget(const std::string& target, const std::string& measured, bool met) {
+  targets_.push_back(Target{target, measured, met});
+}
+
+const LoadResult* Report::Find(const std::string& workload, int outstanding) const {
+  for (const Row& r : rows_) {
+    if (r.workload == workload && r.outstanding == outstanding) return &r.result;
+  }
+  return nullptr;
+}
+
+bool Report::FindBound(const std::string& workload, int outstanding, LoadResult* result,
+                       LoadResult* raw) const {
+  for (const BoundRow& r : bound_) {
+    if (r.workload == workload && r.outstanding == outstanding) {
+      *result = r.result;
+      *raw = r.raw;
+      return true;
+    }
+  }
+  return false;
+}
+
+const LoadResult* Report::FindMixed(const std::string& workload, int outstanding) const {
+  for (const MixedRow& r : mixed_) {
+    if (r.workload == workload && r.outstanding == outstanding) return &r.result;
+  }
+  return nullptr;
+}
+
+LoadResult Report::Echo(int outstanding) const {
+  const LoadResult* e = Find("echo baseline", outstanding);
+  return e ? *e : LoadResult{};
+}
+
+std::string Report::Markdown() const {
+  std::string out;
+  if (!rows_.empty()) {
+    absl::StrAppend(&out,
+                    "## gRPC paths against the echo baseline\n\n"
+                    "| workload | outstanding | req/s | × echo | p50 ms | p90 ms | p99 ms | p99 × "
+                    "echo |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (const Row& r : rows_) {
+      LoadResult e = Echo(r.outstanding);
+      absl::StrAppend(&out, absl::StrFormat("| %s | %d | %.0f | %s | %s | %s | %s | %s |%s\n",
+                                            r.workload, r.outstanding, r.result.rate,
+                                            Ratio(r.result.rate, e.rate), Ms(r.result.p50_us),
+                                            Ms(r.result.p90_us), Ms(r.result.p99_us),
+                                            Ratio(r.result.p99_us, e.p99_us),
+                                            Errors(r.result.errors)));
+    }
+    out += "\n";
+  }
+  if (!bound_.empty()) {
+    absl::StrAppend(&out,
+                    "## Paths bound by other work, against that work's raw rate\n\n"
+                    "| workload | outstanding | req/s | p50 ms | p99 ms | bound | bound/s | × bound "
+                    "| × echo |\n|---|---:|---:|---:|---:|---|---:|---:|---:|\n");
+    for (const BoundRow& r : bound_) {
+      absl::StrAppend(
+          &out, absl::StrFormat("| %s | %d | %.0f | %s | %s | %s | %.0f | %s | %s |%s\n",
+                                r.workload, r.outstanding, r.result.rate, Ms(r.result.p50_us),
+                                Ms(r.result.p99_us), r.bound, r.raw.rate,
+                                Ratio(r.result.rate, r.raw.rate),
+                                Ratio(r.result.rate, Echo(r.outstanding).rate),
+                                Errors(r.result.errors)));
+    }
+    out += "\n";
+  }
+  if (!mixed_.empty()) {
+    absl::StrAppend(
+        &out,
+        "## Mixed workloads\n\n"
+        "95% Introspect (cached), 4% IssueToken (service token), 1% Revoke and Refresh in turn. "
+        "\"With logins\": password logins run beside it at the same time, enough to keep the "
+        "password pool's threads and queue full.\n\n"
+        "| workload | outstanding | req/s | × echo | Introspect p50 ms | Introspect p99 ms | "
+        "IssueToken p99 ms | Revoke p99 ms | Refresh p99 ms | logins/s | login p99 ms |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (const MixedRow& r : mixed_) {
+      const auto& k = r.result.kinds;
+      if (k.size() < kMixedKinds) continue;
+      absl::StrAppend(
+          &out,
+          absl::StrFormat(
+              "| %s | %d | %.0f | %s | %s | %s | %s | %s | %s | %s | %s |%s\n", r.workload,
+              r.outstanding, r.result.rate, Ratio(r.result.rate, Echo(r.outstanding).rate),
+              Ms(k[kMixedIntrospect].p50_us), Ms(k[kMixedIntrospect].p99_us),
+              Ms(k[kMixedIssue].p99_us), Ms(k[kMixedRevoke].p99_us), Ms(k[kMixedRefresh].p99_us),
+              r.with_logins ? absl::StrFormat("%.0f", r.logins.rate) : "–",
+              r.with_logins ? Ms(r.logins.p99_us) : "–",
+              Errors(r.result.errors + r.logins.errors)));
+    }
+    out += "\n";
+  }
+  if (!signatures_.empty()) {
+    absl::StrAppend(&out,
+                    "## Signatures\n\n"
+                    "One access token signed (EncodeAccessToken) and verified (VerifyAccessToken, "
+                    "parsing and claim checks included) on one thread.\n\n"
+                    "| algorithm | sign µs | verify µs | verifications/s per core | token bytes |\n"
+                    "|---|---:|---:|---:|---:|\n");
+    for (const SignatureCost& c : signatures_) {
+      absl::StrAppend(&out, absl::StrFormat("| %s | %.1f | %s | %s | %d |\n", SigningAlgName(c.alg),
+                                            c.sign_us,
+                                            c.verify_us < 0 ? "failed"
+                                                            : absl::StrFormat("%.1f", c.verify_us),
+                                            c.verify_us > 0
+                                                ? absl::StrFormat("%.0f", 1e6 / c.verify_us)
+                                                : "–",
+                                            c.token_bytes));
+    }
+    out += "\n";
+  }
+  if (!memory_.empty()) {
+    absl::StrAppend(&out,
+                    "## Memory\n\n| state of the replica | RSS MiB | held per entry |\n"
+                    "|---|---:|---:|\n");
+    for (const auto& m : memory_) {
+      absl::StrAppend(&out, absl::StrFormat("| %s | %s | %s |\n", m[0], m[1], m[2]));
+    }
+    out += "\n";
+  }
+  if (!targets_.empty()) {
+    absl::StrAppend(&out, memory_.empty() ? "## Targets (issue #7)" : "## Memory target (issue #7)",
+                    "\n\n| target | measured | met |\n|---|---|---|\n");
+    for (const Target& t : targets_) {
+      absl::StrAppend(&out, absl::StrFormat("| %s | %s | %s |\n", t.target, t.measured,
+                                            t.met ? "yes" : "**no**"));
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace tessera::bench
