@@ -15,11 +15,9 @@ void AuthSnapshot::AddRevoked(RevokedMap& map, const std::string& org_id, const 
                               absl::Time expires_at) {
   int64_t expires = absl::ToUnixSeconds(expires_at);
   if (absl::FromUnixSeconds(expires) < expires_at) ++expires;
-  auto [it, inserted] = map.try_emplace(PackId(id), Revoked{PackId(org_id), expires});
-  if (!inserted) {
-    it->second.org_id = PackId(org_id);
-    it->second.expires_at = std::max(it->second.expires_at, expires);
-  }
+  Revoked& r = map[PackId(id)];
+  r.org_id = PackId(org_id);
+  r.expires_at = std::max(r.expires_at, expires);
 }
 
 absl::Status AuthSnapshot::Apply(const Change& change) {
@@ -113,10 +111,9 @@ absl::Status AuthSnapshot::Resync() {
 
 absl::StatusOr<std::shared_ptr<const AccountPermissions>> AuthSnapshot::ActiveAccount(
     const AccessTokenClaims& c) const {
-  const absl::uint128 org_id = PackId(c.org_id);
   auto revoked_in = [&](const RevokedMap& map, const std::string& id) {
     auto it = map.find(PackId(id));
-    return it != map.end() && it->second.org_id == org_id;
+    return it != map.end() && it->second.org_id == PackId(c.org_id);  // packed on a hit only
   };
   ReaderMutexLock l(&mu_);
   if (!loaded_) return absl::UnavailableError("introspection snapshot not loaded yet");

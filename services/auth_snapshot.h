@@ -79,8 +79,8 @@ class AuthSnapshot final : public ChangeSink {
   // A revoked jti or family, packed (core/packed_id.h): a million of them must fit in well under
   // 150 bytes each (issue #7); strings would take about 250.
   struct Revoked {
-    absl::uint128 org_id;
-    int64_t expires_at;  // Unix seconds, rounded up: kept for at least as long as asked
+    absl::uint128 org_id = 0;
+    int64_t expires_at = 0;  // Unix seconds, rounded up: kept for at least as long as asked
   };
   // Keyed by ID alone (UUIDs and random jtis); the organization is checked on lookup.
   using AccountMap = absl::flat_hash_map<std::string, std::shared_ptr<const AccountPermissions>>;
