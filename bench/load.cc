@@ -50,6 +50,19 @@ double LatencyHistogram::Quantile(double q) const {
 
 namespace {
 
+// What a run measured: every recorded call, over `seconds`.
+LoadResult Summarize(const LatencyHistogram& latency, uint64_t errors, double seconds) {
+  LoadResult r;
+  r.calls = latency.count();
+  r.errors = errors;
+  r.seconds = seconds;
+  r.rate = seconds > 0 ? static_cast<double>(r.calls) / seconds : 0;
+  r.p50_us = latency.Quantile(0.50);
+  r.p90_us = latency.Quantile(0.90);
+  r.p99_us = latency.Quantile(0.99);
+  return r;
+}
+
 // The shared state of one run; each outstanding slot restarts its call when it ends.
 struct Run {
   LoadOptions options;
@@ -112,14 +125,8 @@ LoadResult RunLoad(const LoadOptions& options, const StartCall& start) {
   for (int i = 0; i < options.outstanding; ++i) run->Launch();
   run->all_done.WaitForNotification();
   absl::Time end = absl::Now();
-  LoadResult r;
-  r.calls = run->measured.load();
-  r.errors = run->errors.load();
-  r.seconds = absl::ToDoubleSeconds(end - run->measure_from);
-  r.rate = r.seconds > 0 ? static_cast<double>(r.calls) / r.seconds : 0;
-  r.p50_us = run->latency.Quantile(0.50);
-  r.p90_us = run->latency.Quantile(0.90);
-  r.p99_us = run->latency.Quantile(0.99);
+  LoadResult r = Summarize(run->latency, run->errors.load(),
+                           absl::ToDoubleSeconds(end - run->measure_from));
   for (int k = 0; k < options.kinds; ++k) {
     LoadResult::Kind kind;
     kind.calls = run->kind_latency[k]->count();
@@ -153,15 +160,7 @@ LoadResult RunThreads(const LoadOptions& options, int threads,
     });
   }
   for (std::thread& t : pool) t.join();
-  LoadResult r;
-  r.calls = latency.count();
-  r.errors = errors.load();
-  r.seconds = absl::ToDoubleSeconds(absl::Now() - measure_from);
-  r.rate = r.seconds > 0 ? static_cast<double>(r.calls) / r.seconds : 0;
-  r.p50_us = latency.Quantile(0.50);
-  r.p90_us = latency.Quantile(0.90);
-  r.p99_us = latency.Quantile(0.99);
-  return r;
+  return Summarize(latency, errors.load(), absl::ToDoubleSeconds(absl::Now() - measure_from));
 }
 
 }  // namespace tessera::bench

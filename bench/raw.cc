@@ -85,13 +85,14 @@ LoadResult RawRefreshTransactionRate(const std::string& database_url, const std:
           c.digest);
       if (r.empty()) return false;
       std::string parent = r[0][1].as<std::string>();
+      std::string family = r[0][2].as<std::string>();
       std::string child_digest = RandomHex(32);
       auto child = tx.exec_params(
           "INSERT INTO refresh_tokens (org_id, family_id, parent_id, account_id, digest, scopes,"
           " audience, created_at, expires_at, family_expires_at)"
           " VALUES ($1, $2, $3, $4, $5, '{}', 'tessera', now(), now() + interval '1 day',"
           " now() + interval '1 day') RETURNING id",
-          org_id, r[0][2].as<std::string>(), parent, account_id, child_digest);
+          org_id, family, parent, account_id, child_digest);
       tx.exec_params("UPDATE refresh_tokens SET used_at = now() WHERE org_id = $1 AND id = $2",
                      org_id, parent);
       tx.exec_params(
@@ -99,7 +100,7 @@ LoadResult RawRefreshTransactionRate(const std::string& database_url, const std:
           " target_id, peer, request_id, details)"
           " VALUES ($1, now(), $2, 'token.refreshed', 'token_family', $3, 'ipv4:127.0.0.1:1',"
           " $4, '{}'::jsonb)",
-          org_id, account_id, r[0][2].as<std::string>(), RandomHex(16));
+          org_id, account_id, family, RandomHex(16));
       tx.commit();
       c.digest = std::move(child_digest);
       return !child.empty();

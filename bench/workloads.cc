@@ -89,6 +89,11 @@ void Workloads::Keep(const std::string& token) {
   pool_.push_back(token);
 }
 
+void Workloads::KeepRefresh(const std::string& token) {
+  absl::MutexLock lock(&mu_);
+  refresh_queue_.push_back(token);
+}
+
 const std::string& Workloads::PoolToken(size_t i) {
   static const std::string kNone;
   absl::MutexLock lock(&mu_);
@@ -138,10 +143,7 @@ void Workloads::StartPasswordLogin(Done done) {
   call->req.mutable_password()->set_password("reader-password-1");
   tokens_->async()->IssueToken(&call->ctx, &call->req, &call->resp,
                                [this, call, done](grpc::Status s) {
-                                 if (s.ok()) {
-                                   absl::MutexLock lock(&mu_);
-                                   refresh_queue_.push_back(call->resp.refresh_token());
-                                 }
+                                 if (s.ok()) KeepRefresh(call->resp.refresh_token());
                                  done(s.ok());
                                });
 }
@@ -156,10 +158,7 @@ void Workloads::StartRefresh(Done done) {
   }
   tokens_->async()->Refresh(&call->ctx, &call->req, &call->resp,
                             [this, call, done](grpc::Status s) {
-                              if (s.ok()) {
-                                absl::MutexLock lock(&mu_);
-                                refresh_queue_.push_back(call->resp.refresh_token());
-                              }
+                              if (s.ok()) KeepRefresh(call->resp.refresh_token());
                               done(s.ok());
                             });
 }

@@ -86,6 +86,7 @@ class Workloads {
   void Authorize(grpc::ClientContext& ctx) const;
   static std::string UserName(int u);
   void Keep(const std::string& token);
+  void KeepRefresh(const std::string& token);
   const std::string& PoolToken(size_t i);
 
   std::unique_ptr<v1::TokenService::Stub> tokens_;
