@@ -175,6 +175,11 @@ absl::StatusOr<IssuedTokens> TokenLogic::LoginWithPassword(const PasswordLogin& 
                    .request_id = meta.request_id,
                    .details_json = R"({"grant":"password"})"};
   auto family = refresh_tokens_.CreateFamily(row, std::move(audit));
+  if (absl::IsFailedPrecondition(family.status())) {
+    // Disabled while the password was being checked: the same answer as a disabled account.
+    AuditFailedLogin(org_id, login, meta, "account_disabled");
+    return Unauthenticated();
+  }
   if (!family.ok()) return family.status();
 
   IssuedTokens out;

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
@@ -124,6 +125,41 @@ inline void AppendAuditOn(Tx& tx, AuditEntry& audit, absl::string_view target_ty
   audit.target_type = std::string(target_type);
   audit.target_id = std::string(target_id);
   AppendAudit(tx, audit);
+}
+
+// The account row is the lock of the account's sessions. A write that extends a session (a
+// login's new family, a rotation) holds it FOR SHARE and checks the account under it; a write
+// that ends sessions (revoking the account or a family, reuse detection, a password rotation,
+// disabling) holds it exclusively before it touches refresh_tokens. An ending therefore waits for
+// the extensions in flight, and its next statement sees the rows they inserted; an extension
+// that comes later waits for the ending and sees it. So a revocation wins every race with a
+// concurrent refresh or login, on any replica. Locks are always taken account first, then token
+// rows, so the two kinds cannot deadlock.
+enum class SessionLock { kExtend, kEnd };
+
+struct AccountSessions {
+  bool disabled = false;
+  // "Log out everywhere": sessions and access tokens issued up to this instant are revoked.
+  std::optional<absl::Time> tokens_valid_after;
+};
+
+// Locks the account's sessions as `mode` says; nullopt when the account is not in the org.
+inline std::optional<AccountSessions> LockAccountSessions(Tx& tx, absl::string_view org_id,
+                                                          absl::string_view account_id,
+                                                          SessionLock mode) {
+  auto r =
+      tx.exec_params(absl::StrCat("SELECT disabled, tessera_us(tokens_valid_after) FROM accounts"
+                                  " WHERE org_id = $1 AND id = $2 ",
+                                  mode == SessionLock::kEnd ? "FOR UPDATE" : "FOR SHARE"),
+                     std::string(org_id), std::string(account_id));
+  if (r.empty()) return std::nullopt;
+  return AccountSessions{.disabled = r[0][0].as<bool>(),
+                         .tokens_valid_after = OptionalTime(r[0][1])};
+}
+
+// Whether a session (refresh token) created at `created_at` survives the account's cutoff.
+inline bool SurvivesCutoff(const AccountSessions& a, absl::Time created_at) {
+  return !a.tokens_valid_after || created_at > *a.tokens_valid_after;
 }
 
 // The live API keys for the snapshot (defined in pg_api_key_store.cc).

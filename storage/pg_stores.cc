@@ -3,6 +3,7 @@
 // storage/pg_internal.h, which nothing outside storage/ includes.
 #include "storage/pg_stores.h"
 
+#include <algorithm>
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
@@ -467,6 +468,16 @@ class PgRefreshTokenStore final : public RefreshTokenStore {
   absl::StatusOr<std::string> CreateFamily(const RefreshTokenRow& t, AuditEntry audit) override {
     return pool_.TransactValue<std::string>([&](Tx& tx) -> absl::StatusOr<std::string> {
       std::string family;
+      // A login that lost the race with a disabling or a "log out everywhere" gets no session.
+      auto sessions = LockAccountSessions(tx, t.org_id, t.account_id, SessionLock::kExtend);
+      if (!sessions || sessions->disabled) {
+        return absl::FailedPreconditionError("account: disabled or gone");
+      }
+      // Its access token (iat in whole seconds) would be dead on arrival.
+      if (!SurvivesCutoff(*sessions, absl::FromUnixSeconds(absl::ToUnixSeconds(t.created_at)))) {
+        return absl::UnavailableError(
+            "account: its sessions were revoked within this second; retry the login");
+      }
       auto r = tx.exec_params(
           "INSERT INTO refresh_tokens (org_id, family_id, account_id, digest, scopes, audience,"
           " created_at, expires_at, family_expires_at)"
@@ -485,15 +496,26 @@ class PgRefreshTokenStore final : public RefreshTokenStore {
   Writer writer_;
 };
 
-// The account's current permissions, read inside a refresh transaction.
+// The token, the account's current permissions, the account and its organization, read inside
+// a refresh transaction.
 constexpr char kRefreshSelect[] =
     "SELECT t.org_id, t.id, t.family_id, t.account_id, array_to_string(t.scopes, ' '),"
     " t.audience, tessera_us(t.expires_at), tessera_us(t.family_expires_at),"
-    " tessera_us(t.used_at), t.revoked_at IS NOT NULL, a.disabled, ";
+    " tessera_us(t.used_at), t.revoked_at IS NOT NULL, tessera_us(t.created_at), ";
 
 absl::StatusOr<RefreshResult> RotateTx(Tx& tx, Changes& changes, const RefreshRotation& rot,
                                        AuditEntry& audit) {
   RefreshResult out;
+  // Whose token it is, read without a lock so that the account's lock comes first (see
+  // LockAccountSessions). A spent token may end its family (reuse), so it takes the ending lock.
+  auto owner = tx.exec_params(
+      "SELECT org_id, account_id, used_at IS NOT NULL FROM refresh_tokens WHERE digest = $1",
+      rot.presented_digest);
+  if (owner.empty()) return out;  // unknown
+  const SessionLock mode = owner[0][2].as<bool>() ? SessionLock::kEnd : SessionLock::kExtend;
+  auto sessions = LockAccountSessions(tx, owner[0][0].as<std::string>(),
+                                      owner[0][1].as<std::string>(), mode);
+  if (!sessions) return out;
   auto r = tx.exec_params(absl::StrCat(kRefreshSelect, kAccountScopes, ", ", kAccountColumns, ", ",
                                        kOrgColumns,
                                        " FROM refresh_tokens t JOIN accounts a"
@@ -501,7 +523,7 @@ absl::StatusOr<RefreshResult> RotateTx(Tx& tx, Changes& changes, const RefreshRo
                                        " JOIN organizations o ON o.id = t.org_id"
                                        " WHERE t.digest = $1 FOR UPDATE OF t"),
                           rot.presented_digest);
-  if (r.empty()) return out;  // unknown
+  if (r.empty()) return out;
   const auto& row = r[0];
   out.account = ReadAccount(row, 12);
   out.org = ReadOrg(row, 12 + 8);
@@ -515,16 +537,22 @@ absl::StatusOr<RefreshResult> RotateTx(Tx& tx, Changes& changes, const RefreshRo
   absl::Time family_expires_at = FromUs(row[7].as<int64_t>());
   std::optional<absl::Time> used_at = OptionalTime(row[8]);
   bool revoked = row[9].as<bool>();
-  bool disabled = row[10].as<bool>();
+  absl::Time created_at = FromUs(row[10].as<int64_t>());
   out.scopes = family_scopes.IntersectHeld(SplitScopes(row[11].as<std::string>()));
   audit.org_id = out.org_id;
   audit.actor_id = out.account_id;
   audit.target_type = "token_family";
   audit.target_id = out.family_id;
 
-  if (revoked || disabled || rot.now >= expires_at || rot.now >= family_expires_at) {
+  if (revoked || sessions->disabled || !SurvivesCutoff(*sessions, created_at) ||
+      rot.now >= expires_at || rot.now >= family_expires_at) {
     out.outcome = RefreshOutcome::kInvalid;
     return out;
+  }
+  if (used_at && mode != SessionLock::kEnd) {
+    // A concurrent rotation spent it while this one waited for the row. Start over: the owner
+    // read will now see it spent and take the lock that may end the family.
+    return absl::AbortedError("refresh token spent by a concurrent rotation");
   }
   if (!used_at) {
     auto child = tx.exec_params(
@@ -661,6 +689,13 @@ class PgRevocationStore final : public RevocationStore {
   absl::Status RevokeFamily(absl::string_view org_id, absl::string_view family_id, absl::Time now,
                             AuditEntry audit) override {
     return writer_.Status([&](Tx& tx, Changes& changes) {
+      // The ending lock on the family's account first, so that the update below also sees the
+      // child a rotation in flight is inserting (see LockAccountSessions).
+      auto owner = tx.exec_params(
+          "SELECT account_id FROM refresh_tokens WHERE org_id = $1 AND family_id = $2 LIMIT 1",
+          std::string(org_id), std::string(family_id));
+      if (owner.empty()) return absl::OkStatus();
+      LockAccountSessions(tx, org_id, owner[0][0].as<std::string>(), SessionLock::kEnd);
       auto r = tx.exec_params(
           "UPDATE refresh_tokens SET revoked_at = tessera_ts($3)"
           " WHERE org_id = $1 AND family_id = $2 AND revoked_at IS NULL"
@@ -682,17 +717,26 @@ class PgRevocationStore final : public RevocationStore {
   absl::Status RevokeAccount(absl::string_view org_id, absl::string_view account_id, absl::Time now,
                              AuditEntry audit) override {
     return writer_.Status([&](Tx& tx, Changes& changes) {
-      auto r = tx.exec_params(
-          "UPDATE accounts SET tokens_valid_after = tessera_ts($3), updated_at = tessera_ts($3)"
-          " WHERE org_id = $1 AND id = $2",
+      // The ending lock first: rotations and logins in flight commit before the update below,
+      // which then sees every token they made (see LockAccountSessions).
+      auto sessions = LockAccountSessions(tx, org_id, account_id, SessionLock::kEnd);
+      if (!sessions) return absl::NotFoundError("account_id: account not found");
+      auto revoked = tx.exec_params(
+          "UPDATE refresh_tokens SET revoked_at = tessera_ts($3)"
+          " WHERE org_id = $1 AND account_id = $2 AND revoked_at IS NULL"
+          " RETURNING tessera_us(created_at)",
           std::string(org_id), std::string(account_id), Us(now));
-      if (r.affected_rows() == 0) return absl::NotFoundError("account_id: account not found");
+      // The cutoff covers every access token issued so far, including one minted by a rotation
+      // whose clock read a little later than ours: never before the newest session it revokes.
+      absl::Time cutoff = now;
+      if (sessions->tokens_valid_after) cutoff = std::max(cutoff, *sessions->tokens_valid_after);
+      for (const auto& row : revoked) cutoff = std::max(cutoff, FromUs(row[0].as<int64_t>()));
+      tx.exec_params(
+          "UPDATE accounts SET tokens_valid_after = tessera_ts($3), updated_at = tessera_ts($4)"
+          " WHERE org_id = $1 AND id = $2",
+          std::string(org_id), std::string(account_id), Us(cutoff), Us(now));
       // The account's cutoff covers every family's access tokens, so one change says it all.
       NotifyAccount(tx, changes, org_id, account_id);
-      tx.exec_params(
-          "UPDATE refresh_tokens SET revoked_at = tessera_ts($3)"
-          " WHERE org_id = $1 AND account_id = $2 AND revoked_at IS NULL",
-          std::string(org_id), std::string(account_id), Us(now));
       audit.org_id = std::string(org_id);
       audit.action = "account.sessions_revoked";
       AppendAuditOn(tx, audit, "account", std::string(account_id));

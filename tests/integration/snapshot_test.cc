@@ -9,6 +9,7 @@
 #include "services/auth_snapshot.h"
 #include "storage/pg_change_feed.h"
 #include "storage/pg_pool.h"
+#include "tests/integration/replica.h"
 #include "tests/integration/server_fixture.h"
 
 namespace tessera {
@@ -18,34 +19,6 @@ namespace {
 // few milliseconds it takes, so a loaded CI machine does not flake, and far below anything a
 // polling or TTL-based design would need.
 constexpr absl::Duration kPropagationBound = absl::Seconds(1);
-
-// A second replica: its own ServerApp (pool, snapshot, change feed, gRPC port) on the
-// fixture's database and clock.
-struct Replica {
-  Replica(const Config& config, const Clock& clock) : app(config, clock) {
-    status = app.Start();
-    if (!status.ok()) return;
-    auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(app.grpc_port()),
-                                       grpc::InsecureChannelCredentials());
-    tokens = v1::TokenService::NewStub(channel);
-  }
-  ~Replica() { app.Shutdown(absl::Seconds(1)); }
-
-  v1::IntrospectResponse Introspect(const std::string& caller, const std::string& token) {
-    v1::IntrospectRequest req;
-    req.set_token(token);
-    v1::IntrospectResponse resp;
-    grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", "Bearer " + caller);
-    grpc::Status s = tokens->Introspect(&ctx, req, &resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return resp;
-  }
-
-  ServerApp app;
-  absl::Status status;
-  std::unique_ptr<v1::TokenService::Stub> tokens;
-};
 
 // Polls `done` until it holds or `bound` passes; returns how long it took, or nullopt.
 template <typename Pred>

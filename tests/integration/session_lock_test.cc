@@ -1,0 +1,245 @@
+// The stores' session lock (storage/pg_internal.h, LockAccountSessions) with the interleavings
+// forced rather than hoped for: a second connection holds what a rotation, a login or a
+// revocation in flight holds, the store call under test runs beside it, and the test waits until
+// PostgreSQL shows that call waiting for a lock before it lets the first one commit. After each,
+// nothing of the revoked account or family still refreshes.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <pqxx/pqxx>
+#include <string>
+#include <thread>
+
+#include "storage/migrator.h"
+#include "storage/pg_pool.h"
+#include "storage/pg_stores.h"
+#include "tests/integration/test_db.h"
+
+namespace tessera {
+namespace {
+
+using testing::FreshDatabaseUrl;
+using testing::QueryValue;
+
+const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
+
+int64_t Us(absl::Time t) { return absl::ToUnixMicros(t); }
+
+class SessionLockTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    url_ = FreshDatabaseUrl();
+    ASSERT_TRUE(MigrateDatabase(url_).ok());
+    pool_ = std::make_unique<PgPool>(PgPoolOptions{.url = url_, .max_connections = 4});
+    stores_ = MakePgStores(*pool_, nullptr);
+    auto org = stores_.orgs->Create(
+        NewOrganizationWithAdmin{.slug = "acme", .name = "Acme", .now = kT0}, Audit());
+    ASSERT_TRUE(org.ok()) << org.status();
+    org_ = org->org.id;
+    auto account = stores_.accounts->Create(NewAccount{.org_id = org_,
+                                                       .kind = AccountKind::kUser,
+                                                       .username = "victim",
+                                                       .password_hash = "$argon2id$x",
+                                                       .now = kT0},
+                                            Audit());
+    ASSERT_TRUE(account.ok()) << account.status();
+    account_ = account->id;
+    family_ = "00000000-0000-4000-8000-000000000001";
+  }
+
+  AuditEntry Audit() const {
+    return AuditEntry{.org_id = org_, .at = kT0, .actor_id = "tester", .peer = "test"};
+  }
+  RefreshTokenRow Row(const std::string& digest, absl::Time created_at) const {
+    return RefreshTokenRow{.family_id = family_,
+                           .org_id = org_,
+                           .account_id = account_,
+                           .digest = digest,
+                           .scopes = ScopeSet({"read:x"}),
+                           .audience = "test",
+                           .created_at = created_at,
+                           .expires_at = created_at + absl::Hours(1),
+                           .family_expires_at = created_at + absl::Hours(2)};
+  }
+  absl::StatusOr<RefreshResult> Rotate(const std::string& digest, absl::Time now) {
+    return stores_.refresh_tokens->Rotate(RefreshRotation{.presented_digest = digest,
+                                                          .child_digest = digest + "-child",
+                                                          .now = now,
+                                                          .grace = absl::Seconds(10),
+                                                          .child_ttl = absl::Hours(1)},
+                                          Audit());
+  }
+  std::string Query(const std::string& sql) { return QueryValue(url_, sql); }
+  bool Revoked(const std::string& digest) {
+    return Query("SELECT revoked_at IS NOT NULL FROM refresh_tokens WHERE digest = '" + digest +
+                 "'") == "t";
+  }
+
+  // Runs `call` on a thread of its own while `held` stays open, and returns once PostgreSQL
+  // shows a session of this database waiting for a lock (true), or `call` finished first
+  // (false: it did not wait for what `held` holds). Each test declares `thread` before the
+  // transaction it holds, so that a failed assertion ends that transaction before it joins.
+  template <typename Fn>
+  bool StartsWaiting(std::jthread& thread, std::atomic<bool>& done, Fn call) {
+    thread = std::jthread([&done, call] {
+      call();
+      done.store(true);
+    });
+    absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (!done.load() && absl::Now() < deadline) {
+      if (Query("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock'") != "0") {
+        return true;
+      }
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    return false;
+  }
+
+  // What a rotation of `parent` holds until it commits, whose clock read `now`: the account's
+  // session lock (shared), the parent row spent, the child inserted.
+  void HoldRotation(pqxx::work& held, const std::string& parent, const std::string& child,
+                    absl::Time now) {
+    held.exec_params("SELECT 1 FROM accounts WHERE org_id = $1 AND id = $2 FOR SHARE", org_,
+                     account_);
+    auto parent_id = held.exec_params(
+        "UPDATE refresh_tokens SET used_at = tessera_ts($2) WHERE digest = $1 RETURNING id", parent,
+        Us(now));
+    held.exec_params(
+        "INSERT INTO refresh_tokens (org_id, family_id, parent_id, account_id, digest, scopes,"
+        " audience, created_at, expires_at, family_expires_at) VALUES ($1, $2, $3, $4, $5,"
+        " ARRAY['read:x'], 'test', tessera_ts($6), tessera_ts($7), tessera_ts($7))",
+        org_, family_, parent_id[0][0].as<std::string>(), account_, child, Us(now),
+        Us(now + absl::Hours(1)));
+  }
+
+  std::string url_;
+  std::unique_ptr<PgPool> pool_;
+  Stores stores_;
+  std::string org_, account_, family_;
+};
+
+TEST_F(SessionLockTest, AccountRevocationWaitsForARotationInFlightAndCoversItsChild) {
+  ASSERT_TRUE(stores_.refresh_tokens->CreateFamily(Row("d0", kT0), Audit()).ok());
+  std::jthread revoke;
+  std::atomic<bool> done{false};
+  absl::Status status;
+  pqxx::connection conn(url_);
+  pqxx::work held(conn);
+  // The rotation's clock read 1.5 s later than the revocation's.
+  HoldRotation(held, "d0", "d1", kT0 + absl::Milliseconds(1500));
+  ASSERT_TRUE(StartsWaiting(revoke, done, [&] {
+    status = stores_.revocations->RevokeAccount(org_, account_, kT0, Audit());
+  })) << "the revocation did not wait for the rotation in flight";
+  held.commit();
+  revoke.join();
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_TRUE(Revoked("d1")) << "the child the rotation inserted escaped the revocation";
+  // The cutoff covers the child's access token, whose iat is the child's creation second.
+  EXPECT_GE(std::stoll(Query("SELECT tessera_us(tokens_valid_after) FROM accounts WHERE id = '" +
+                             account_ + "'")),
+            Us(kT0 + absl::Milliseconds(1500)));
+  auto r = Rotate("d1", kT0 + absl::Seconds(3));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->outcome, RefreshOutcome::kInvalid);
+}
+
+TEST_F(SessionLockTest, FamilyRevocationWaitsForARotationInFlightAndRevokesItsChild) {
+  ASSERT_TRUE(stores_.refresh_tokens->CreateFamily(Row("d0", kT0), Audit()).ok());
+  std::jthread revoke;
+  std::atomic<bool> done{false};
+  absl::Status status;
+  pqxx::connection conn(url_);
+  pqxx::work held(conn);
+  HoldRotation(held, "d0", "d1", kT0 + absl::Seconds(1));
+  ASSERT_TRUE(StartsWaiting(revoke, done, [&] {
+    status = stores_.revocations->RevokeFamily(org_, family_, kT0, Audit());
+  }));
+  held.commit();
+  revoke.join();
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_TRUE(Revoked("d1")) << "the child the rotation inserted escaped the revocation";
+  auto r = Rotate("d1", kT0 + absl::Seconds(3));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->outcome, RefreshOutcome::kInvalid);
+}
+
+TEST_F(SessionLockTest, ReuseDetectionWaitsForARotationInFlightAndRevokesItsChild) {
+  ASSERT_TRUE(stores_.refresh_tokens->CreateFamily(Row("d0", kT0), Audit()).ok());
+  auto first = Rotate("d0", kT0 + absl::Seconds(1));  // d0 spent; its child "d0-child" is live
+  ASSERT_TRUE(first.ok() && first->outcome == RefreshOutcome::kRotated);
+  std::jthread replay;
+  std::atomic<bool> done{false};
+  absl::StatusOr<RefreshResult> reuse;
+  pqxx::connection conn(url_);
+  pqxx::work held(conn);
+  HoldRotation(held, "d0-child", "d2", kT0 + absl::Seconds(2));
+  // d0 again, after its child was spent: reuse, which revokes the family.
+  ASSERT_TRUE(StartsWaiting(replay, done, [&] { reuse = Rotate("d0", kT0 + absl::Seconds(20)); }));
+  held.commit();
+  replay.join();
+  ASSERT_TRUE(reuse.ok()) << reuse.status();
+  EXPECT_EQ(reuse->outcome, RefreshOutcome::kReuse);
+  EXPECT_TRUE(Revoked("d2")) << "the child the rotation inserted escaped reuse detection";
+  auto r = Rotate("d2", kT0 + absl::Seconds(21));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->outcome, RefreshOutcome::kInvalid);
+}
+
+TEST_F(SessionLockTest, RotationWaitsForAnAccountRevocationInFlightAndSeesItsCutoff) {
+  ASSERT_TRUE(stores_.refresh_tokens->CreateFamily(Row("d0", kT0), Audit()).ok());
+  std::jthread rotate;
+  std::atomic<bool> done{false};
+  absl::StatusOr<RefreshResult> r;
+  pqxx::connection conn(url_);
+  pqxx::work held(conn);
+  // The cutoff alone, before any refresh_tokens row is touched: what RevokeAccount holds first.
+  held.exec_params("SELECT 1 FROM accounts WHERE org_id = $1 AND id = $2 FOR UPDATE", org_,
+                   account_);
+  held.exec_params("UPDATE accounts SET tokens_valid_after = tessera_ts($2) WHERE id = $1",
+                   account_, Us(kT0 + absl::Milliseconds(500)));
+  ASSERT_TRUE(StartsWaiting(rotate, done, [&] { r = Rotate("d0", kT0 + absl::Seconds(2)); }));
+  held.commit();
+  rotate.join();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->outcome, RefreshOutcome::kInvalid);
+  EXPECT_EQ(Query("SELECT count(*) FROM refresh_tokens"), "1");  // no child
+}
+
+TEST_F(SessionLockTest, LoginWaitsForAnEndingInFlightAndGetsNoSession) {
+  pqxx::connection conn(url_);
+  {
+    std::jthread login;
+    std::atomic<bool> done{false};
+    absl::StatusOr<std::string> family;
+    pqxx::work held(conn);
+    held.exec_params("SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE", account_);
+    held.exec_params("UPDATE accounts SET tokens_valid_after = tessera_ts($2) WHERE id = $1",
+                     account_, Us(kT0 + absl::Milliseconds(500)));
+    // Issued in the same second as the cutoff: its access token would be dead on arrival.
+    ASSERT_TRUE(StartsWaiting(login, done, [&] {
+      family =
+          stores_.refresh_tokens->CreateFamily(Row("d0", kT0 + absl::Milliseconds(700)), Audit());
+    }));
+    held.commit();
+    login.join();
+    EXPECT_TRUE(absl::IsUnavailable(family.status())) << family.status();
+  }
+  {
+    std::jthread login;
+    std::atomic<bool> done{false};
+    absl::StatusOr<std::string> family;
+    pqxx::work held(conn);
+    held.exec_params("UPDATE accounts SET disabled = true WHERE id = $1", account_);
+    ASSERT_TRUE(StartsWaiting(login, done, [&] {
+      family = stores_.refresh_tokens->CreateFamily(Row("d1", kT0 + absl::Seconds(5)), Audit());
+    }));
+    held.commit();
+    login.join();
+    EXPECT_TRUE(absl::IsFailedPrecondition(family.status())) << family.status();
+  }
+  EXPECT_EQ(Query("SELECT count(*) FROM refresh_tokens"), "0");
+}
+
+}  // namespace
+}  // namespace tessera
