@@ -127,9 +127,10 @@ absl::Status ServerApp::Start() {
       clock_,
       RotationOptions{.publish_delay = config_.signing_key_publish_delay,
                       .verify_tail = config_.access_token_ttl + topts.leeway},
-      *hasher_, *password_pool_, *stores_->accounts, *api_key_logic_, *key_manager_);
+      *hasher_, *password_pool_, *stores_->accounts, *api_key_logic_, *key_manager_, *snapshot_);
   admin_logic_ = std::make_unique<AdminLogic>(clock_, *hasher_, *password_pool_, *stores_->orgs,
-                                              *stores_->accounts, *stores_->roles, *stores_->audit);
+                                              *stores_->accounts, *stores_->roles, *stores_->audit,
+                                              *snapshot_);
   metrics_ = std::make_unique<MetricsRegistry>();
   RegisterMetrics();
   token_service_ = std::make_unique<TokenServiceImpl>(

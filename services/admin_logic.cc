@@ -1,5 +1,6 @@
 #include "services/admin_logic.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
@@ -21,21 +22,18 @@ std::string Json(const nlohmann::json& j) {
 
 }  // namespace
 
-absl::Status RequireScope(const Principal& caller, absl::string_view scope) {
-  if (caller.scopes.Grants(scope)) return absl::OkStatus();
-  return absl::PermissionDeniedError(absl::StrCat("missing scope ", scope));
-}
-
 AdminLogic::AdminLogic(const Clock& clock, const PasswordHasher& hasher,
                        BoundedWorkerPool& password_pool, OrganizationStore& orgs,
-                       AccountStore& accounts, RoleStore& roles, AuditStore& audit)
+                       AccountStore& accounts, RoleStore& roles, AuditStore& audit,
+                       const AuthSnapshot& snapshot)
     : clock_(clock),
       hasher_(hasher),
       password_pool_(password_pool),
       orgs_(orgs),
       accounts_(accounts),
       roles_(roles),
-      audit_(audit) {}
+      audit_(audit),
+      snapshot_(snapshot) {}
 
 AuditEntry AdminLogic::Audit(const Principal& caller, const RequestMeta& meta,
                              absl::string_view action, std::string details_json) const {
@@ -57,12 +55,29 @@ absl::StatusOr<std::string> AdminLogic::HashOnPool(const std::string& password) 
   return *std::move(hashed);
 }
 
+absl::Status AdminLogic::RequireRolesHeld(const Principal& caller,
+                                          const std::vector<std::string>& names,
+                                          absl::string_view field) {
+  auto found = roles_.FindByNames(caller.org_id, names);
+  if (!found.ok()) return found.status();
+  ScopeSet granted;
+  for (const std::string& name : names) {
+    auto it =
+        std::find_if(found->begin(), found->end(), [&](const Role& r) { return r.name == name; });
+    if (it == found->end()) {
+      return absl::NotFoundError(absl::StrCat(field, ": no role \"", name, "\""));
+    }
+    granted.Merge(it->scopes);
+  }
+  return RequireHeld(caller, granted, field);
+}
+
 absl::StatusOr<AdminLogic::AuditPage> AdminLogic::ListAuditEvents(const Principal& caller,
                                                                   int page_size,
                                                                   const std::string& page_token,
                                                                   const std::string& action,
                                                                   const std::string& actor_id) {
-  if (auto s = RequireScope(caller, "audit:read"); !s.ok()) return s;
+  if (auto s = RequireScope(caller, kScopeAuditRead); !s.ok()) return s;
   if (page_size < 0) return absl::InvalidArgumentError("page_size: negative");
   if (page_size == 0) page_size = kDefaultPageSize;
   if (page_size > kMaxPageSize) page_size = kMaxPageSize;
@@ -92,7 +107,7 @@ absl::StatusOr<CreatedOrg> AdminLogic::CreateOrganization(const Principal& calle
                                                           const std::string& slug,
                                                           const std::string& name,
                                                           const std::string& admin_username) {
-  if (!caller.platform || !caller.scopes.Contains(kAdminScope)) {
+  if (!IsPlatformAdmin(caller)) {
     return absl::PermissionDeniedError("only platform admins may create organizations");
   }
   if (auto s = CheckSlug("slug", slug); !s.ok()) return s;
@@ -122,7 +137,7 @@ absl::StatusOr<CreatedOrg> AdminLogic::CreateOrganization(const Principal& calle
 absl::StatusOr<CreatedAccount> AdminLogic::CreateAccount(const Principal& caller,
                                                          const RequestMeta& meta,
                                                          const CreateAccountInput& in) {
-  if (auto s = RequireScope(caller, "accounts:write"); !s.ok()) return s;
+  if (auto s = RequireScope(caller, kScopeAccountsWrite); !s.ok()) return s;
   if (auto s = CheckText("username", in.username, 256); !s.ok()) return s;
   if (auto s = CheckText("email", in.email, 320, false); !s.ok()) return s;
   if (!in.email.empty() && (!absl::StrContains(in.email, "@") || absl::StrContains(in.email, " ")))
@@ -130,6 +145,10 @@ absl::StatusOr<CreatedAccount> AdminLogic::CreateAccount(const Principal& caller
   if (in.roles.size() > 50) return absl::InvalidArgumentError("roles: more than 50 roles");
   for (const auto& r : in.roles) {
     if (auto s = CheckRoleName("roles", r); !s.ok()) return s;
+  }
+  // The new account may hold no more than its creator.
+  if (!in.roles.empty()) {
+    if (auto s = RequireRolesHeld(caller, in.roles, "roles"); !s.ok()) return s;
   }
   CreatedAccount out;
   std::string password;
@@ -180,14 +199,14 @@ absl::StatusOr<CreatedAccount> AdminLogic::CreateAccount(const Principal& caller
 
 absl::StatusOr<Account> AdminLogic::GetAccount(const Principal& caller,
                                                const std::string& account_id) {
-  if (auto s = RequireScope(caller, "accounts:read"); !s.ok()) return s;
+  if (auto s = RequireScope(caller, kScopeAccountsRead); !s.ok()) return s;
   if (auto s = CheckId("account_id", account_id); !s.ok()) return s;
   return accounts_.Get(caller.org_id, account_id);
 }
 
 absl::StatusOr<AccountPage> AdminLogic::ListAccounts(const Principal& caller, int page_size,
                                                      const std::string& page_token) {
-  if (auto s = RequireScope(caller, "accounts:read"); !s.ok()) return s;
+  if (auto s = RequireScope(caller, kScopeAccountsRead); !s.ok()) return s;
   if (page_size < 0) return absl::InvalidArgumentError("page_size: negative");
   if (page_size == 0) page_size = kDefaultPageSize;
   if (page_size > kMaxPageSize) page_size = kMaxPageSize;
@@ -199,8 +218,9 @@ absl::StatusOr<AccountPage> AdminLogic::ListAccounts(const Principal& caller, in
 
 absl::StatusOr<Account> AdminLogic::DisableAccount(const Principal& caller, const RequestMeta& meta,
                                                    const std::string& account_id) {
-  if (auto s = RequireScope(caller, "accounts:write"); !s.ok()) return s;
+  if (auto s = RequireScope(caller, kScopeAccountsWrite); !s.ok()) return s;
   if (auto s = CheckId("account_id", account_id); !s.ok()) return s;
+  if (auto s = RequireAuthorityOver(snapshot_, caller, account_id, "account_id"); !s.ok()) return s;
   return accounts_.Disable(caller.org_id, account_id, clock_.Now(),
                            Audit(caller, meta, "account.disabled"));
 }
@@ -208,16 +228,12 @@ absl::StatusOr<Account> AdminLogic::DisableAccount(const Principal& caller, cons
 absl::StatusOr<Role> AdminLogic::CreateRole(const Principal& caller, const RequestMeta& meta,
                                             const std::string& name,
                                             const std::vector<std::string>& scopes) {
-  if (auto s = RequireScope(caller, "roles:write"); !s.ok()) return s;
+  if (auto s = RequireScope(caller, kScopeRolesWrite); !s.ok()) return s;
   if (auto s = CheckRoleName("name", name); !s.ok()) return s;
   auto parsed = ParseScopes("scopes", scopes);
   if (!parsed.ok()) return parsed.status();
   // A caller cannot mint a role that grants more than it holds itself.
-  for (const auto& s : parsed->items()) {
-    if (!caller.scopes.Grants(s)) {
-      return absl::PermissionDeniedError(absl::StrCat("scopes: \"", s, "\" is not held"));
-    }
-  }
+  if (auto s = RequireHeld(caller, *parsed, "scopes"); !s.ok()) return s;
   auto role = roles_.Create(
       caller.org_id, name, *parsed, clock_.Now(),
       Audit(caller, meta, "role.created", Json({{"name", name}, {"scopes", parsed->ToVector()}})));
@@ -229,18 +245,20 @@ absl::StatusOr<Role> AdminLogic::CreateRole(const Principal& caller, const Reque
 
 absl::Status AdminLogic::AssignRole(const Principal& caller, const RequestMeta& meta,
                                     const std::string& account_id, const std::string& role) {
-  if (auto s = RequireScope(caller, "roles:write"); !s.ok()) return s;
+  if (auto s = RequireScope(caller, kScopeRolesWrite); !s.ok()) return s;
   if (auto s = CheckId("account_id", account_id); !s.ok()) return s;
   if (auto s = CheckRoleName("role", role); !s.ok()) return s;
+  if (auto s = RequireRolesHeld(caller, {role}, "role"); !s.ok()) return s;
   return accounts_.AssignRole(caller.org_id, account_id, role, clock_.Now(),
                               Audit(caller, meta, "role.assigned", Json({{"role", role}})));
 }
 
 absl::Status AdminLogic::UnassignRole(const Principal& caller, const RequestMeta& meta,
                                       const std::string& account_id, const std::string& role) {
-  if (auto s = RequireScope(caller, "roles:write"); !s.ok()) return s;
+  if (auto s = RequireScope(caller, kScopeRolesWrite); !s.ok()) return s;
   if (auto s = CheckId("account_id", account_id); !s.ok()) return s;
   if (auto s = CheckRoleName("role", role); !s.ok()) return s;
+  if (auto s = RequireRolesHeld(caller, {role}, "role"); !s.ok()) return s;
   return accounts_.UnassignRole(caller.org_id, account_id, role, clock_.Now(),
                                 Audit(caller, meta, "role.unassigned", Json({{"role", role}})));
 }

@@ -4,7 +4,9 @@
 //
 // Scopes: accounts:read (GetAccount, ListAccounts), accounts:write (CreateAccount,
 // DisableAccount), roles:write (CreateRole, AssignRole, UnassignRole), audit:read
-// (ListAuditEvents); `admin` grants all.
+// (ListAuditEvents); `admin` grants all. Beyond the scope, no call leaves a role or an account
+// with more than the caller holds (services/authority.h): a role's scopes, an account's roles,
+// and the account being disabled must all be within the caller's own.
 // CreateOrganization needs `admin` in a platform organization.
 #ifndef TESSERA_SERVICES_ADMIN_LOGIC_H_
 #define TESSERA_SERVICES_ADMIN_LOGIC_H_
@@ -16,6 +18,8 @@
 #include "core/clock.h"
 #include "core/password_hasher.h"
 #include "core/worker_pool.h"
+#include "services/auth_snapshot.h"
+#include "services/authority.h"
 #include "services/principal.h"
 #include "storage/account_store.h"
 #include "storage/audit_store.h"
@@ -46,7 +50,8 @@ struct CreatedOrg {
 class AdminLogic {
  public:
   AdminLogic(const Clock& clock, const PasswordHasher& hasher, BoundedWorkerPool& password_pool,
-             OrganizationStore& orgs, AccountStore& accounts, RoleStore& roles, AuditStore& audit);
+             OrganizationStore& orgs, AccountStore& accounts, RoleStore& roles, AuditStore& audit,
+             const AuthSnapshot& snapshot);
 
   absl::StatusOr<CreatedOrg> CreateOrganization(const Principal& caller, const RequestMeta& meta,
                                                 const std::string& slug, const std::string& name,
@@ -80,6 +85,10 @@ class AdminLogic {
   AuditEntry Audit(const Principal& caller, const RequestMeta& meta, absl::string_view action,
                    std::string details_json = "{}") const;
   absl::StatusOr<std::string> HashOnPool(const std::string& password);
+  // PERMISSION_DENIED unless the caller holds every scope of the named roles of its org;
+  // NOT_FOUND naming `field` and the first name the org has no role of.
+  absl::Status RequireRolesHeld(const Principal& caller, const std::vector<std::string>& names,
+                                absl::string_view field);
 
   const Clock& clock_;
   const PasswordHasher& hasher_;
@@ -88,10 +97,8 @@ class AdminLogic {
   AccountStore& accounts_;
   RoleStore& roles_;
   AuditStore& audit_;
+  const AuthSnapshot& snapshot_;
 };
-
-// PERMISSION_DENIED unless `caller` holds `scope` (or admin).
-absl::Status RequireScope(const Principal& caller, absl::string_view scope);
 
 }  // namespace tessera
 

@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/credentials.h"
-#include "services/admin_logic.h"
+#include "services/authority.h"
 #include "services/validation.h"
 
 namespace tessera {
@@ -15,11 +15,11 @@ ApiKeyLogic::ApiKeyLogic(const Clock& clock, ApiKeyOptions options, const Secret
       store_(store),
       snapshot_(snapshot) {}
 
-absl::Status ApiKeyLogic::MayManage(const Principal& caller, const ApiKeyInfo& key,
-                                    absl::string_view scope) {
+absl::Status ApiKeyLogic::MayRevoke(const Principal& caller, const ApiKeyInfo& key) const {
   if (key.org_id != caller.org_id) return absl::NotFoundError("api_key_id: API key not found");
   if (key.account_id == caller.account_id) return absl::OkStatus();
-  return RequireScope(caller, scope);
+  if (auto s = RequireScope(caller, kScopeTokensRevoke); !s.ok()) return s;
+  return RequireAuthorityOver(snapshot_, caller, key.account_id, "api_key_id");
 }
 
 absl::StatusOr<CreatedApiKey> ApiKeyLogic::Create(const Principal& caller, const RequestMeta& meta,
@@ -30,12 +30,19 @@ absl::StatusOr<CreatedApiKey> ApiKeyLogic::Create(const Principal& caller, const
   if (in.ttl_seconds < 0 || in.ttl_seconds > 10LL * 366 * 86400) {
     return absl::InvalidArgumentError("ttl_seconds: 0 (no expiry) to ten years");
   }
+  if (in.kind == ApiKeyKind::kUserToken && !in.scopes.empty()) {
+    return absl::InvalidArgumentError(
+        "scopes: a user token inherits its user's permissions; only service tokens take scopes");
+  }
   if (account_id != caller.account_id) {
-    if (auto s = RequireScope(caller, "api_keys:write"); !s.ok()) return s;
+    if (auto s = RequireScope(caller, kScopeApiKeysWrite); !s.ok()) return s;
   }
   auto owner = snapshot_.FindAccount(caller.org_id, account_id);
   if (!owner.ok()) return owner.status();
   if (*owner == nullptr) return absl::NotFoundError("account_id: account not found");
+  // A key acts as its account: minting one needs all the account holds, even for one's own
+  // account when the caller's credential is narrower than it.
+  if (auto s = RequireAuthorityOver(caller, **owner, "account_id"); !s.ok()) return s;
   if ((*owner)->disabled) return absl::FailedPreconditionError("account_id: account is disabled");
 
   NewApiKeyRow row{.org_id = caller.org_id,
@@ -57,20 +64,13 @@ absl::StatusOr<CreatedApiKey> ApiKeyLogic::Create(const Principal& caller, const
         return absl::InvalidArgumentError(
             absl::StrCat("scopes: \"", s, "\" is not held by the account"));
       }
-      if (!caller.scopes.Grants(s)) {
-        return absl::PermissionDeniedError(
-            absl::StrCat("scopes: \"", s, "\" is not held by the caller"));
-      }
     }
+    if (auto s = RequireHeld(caller, scopes, "scopes"); !s.ok()) return s;
     row.scopes = std::move(scopes);
     out.key = NewApiKey(options_.service_token_prefix);
     out.secret = NewApiSecret();
     row.secret_digest = digester_.Digest(out.secret);
   } else {
-    if (!in.scopes.empty()) {
-      return absl::InvalidArgumentError(
-          "scopes: a user token inherits its user's permissions; only service tokens take scopes");
-    }
     out.key = NewApiKey(options_.user_token_prefix);
   }
   row.digest = digester_.Digest(out.key);
@@ -84,7 +84,7 @@ absl::StatusOr<CreatedApiKey> ApiKeyLogic::Create(const Principal& caller, const
 absl::StatusOr<std::vector<ApiKeyInfo>> ApiKeyLogic::List(const Principal& caller,
                                                           const std::string& account_id) {
   if (account_id != caller.account_id) {
-    if (auto s = RequireScope(caller, "api_keys:read"); !s.ok()) return s;
+    if (auto s = RequireScope(caller, kScopeApiKeysRead); !s.ok()) return s;
   }
   if (!account_id.empty()) {
     if (auto s = CheckId("account_id", account_id); !s.ok()) return s;
@@ -101,7 +101,7 @@ absl::Status ApiKeyLogic::RevokeById(const Principal& caller, const RequestMeta&
   auto key = store_.Get(caller.org_id, api_key_id);
   if (!key.ok()) return key.status();
   if (!key->has_value()) return absl::NotFoundError("api_key_id: API key not found");
-  if (auto s = MayManage(caller, **key, "tokens:revoke"); !s.ok()) return s;
+  if (auto s = MayRevoke(caller, **key); !s.ok()) return s;
   return store_.Revoke(caller.org_id, api_key_id, clock_.Now(),
                        AuditBy(caller, meta, clock_.Now()));
 }
@@ -115,7 +115,7 @@ absl::Status ApiKeyLogic::RevokeByKey(const Principal& caller, const RequestMeta
   if (info.org_id != caller.org_id) {
     return absl::PermissionDeniedError("token: not yours to revoke");
   }
-  if (auto s = MayManage(caller, info, "tokens:revoke"); !s.ok()) return s;
+  if (auto s = MayRevoke(caller, info); !s.ok()) return s;
   return store_.Revoke(info.org_id, info.id, clock_.Now(), AuditBy(caller, meta, clock_.Now()));
 }
 
@@ -133,7 +133,21 @@ absl::StatusOr<RotatedSecret> ApiKeyLogic::RotateSecret(const Principal& caller,
   if (!key->has_value() || (*key)->revoked_at) {
     return absl::NotFoundError("service_token_secret.api_key_id: API key not found");
   }
-  if (auto s = MayManage(caller, **key, "api_keys:write"); !s.ok()) return s;
+  // A new secret is a new credential: its owner or api_keys:write, and in either case all the
+  // key may grant, which is its scopes within its account's.
+  if ((*key)->account_id != caller.account_id) {
+    if (auto s = RequireScope(caller, kScopeApiKeysWrite); !s.ok()) return s;
+  }
+  if (auto s = RequireAuthorityOver(snapshot_, caller, (*key)->account_id,
+                                    "service_token_secret.api_key_id");
+      !s.ok()) {
+    return s;
+  }
+  if ((*key)->scopes) {
+    if (auto s = RequireHeld(caller, *(*key)->scopes, "service_token_secret.api_key_id"); !s.ok()) {
+      return s;
+    }
+  }
   RotatedSecret out{.secret = NewApiSecret()};
   absl::Time now = clock_.Now();
   out.previous_valid_until = now + absl::Seconds(overlap_seconds);

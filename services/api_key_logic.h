@@ -47,27 +47,29 @@ class ApiKeyLogic {
   ApiKeyLogic(const Clock& clock, ApiKeyOptions options, const SecretDigester& digester,
               ApiKeyStore& store, const AuthSnapshot& snapshot);
 
-  // For one's own account: any caller. For another account of the org: api_keys:write. A
-  // service token's scopes must each be held by its account (and by the caller).
+  // For one's own account: any caller. For another account of the org: api_keys:write. Either
+  // way the caller must hold every scope the account holds (a key acts as it), and a service
+  // token's scopes must each be held by its account and by the caller.
   absl::StatusOr<CreatedApiKey> Create(const Principal& caller, const RequestMeta& meta,
                                        const NewApiKeyInput& in);
   // One's own keys: any caller; another account's or the whole org's (`account_id` empty with
   // api_keys:read): api_keys:read.
   absl::StatusOr<std::vector<ApiKeyInfo>> List(const Principal& caller,
                                                const std::string& account_id);
-  // By ID. Unknown (or another organization's): NOT_FOUND; already revoked: OK.
+  // By ID. Unknown (or another organization's): NOT_FOUND; already revoked: OK. Another
+  // account's key needs tokens:revoke and every scope that account holds.
   absl::Status RevokeById(const Principal& caller, const RequestMeta& meta,
                           absl::string_view api_key_id);
   // By the key itself (RFC 7009: an unknown key succeeds).
   absl::Status RevokeByKey(const Principal& caller, const RequestMeta& meta, absl::string_view key);
   // A new secret for a service token; the old one keeps working `overlap` longer (0: stops now).
+  // The key's owner or api_keys:write, holding all the key's account and scopes hold.
   absl::StatusOr<RotatedSecret> RotateSecret(const Principal& caller, const RequestMeta& meta,
                                              absl::string_view api_key_id, int64_t overlap_seconds);
 
  private:
-  // Own keys need nothing; others' need `scope` (tokens:revoke, api_keys:write...).
-  static absl::Status MayManage(const Principal& caller, const ApiKeyInfo& key,
-                                absl::string_view scope);
+  // Own keys need nothing; another account's need tokens:revoke and authority over it.
+  absl::Status MayRevoke(const Principal& caller, const ApiKeyInfo& key) const;
 
   const Clock& clock_;
   ApiKeyOptions options_;

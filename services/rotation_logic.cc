@@ -1,27 +1,35 @@
 #include "services/rotation_logic.h"
 
 #include "core/credentials.h"
-#include "services/admin_logic.h"
+#include "services/authority.h"
 #include "services/validation.h"
 
 namespace tessera {
 
 RotationLogic::RotationLogic(const Clock& clock, RotationOptions options,
                              const PasswordHasher& hasher, BoundedWorkerPool& password_pool,
-                             AccountStore& accounts, ApiKeyLogic& api_keys, KeyManager& keys)
+                             AccountStore& accounts, ApiKeyLogic& api_keys, KeyManager& keys,
+                             const AuthSnapshot& snapshot)
     : clock_(clock),
       options_(options),
       hasher_(hasher),
       password_pool_(password_pool),
       accounts_(accounts),
       api_keys_(api_keys),
-      keys_(keys) {}
+      keys_(keys),
+      snapshot_(snapshot) {}
 
 absl::StatusOr<Rotation> RotationLogic::ServiceAccountPassword(const Principal& caller,
                                                                const RequestMeta& meta,
                                                                absl::string_view account_id) {
   if (auto s = CheckId("service_account_password.account_id", account_id); !s.ok()) return s;
-  if (auto s = RequireScope(caller, "accounts:write"); !s.ok()) return s;
+  if (auto s = RequireScope(caller, kScopeAccountsWrite); !s.ok()) return s;
+  // The new password is the account's whole authority.
+  if (auto s = RequireAuthorityOver(snapshot_, caller, account_id,
+                                    "service_account_password.account_id");
+      !s.ok()) {
+    return s;
+  }
   Rotation out{.new_password = NewGeneratedPassword()};
   auto hash = password_pool_.Run<absl::StatusOr<std::string>>(
       [&] { return hasher_.Hash(out.new_password); });
@@ -45,7 +53,7 @@ absl::StatusOr<Rotation> RotationLogic::ServiceTokenSecret(const Principal& call
 
 absl::StatusOr<Rotation> RotationLogic::SigningKey(const Principal& caller,
                                                    const RequestMeta& meta) {
-  if (!caller.platform || !caller.scopes.Contains(kAdminScope)) {
+  if (!IsPlatformAdmin(caller)) {
     return absl::PermissionDeniedError(
         "signing_key: signing keys are the service's own; only a platform organization's admin "
         "may rotate them");

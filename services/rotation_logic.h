@@ -12,6 +12,7 @@
 #include "core/password_hasher.h"
 #include "core/worker_pool.h"
 #include "services/api_key_logic.h"
+#include "services/auth_snapshot.h"
 #include "services/key_manager.h"
 #include "services/principal.h"
 #include "storage/account_store.h"
@@ -35,9 +36,9 @@ class RotationLogic {
  public:
   RotationLogic(const Clock& clock, RotationOptions options, const PasswordHasher& hasher,
                 BoundedWorkerPool& password_pool, AccountStore& accounts, ApiKeyLogic& api_keys,
-                KeyManager& keys);
+                KeyManager& keys, const AuthSnapshot& snapshot);
 
-  // Needs accounts:write, in the caller's organization.
+  // Needs accounts:write and every scope the account holds, in the caller's organization.
   absl::StatusOr<Rotation> ServiceAccountPassword(const Principal& caller, const RequestMeta& meta,
                                                   absl::string_view account_id);
   // The key's own account, or api_keys:write.
@@ -55,6 +56,7 @@ class RotationLogic {
   AccountStore& accounts_;
   ApiKeyLogic& api_keys_;
   KeyManager& keys_;
+  const AuthSnapshot& snapshot_;
 };
 
 }  // namespace tessera

@@ -8,6 +8,7 @@
 #include "core/credentials.h"
 #include "core/encoding.h"
 #include "core/log.h"
+#include "services/authority.h"
 #include "services/service_metrics.h"
 #include "services/validation.h"
 
@@ -392,11 +393,14 @@ absl::Status TokenLogic::RevokeToken(const Principal& caller, absl::string_view 
   absl::Time now = clock_.Now();
   AuditEntry audit{
       .at = now, .actor_id = caller.account_id, .peer = meta.peer, .request_id = meta.request_id};
-  // The caller may revoke its own tokens; others' need tokens:revoke in the same organization.
+  // The caller may revoke its own tokens; others' need tokens:revoke in the same organization
+  // and every scope their account holds.
   auto may_revoke = [&](const std::string& org_id, const std::string& account_id) {
     if (caller.org_id == org_id && caller.account_id == account_id) return absl::OkStatus();
-    if (caller.org_id == org_id && caller.scopes.Grants("tokens:revoke")) return absl::OkStatus();
-    return absl::PermissionDeniedError("token: not yours to revoke (needs tokens:revoke)");
+    if (caller.org_id != org_id || !caller.scopes.Grants(kScopeTokensRevoke)) {
+      return absl::PermissionDeniedError("token: not yours to revoke (needs tokens:revoke)");
+    }
+    return RequireAuthorityOver(snapshot_, caller, account_id, "token");
   };
   if (IsRefreshTokenFormat(token)) {
     auto owner = revocations_.FindRefreshToken(digester_.Digest(token));
@@ -418,8 +422,13 @@ absl::Status TokenLogic::RevokeToken(const Principal& caller, absl::string_view 
 absl::Status TokenLogic::RevokeAccount(const Principal& caller, absl::string_view account_id,
                                        const RequestMeta& meta) {
   if (auto s = CheckId("account_id", account_id); !s.ok()) return s;
-  if (caller.account_id != account_id && !caller.scopes.Grants("tokens:revoke")) {
-    return absl::PermissionDeniedError("account_id: not yours to revoke (needs tokens:revoke)");
+  if (caller.account_id != account_id) {
+    if (!caller.scopes.Grants(kScopeTokensRevoke)) {
+      return absl::PermissionDeniedError("account_id: not yours to revoke (needs tokens:revoke)");
+    }
+    if (auto s = RequireAuthorityOver(snapshot_, caller, account_id, "account_id"); !s.ok()) {
+      return s;
+    }
   }
   absl::Time now = clock_.Now();
   AuditEntry audit{

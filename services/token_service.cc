@@ -3,7 +3,7 @@
 #include <optional>
 
 #include "core/credentials.h"
-#include "services/admin_logic.h"
+#include "services/authority.h"
 #include "services/grpc_edge.h"
 
 namespace tessera {
@@ -125,7 +125,7 @@ grpc::Status TokenServiceImpl::Introspect(grpc::ServerContext* context,
         HasVerifiedClientCertificate(context))) {
     auto authenticated = AuthenticateCall(context, meta, logic_, metrics_, calls_);
     if (!authenticated.ok()) return fail(authenticated.status());
-    if (auto s = RequireScope(*authenticated, "tokens:introspect"); !s.ok()) return fail(s);
+    if (auto s = RequireScope(*authenticated, kScopeTokensIntrospect); !s.ok()) return fail(s);
     caller = *std::move(authenticated);
   }
   auto result =

@@ -21,7 +21,6 @@ namespace {
 
 using namespace pg_internal;  // NOLINT: the shared helpers of the PostgreSQL stores
 
-
 // Columns of an account row, as read by GetAccountTx and List.
 constexpr char kAccountColumns[] =
     "a.id, a.org_id, a.kind, a.username, coalesce(a.email, ''), a.disabled,"
@@ -234,9 +233,9 @@ class PgAccountStore final : public AccountStore {
                               const std::string& password_hash, absl::Time now,
                               AuditEntry audit) override {
     return writer_.Status([&](Tx& tx, Changes& changes) -> absl::Status {
-      auto kind = tx.exec_params(
-          "SELECT kind FROM accounts WHERE org_id = $1 AND id = $2 FOR UPDATE",
-          std::string(org_id), std::string(account_id));
+      auto kind =
+          tx.exec_params("SELECT kind FROM accounts WHERE org_id = $1 AND id = $2 FOR UPDATE",
+                         std::string(org_id), std::string(account_id));
       if (kind.empty()) return absl::NotFoundError("account_id: account not found");
       if (kind[0][0].as<std::string>() != "SERVICE") {
         return absl::FailedPreconditionError(
@@ -357,6 +356,24 @@ class PgRoleStore final : public RoleStore {
     });
   }
 
+  absl::StatusOr<std::vector<Role>> FindByNames(absl::string_view org_id,
+                                                const std::vector<std::string>& names) override {
+    return pool_.TransactValue<std::vector<Role>>([&](Tx& tx) -> absl::StatusOr<std::vector<Role>> {
+      std::vector<Role> out;
+      auto r = tx.exec_params(
+          "SELECT id, name, array_to_string(scopes, ' ') FROM roles"
+          " WHERE org_id = $1 AND name = ANY (string_to_array($2, ' ')) ORDER BY name",
+          std::string(org_id), absl::StrJoin(names, " "));
+      for (const auto& row : r) {
+        out.push_back(Role{.id = row[0].as<std::string>(),
+                           .org_id = std::string(org_id),
+                           .name = row[1].as<std::string>(),
+                           .scopes = SplitScopes(row[2].as<std::string>())});
+      }
+      return out;
+    });
+  }
+
  private:
   PgPool& pool_;
 };
@@ -407,8 +424,8 @@ class PgSigningKeyStore final : public SigningKeyStore {
               Us(key.activates_at), Us(previous_verify_until));
           InsertTx(tx, key);
           audit.action = "signing_key.rotated";
-          audit.details_json = absl::StrCat(R"({"activates_at":)",
-                                            absl::ToUnixSeconds(key.activates_at), "}");
+          audit.details_json =
+              absl::StrCat(R"({"activates_at":)", absl::ToUnixSeconds(key.activates_at), "}");
           AppendAuditOn(tx, audit, "signing_key", key.kid);
           Notify(tx, changes, Change{.kind = ChangeKind::kSigningKeys});
           std::vector<SigningKeyRecord> out = ListTx(tx);
@@ -513,16 +530,16 @@ absl::StatusOr<RefreshResult> RotateTx(Tx& tx, Changes& changes, const RefreshRo
       rot.presented_digest);
   if (owner.empty()) return out;  // unknown
   const SessionLock mode = owner[0][2].as<bool>() ? SessionLock::kEnd : SessionLock::kExtend;
-  auto sessions = LockAccountSessions(tx, owner[0][0].as<std::string>(),
-                                      owner[0][1].as<std::string>(), mode);
+  auto sessions =
+      LockAccountSessions(tx, owner[0][0].as<std::string>(), owner[0][1].as<std::string>(), mode);
   if (!sessions) return out;
-  auto r = tx.exec_params(absl::StrCat(kRefreshSelect, kAccountScopes, ", ", kAccountColumns, ", ",
-                                       kOrgColumns,
-                                       " FROM refresh_tokens t JOIN accounts a"
-                                       " ON a.org_id = t.org_id AND a.id = t.account_id"
-                                       " JOIN organizations o ON o.id = t.org_id"
-                                       " WHERE t.digest = $1 FOR UPDATE OF t"),
-                          rot.presented_digest);
+  auto r = tx.exec_params(
+      absl::StrCat(kRefreshSelect, kAccountScopes, ", ", kAccountColumns, ", ", kOrgColumns,
+                   " FROM refresh_tokens t JOIN accounts a"
+                   " ON a.org_id = t.org_id AND a.id = t.account_id"
+                   " JOIN organizations o ON o.id = t.org_id"
+                   " WHERE t.digest = $1 FOR UPDATE OF t"),
+      rot.presented_digest);
   if (r.empty()) return out;
   const auto& row = r[0];
   out.account = ReadAccount(row, 12);
@@ -775,9 +792,10 @@ class PgSnapshotStore final : public SnapshotStore {
   absl::StatusOr<SnapshotData> LoadAll(absl::Time now, absl::Duration family_tail) override {
     return pool_.TransactValue<SnapshotData>([&](Tx& tx) -> absl::StatusOr<SnapshotData> {
       SnapshotData out;
-      auto accounts = tx.exec(absl::StrCat(kPermissionsSelect, kAccountColumns, ", ", kAccountScopes,
-                                           " FROM accounts a JOIN organizations o"
-                                           " ON o.id = a.org_id"));
+      auto accounts =
+          tx.exec(absl::StrCat(kPermissionsSelect, kAccountColumns, ", ", kAccountScopes,
+                               " FROM accounts a JOIN organizations o"
+                               " ON o.id = a.org_id"));
       out.accounts.reserve(accounts.size());
       for (const auto& row : accounts) out.accounts.push_back(ReadPermissions(row));
       auto jtis = tx.exec_params(
@@ -810,11 +828,12 @@ class PgSnapshotStore final : public SnapshotStore {
       absl::string_view org_id, absl::string_view account_id) override {
     return pool_.TransactValue<std::optional<AccountPermissions>>(
         [&](Tx& tx) -> absl::StatusOr<std::optional<AccountPermissions>> {
-          auto r = tx.exec_params(absl::StrCat(kPermissionsSelect, kAccountColumns, ", ", kAccountScopes,
-                                               " FROM accounts a JOIN organizations o"
-                                               " ON o.id = a.org_id"
-                                               " WHERE a.org_id = $1 AND a.id = $2"),
-                                  std::string(org_id), std::string(account_id));
+          auto r =
+              tx.exec_params(absl::StrCat(kPermissionsSelect, kAccountColumns, ", ", kAccountScopes,
+                                          " FROM accounts a JOIN organizations o"
+                                          " ON o.id = a.org_id"
+                                          " WHERE a.org_id = $1 AND a.id = $2"),
+                             std::string(org_id), std::string(account_id));
           if (r.empty()) return std::optional<AccountPermissions>();
           return std::optional<AccountPermissions>(ReadPermissions(r[0]));
         });
