@@ -1,12 +1,14 @@
 // Fuzzes the parsers of the opaque credentials and their encodings: API keys (prefix and
 // display prefix), service-token secrets, refresh tokens, base64url and hex, and the scope
-// grammar. Each accepted input is checked against what the format promises.
+// grammar, and account names (core/names.h). Each accepted input is checked against what the
+// format promises.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "core/credentials.h"
 #include "core/encoding.h"
+#include "core/names.h"
 #include "core/scopes.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -30,6 +32,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (tessera::IsValidScope(in)) {
     if (in.empty() || in.find(' ') != absl::string_view::npos) __builtin_trap();
+  }
+  if (auto name = tessera::CanonicalName(in); name.ok()) {
+    // A canonical name is valid UTF-8, canonical again as it is, and keyed stably.
+    if (!tessera::IsValidUtf8(*name) || *tessera::CanonicalName(*name) != *name) __builtin_trap();
+    std::string key = tessera::NameKey(*name);
+    if (!tessera::IsValidUtf8(key) || tessera::NameKey(key) != key) __builtin_trap();
   }
   (void)tessera::ConstantTimeEquals(in, in.substr(in.size() / 2));
   return 0;

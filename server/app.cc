@@ -31,6 +31,7 @@
 #include "services/service_metrics.h"
 #include "services/token_logic.h"
 #include "services/token_service.h"
+#include "services/unreadable_request.h"
 #include "storage/migrator.h"
 #include "storage/pg_change_feed.h"
 #include "storage/pg_pool.h"
@@ -59,6 +60,7 @@ ServerApp::ServerApp(Config config, const Clock& clock)
 ServerApp::~ServerApp() { Shutdown(absl::ZeroDuration()); }
 
 absl::Status ServerApp::Start() {
+  InstallProtobufLogHandler();
   SetLogLevel(config_.log_level);
   // The database may still be starting (a pod next to it, scripts/run): wait for it.
   absl::Time give_up = absl::Now() + config_.startup_timeout;

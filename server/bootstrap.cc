@@ -16,7 +16,8 @@ absl::StatusOr<BootstrapResult> RunBootstrap(const Config& config, const Clock& 
                                              const std::string& org_name,
                                              const std::string& admin_username) {
   if (auto s = CheckSlug("--org", org_slug); !s.ok()) return s;
-  if (auto s = CheckText("--admin", admin_username, 256); !s.ok()) return s;
+  auto admin = CheckName("--admin", admin_username, 256);
+  if (!admin.ok()) return admin.status();
   if (auto s = CheckText("--org_name", org_name, 200); !s.ok()) return s;
   auto migrated = MigrateDatabase(config.database_url);
   if (!migrated.ok()) return migrated.status();
@@ -30,7 +31,7 @@ absl::StatusOr<BootstrapResult> RunBootstrap(const Config& config, const Clock& 
   NewOrganizationWithAdmin req{.slug = org_slug,
                                .name = org_name,
                                .platform = true,
-                               .admin_username = admin_username,
+                               .admin_username = *admin,
                                .admin_password_hash = *std::move(hash),
                                .now = clock.Now()};
   AuditEntry audit{.org_id = "",
@@ -45,7 +46,7 @@ absl::StatusOr<BootstrapResult> RunBootstrap(const Config& config, const Clock& 
   out.created = created->created;
   out.org_id = created->org.id;
   out.org_slug = created->org.slug;
-  out.username = admin_username;
+  out.username = *admin;
   if (created->admin) out.account_id = created->admin->id;
   if (created->created) out.password = std::move(password);
   return out;

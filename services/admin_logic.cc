@@ -112,14 +112,15 @@ absl::StatusOr<CreatedOrg> AdminLogic::CreateOrganization(const Principal& calle
   }
   if (auto s = CheckSlug("slug", slug); !s.ok()) return s;
   if (auto s = CheckText("name", name, 200); !s.ok()) return s;
-  if (auto s = CheckText("admin_username", admin_username, 256, false); !s.ok()) return s;
+  auto admin_name = CheckName("admin_username", admin_username, 256, false);
+  if (!admin_name.ok()) return admin_name.status();
   CreatedOrg out;
   NewOrganizationWithAdmin req{.slug = slug, .name = name, .platform = false, .now = clock_.Now()};
-  if (!admin_username.empty()) {
+  if (!admin_name->empty()) {
     out.admin_password = NewGeneratedPassword();
     auto hash = HashOnPool(out.admin_password);
     if (!hash.ok()) return hash.status();
-    req.admin_username = admin_username;
+    req.admin_username = *admin_name;
     req.admin_password_hash = *std::move(hash);
   }
   auto created =
@@ -138,8 +139,10 @@ absl::StatusOr<CreatedAccount> AdminLogic::CreateAccount(const Principal& caller
                                                          const RequestMeta& meta,
                                                          const CreateAccountInput& in) {
   if (auto s = RequireScope(caller, kScopeAccountsWrite); !s.ok()) return s;
-  if (auto s = CheckText("username", in.username, 256); !s.ok()) return s;
-  if (auto s = CheckText("email", in.email, 320, false); !s.ok()) return s;
+  auto username = CheckName("username", in.username, 256);
+  if (!username.ok()) return username.status();
+  auto email = CheckName("email", in.email, 320, false);
+  if (!email.ok()) return email.status();
   if (!in.email.empty() && (!absl::StrContains(in.email, "@") || absl::StrContains(in.email, " ")))
     return absl::InvalidArgumentError("email: not an email address");
   if (in.roles.size() > 50) return absl::InvalidArgumentError("roles: more than 50 roles");
@@ -179,15 +182,15 @@ absl::StatusOr<CreatedAccount> AdminLogic::CreateAccount(const Principal& caller
   if (!hash.ok()) return hash.status();
   NewAccount row{.org_id = caller.org_id,
                  .kind = in.kind,
-                 .username = in.username,
-                 .email = in.email,
+                 .username = *username,
+                 .email = *email,
                  .password_hash = *std::move(hash),
                  .roles = in.roles,
                  .now = clock_.Now()};
   auto account = accounts_.Create(
       row, Audit(caller, meta, "account.created",
                  Json({{"kind", in.kind == AccountKind::kService ? "SERVICE" : "USER"},
-                       {"username", in.username},
+                       {"username", *username},
                        {"roles", in.roles}})));
   if (absl::IsAlreadyExists(account.status())) {
     return absl::AlreadyExistsError("username: an account with this username or email exists");

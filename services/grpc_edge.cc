@@ -7,6 +7,7 @@
 #include "core/encoding.h"
 #include "core/log.h"
 #include "services/login_guard.h"
+#include "services/request_id.h"
 
 namespace tessera {
 namespace {
@@ -15,15 +16,6 @@ std::string FirstMetadata(grpc::ServerContext* context, const char* key) {
   auto it = context->client_metadata().find(key);
   if (it == context->client_metadata().end()) return "";
   return std::string(it->second.data(), it->second.size());
-}
-
-bool IsSafeRequestId(absl::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (char c : id) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
-      return false;
-  }
-  return true;
 }
 
 void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
@@ -36,8 +28,7 @@ void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
 
 RequestMeta MetaFrom(grpc::ServerContext* context) {
   RequestMeta meta;
-  std::string id = FirstMetadata(context, "x-request-id");
-  meta.request_id = IsSafeRequestId(id) ? id : RandomHex(8);
+  meta.request_id = RequestIdFor(context->client_metadata());
   meta.peer = context->peer();
   context->AddInitialMetadata("x-request-id", meta.request_id);
   return meta;

@@ -108,9 +108,8 @@ std::string LoginGuard::SubjectForAccount(absl::string_view account_id) {
   return absl::StrCat("account:", account_id);
 }
 
-std::string LoginGuard::SubjectForUnknownLogin(absl::string_view org_slug,
-                                               absl::string_view username) {
-  return absl::StrCat("login:", org_slug, ":", absl::AsciiStrToLower(username));
+std::string LoginGuard::SubjectForUnknownLogin(absl::string_view name_digest) {
+  return absl::StrCat("login:", name_digest);
 }
 
 absl::Status LoginGuard::CheckPeer(const RequestMeta& meta, absl::Time now) const {
@@ -136,10 +135,13 @@ absl::StatusOr<LoginGuard::Attempt> LoginGuard::BeginPassword(std::string subjec
   if (!verdict.ok()) return verdict.status();
   if (!verdict->allowed) return TooManyAttempts(verdict->locked_until - now);
   Attempt a{.subject = std::move(subject), .org_id = std::move(org_id), .verdict = *verdict};
-  size_t colon = a.subject.find(':');
-  a.target_id = a.subject.substr(colon + 1);
+  absl::string_view id = absl::string_view(a.subject).substr(a.subject.find(':') + 1);
   if (absl::StartsWith(a.subject, "login:")) {
-    a.target_id = a.target_id.substr(a.target_id.find(':') + 1);  // drop the org slug
+    a.target_type = "login_name";
+    a.target_id = std::string(id.substr(0, 16));
+  } else {
+    a.target_type = "account";
+    a.target_id = std::string(id);
   }
   return a;
 }
@@ -158,7 +160,8 @@ void LoginGuard::Failed(const Attempt& attempt, const RequestMeta& meta) {
   CountPeerFailure(meta, now);
   // Begin already counted this failure; if that count engaged the lock, this is the lockout.
   if (attempt.verdict.locked_until > now) {
-    AuditLockout(attempt.org_id, "account", attempt.target_id, attempt.verdict, now, meta);
+    AuditLockout(attempt.org_id, attempt.target_type, attempt.target_id, attempt.verdict, now,
+                 meta);
   }
 }
 

@@ -77,8 +77,11 @@ class LoginGuard {
   // Succeeded / Failed must follow an OK Begin.
   struct Attempt {
     std::string subject;
-    std::string target_id;  // the account ID, or the unknown login name, for audit rows
-    std::string org_id;     // for the lockout's audit row; empty when unknown
+    // For audit rows: "account" and its ID, or "login_name" and the start of the unknown name's
+    // digest (the same as the auth.failed row's).
+    std::string target_type;
+    std::string target_id;
+    std::string org_id;  // for the lockout's audit row; empty when unknown
     ThrottleVerdict verdict;
   };
   absl::StatusOr<Attempt> BeginPassword(std::string subject, std::string org_id,
@@ -102,7 +105,9 @@ class LoginGuard {
   absl::Status Prune();
 
   static std::string SubjectForAccount(absl::string_view account_id);
-  static std::string SubjectForUnknownLogin(absl::string_view org_slug, absl::string_view username);
+  // `name_digest` identifies the organization and the name as typed (folded, peppered: see
+  // TokenLogic), so the throttle table never holds what may be a mistyped password.
+  static std::string SubjectForUnknownLogin(absl::string_view name_digest);
 
  private:
   absl::Status CheckPeer(const RequestMeta& meta, absl::Time now) const;

@@ -7,6 +7,8 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "core/log.h"
+#include "services/request_id.h"
+#include "services/unreadable_request.h"
 
 namespace tessera {
 namespace {
@@ -33,13 +35,28 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
       method_.started->Inc();
       metrics_.calls().Open(context_);
     }
+    if (batch->QueryInterceptionHookPoint(Hook::POST_RECV_MESSAGE) &&
+        batch->GetRecvMessage() == nullptr) {
+      // gRPC could not parse the request, so no handler runs (see unreadable_request.h).
+      unreadable_ = UnreadableRequestStatus();
+    }
     if (batch->QueryInterceptionHookPoint(Hook::PRE_SEND_INITIAL_METADATA)) {
-      // The handler echoes the request ID it used (see MetaFrom).
+      // The handler echoes the request ID it used (see MetaFrom); a call no handler saw gets
+      // one here, so that its answer and its log line can be matched too.
       auto* sent = batch->GetSendInitialMetadata();
       auto it = sent->find("x-request-id");
-      if (it != sent->end()) request_id_ = it->second;
+      if (it != sent->end()) {
+        request_id_ = it->second;
+      } else {
+        request_id_ = RequestIdFor(context_->client_metadata());
+        sent->emplace("x-request-id", request_id_);
+      }
     }
     if (batch->QueryInterceptionHookPoint(Hook::PRE_SEND_STATUS)) {
+      if (!unreadable_.ok() && batch->GetSendStatus().error_code() == grpc::StatusCode::INTERNAL) {
+        batch->ModifySendStatus(
+            grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(unreadable_.message())));
+      }
       int code = static_cast<int>(batch->GetSendStatus().error_code());
       metrics_.Handled(method_, code).Inc();
       absl::Duration took =
@@ -69,6 +86,7 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
   grpc::ServerContextBase* const context_;
   absl::Time start_ = absl::InfinitePast();
   std::string request_id_;
+  absl::Status unreadable_;  // why the request could not be parsed, if it could not
 };
 
 class MetricsInterceptorFactory final

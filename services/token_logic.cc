@@ -8,6 +8,7 @@
 #include "core/credentials.h"
 #include "core/encoding.h"
 #include "core/log.h"
+#include "core/names.h"
 #include "services/authority.h"
 #include "services/service_metrics.h"
 #include "services/validation.h"
@@ -79,22 +80,33 @@ absl::StatusOr<std::string> TokenLogic::MintAccessToken(
   return EncodeAccessToken(c, **key);
 }
 
-void TokenLogic::AuditFailedLogin(const std::string& org_id, const PasswordLogin& login,
-                                  const RequestMeta& meta, absl::string_view reason) {
-  nlohmann::json details = {{"grant", "password"},
-                            {"org_slug", login.org_slug},
-                            {"username", login.username},
-                            {"reason", std::string(reason)}};
-  AuditEntry e{
-      .org_id = org_id,
-      .at = clock_.Now(),
-      .actor_id = "anonymous",
-      .action = "auth.failed",
-      .target_type = "account",
-      .target_id = login.username,
-      .peer = meta.peer,
-      .request_id = meta.request_id,
-      .details_json = details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+std::string TokenLogic::UnknownNameDigest(absl::string_view org_slug,
+                                          absl::string_view name) const {
+  return digester_.Digest(absl::StrCat("login-name:", org_slug, ":", NameKey(name)));
+}
+
+void TokenLogic::AuditFailedLogin(const PasswordLogin& login, const LoginCandidate* matched,
+                                  absl::string_view name, const RequestMeta& meta,
+                                  absl::string_view reason) {
+  nlohmann::json details = {
+      {"grant", "password"}, {"org_slug", login.org_slug}, {"reason", std::string(reason)}};
+  AuditEntry e{.at = clock_.Now(),
+               .actor_id = "anonymous",
+               .action = "auth.failed",
+               .peer = meta.peer,
+               .request_id = meta.request_id};
+  if (matched != nullptr) {
+    e.org_id = matched->org.id;
+    e.target_type = "account";
+    e.target_id = matched->account.id;
+    details["username"] = matched->account.username;
+  } else {
+    // What was typed may be a password typed into the wrong field: kept only as a peppered
+    // digest, enough to see one name tried again and again, never to read it.
+    e.target_type = "login_name";
+    e.target_id = UnknownNameDigest(login.org_slug, name).substr(0, 16);
+  }
+  e.details_json = details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   absl::Status s = audit_.Append(std::move(e));
   if (!s.ok()) {
     Log(LogLevel::kError, "audit_write_failed",
@@ -105,7 +117,9 @@ void TokenLogic::AuditFailedLogin(const std::string& org_id, const PasswordLogin
 absl::StatusOr<IssuedTokens> TokenLogic::LoginWithPassword(const PasswordLogin& login,
                                                            const RequestMeta& meta) {
   if (auto s = CheckSlug("password.org_slug", login.org_slug); !s.ok()) return s;
-  if (auto s = CheckText("password.username", login.username, 256); !s.ok()) return s;
+  // A name that no account could have is refused as such, before anything is counted.
+  auto name = CheckName("password.username", login.username, 320);
+  if (!name.ok()) return name.status();
   if (login.password.empty()) return absl::InvalidArgumentError("password.password: required");
   if (login.password.size() > kMaxPasswordLength) {
     return absl::InvalidArgumentError("password.password: longer than 1024 bytes");
@@ -113,12 +127,12 @@ absl::StatusOr<IssuedTokens> TokenLogic::LoginWithPassword(const PasswordLogin& 
   if (auto s = CheckText("audience", login.audience, 256, /*required=*/false); !s.ok()) return s;
   if (auto s = ParseScopes("scopes", login.scopes); !s.ok()) return s.status();
 
-  auto candidate = accounts_.FindForLogin(login.org_slug, login.username);
+  auto candidate = accounts_.FindForLogin(login.org_slug, *name);
   if (absl::IsNotFound(candidate.status())) {
     // An unknown name is throttled and answered exactly like a known one, so neither the
     // answer, nor its cost, nor a lockout tells the two apart.
     auto attempt = guard_.BeginPassword(
-        LoginGuard::SubjectForUnknownLogin(login.org_slug, login.username), "", meta);
+        LoginGuard::SubjectForUnknownLogin(UnknownNameDigest(login.org_slug, *name)), "", meta);
     if (!attempt.ok()) return attempt.status();
     auto spent = password_pool_.Run<bool>([&] {
       hasher_.VerifyDummy(login.password);
@@ -126,7 +140,7 @@ absl::StatusOr<IssuedTokens> TokenLogic::LoginWithPassword(const PasswordLogin& 
     });
     guard_.Failed(*attempt, meta);
     if (!spent.ok()) return spent.status();
-    AuditFailedLogin("", login, meta, "unknown_account");
+    AuditFailedLogin(login, nullptr, *name, meta, "unknown_account");
     return Unauthenticated();
   }
   if (!candidate.ok()) return candidate.status();
@@ -142,7 +156,7 @@ absl::StatusOr<IssuedTokens> TokenLogic::LoginWithPassword(const PasswordLogin& 
   }
   if (!*verified || candidate->account.disabled) {
     guard_.Failed(*attempt, meta);
-    AuditFailedLogin(candidate->org.id, login, meta,
+    AuditFailedLogin(login, &*candidate, *name, meta,
                      *verified ? "account_disabled" : "wrong_password");
     return Unauthenticated();
   }
@@ -178,7 +192,7 @@ absl::StatusOr<IssuedTokens> TokenLogic::LoginWithPassword(const PasswordLogin& 
   auto family = refresh_tokens_.CreateFamily(row, std::move(audit));
   if (absl::IsFailedPrecondition(family.status())) {
     // Disabled while the password was being checked: the same answer as a disabled account.
-    AuditFailedLogin(org_id, login, meta, "account_disabled");
+    AuditFailedLogin(login, &*candidate, *name, meta, "account_disabled");
     return Unauthenticated();
   }
   if (!family.ok()) return family.status();
@@ -255,12 +269,16 @@ absl::StatusOr<std::optional<TokenLogic::ActiveToken>> TokenLogic::CheckAccessTo
 }
 
 absl::StatusOr<std::optional<TokenLogic::ActiveCredential>> TokenLogic::CheckApiKey(
-    absl::string_view key, absl::string_view secret, const RequestMeta& meta, bool peer_presents) {
+    absl::string_view key, absl::string_view secret, const RequestMeta& meta, bool peer_presents,
+    const std::string* visible_org) {
   if (ApiKeyPrefix(key).empty()) return std::nullopt;
   auto found = snapshot_.ActiveApiKey(digester_.Digest(key));
   if (!found.ok()) return found.status();
   if (!found->has_value()) return std::nullopt;
   AuthSnapshot::ActiveKey& k = **found;
+  // A caller that may not see the key learns nothing of it and moves none of its counters:
+  // another organization cannot lock a tenant's service token out with wrong secrets.
+  if (visible_org != nullptr && k.key->org_id != *visible_org) return std::nullopt;
   absl::Time now = clock_.Now();
   if (k.key->kind == ApiKeyKind::kServiceToken) {
     if (auto s = guard_.CheckSecret(*k.key, meta, peer_presents); !s.ok()) return s;
@@ -292,7 +310,7 @@ absl::StatusOr<IssuedTokens> TokenLogic::LoginWithApiKey(const KeyLogin& login, 
   if (login.key.size() > 128 || login.secret.size() > 128) return Unauthenticated();
   if (auto s = CheckText("audience", login.audience, 256, /*required=*/false); !s.ok()) return s;
   if (auto s = ParseScopes("scopes", login.scopes); !s.ok()) return s.status();
-  auto active = CheckApiKey(login.key, login.secret, meta, /*peer_presents=*/true);
+  auto active = CheckApiKey(login.key, login.secret, meta, /*peer_presents=*/true, nullptr);
   if (!active.ok()) return active.status();
   if (!active->has_value() || (*active)->key->kind != kind) return Unauthenticated();
   ActiveCredential& c = **active;
@@ -317,17 +335,20 @@ absl::StatusOr<Introspection> TokenLogic::Introspect(absl::string_view token,
                                                      absl::string_view secret,
                                                      const RequestMeta& meta,
                                                      const Principal* caller) {
-  auto out = IntrospectAny(token, secret, meta);
-  if (!out.ok() || !out->active || caller == nullptr || caller->platform) return out;
-  if (out->claims.org_id != caller->org_id) return Introspection{};  // not this caller's tenant
+  const std::string* visible_org =
+      caller == nullptr || caller->platform ? nullptr : &caller->org_id;
+  auto out = IntrospectIn(token, secret, meta, visible_org);
+  if (!out.ok() || !out->active || visible_org == nullptr) return out;
+  if (out->claims.org_id != *visible_org) return Introspection{};  // not this caller's tenant
   return out;
 }
 
-absl::StatusOr<Introspection> TokenLogic::IntrospectAny(absl::string_view token,
-                                                        absl::string_view secret,
-                                                        const RequestMeta& meta) {
+absl::StatusOr<Introspection> TokenLogic::IntrospectIn(absl::string_view token,
+                                                       absl::string_view secret,
+                                                       const RequestMeta& meta,
+                                                       const std::string* visible_org) {
   if (!ApiKeyPrefix(token).empty()) {
-    auto active = CheckApiKey(token, secret, meta, /*peer_presents=*/false);
+    auto active = CheckApiKey(token, secret, meta, /*peer_presents=*/false, visible_org);
     Introspection out;
     if (absl::IsResourceExhausted(active.status())) return out;  // a locked key is not active
     if (!active.ok()) return active.status();
@@ -363,7 +384,7 @@ absl::StatusOr<Principal> TokenLogic::AuthenticateBearer(absl::string_view token
                                                          absl::string_view secret,
                                                          const RequestMeta& meta) {
   if (!ApiKeyPrefix(token).empty()) {
-    auto active = CheckApiKey(token, secret, meta, /*peer_presents=*/true);
+    auto active = CheckApiKey(token, secret, meta, /*peer_presents=*/true, nullptr);
     if (!active.ok()) return active.status();
     if (!active->has_value()) return absl::UnauthenticatedError("invalid bearer credential");
     ActiveCredential& c = **active;

@@ -150,15 +150,22 @@ class TokenLogic {
     std::shared_ptr<const AccountPermissions> account;
     ScopeSet effective;  // a service token's scopes ∩ the account's; a user token's: the account's
   };
+  // `visible_org` non-null: a key of another organization is unknown, and its counters stay.
   absl::StatusOr<std::optional<ActiveCredential>> CheckApiKey(absl::string_view key,
                                                               absl::string_view secret,
                                                               const RequestMeta& meta,
-                                                              bool peer_presents);
-  // Introspect for any organization's token.
-  absl::StatusOr<Introspection> IntrospectAny(absl::string_view token, absl::string_view secret,
-                                              const RequestMeta& meta);
-  void AuditFailedLogin(const std::string& org_id, const PasswordLogin& login,
-                        const RequestMeta& meta, absl::string_view reason);
+                                                              bool peer_presents,
+                                                              const std::string* visible_org);
+  // Introspect for a token of `visible_org` (null: of any organization).
+  absl::StatusOr<Introspection> IntrospectIn(absl::string_view token, absl::string_view secret,
+                                             const RequestMeta& meta,
+                                             const std::string* visible_org);
+  // An auth.failed row: on the account the name matched, or (`matched` null) on the digest of
+  // the unknown name.
+  void AuditFailedLogin(const PasswordLogin& login, const LoginCandidate* matched,
+                        absl::string_view name, const RequestMeta& meta, absl::string_view reason);
+  // Identifies an unknown login name in an organization without holding it: peppered, folded.
+  std::string UnknownNameDigest(absl::string_view org_slug, absl::string_view name) const;
 
   const Clock& clock_;
   TokenOptions options_;

@@ -1,6 +1,7 @@
 #include "services/validation.h"
 
 #include "absl/strings/str_cat.h"
+#include "core/names.h"
 
 namespace tessera {
 namespace {
@@ -9,19 +10,11 @@ absl::Status Invalid(absl::string_view field, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
 }
 
-bool IsValidUtf8NoControl(absl::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f) return false;
-    int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    for (int k = 1; k < len; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
-    }
-    i += len;
+bool HasControl(absl::string_view s) {
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
   }
-  return true;
+  return false;
 }
 
 }  // namespace
@@ -30,8 +23,18 @@ absl::Status CheckText(absl::string_view field, absl::string_view value, size_t 
                        bool required) {
   if (value.empty()) return required ? Invalid(field, "required") : absl::OkStatus();
   if (value.size() > max) return Invalid(field, absl::StrCat("longer than ", max, " bytes"));
-  if (!IsValidUtf8NoControl(value)) return Invalid(field, "not valid UTF-8 text");
+  if (!IsValidUtf8(value) || HasControl(value)) return Invalid(field, "not valid UTF-8 text");
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> CheckName(absl::string_view field, absl::string_view value, size_t max,
+                                      bool required) {
+  if (auto s = CheckText(field, value, max, required); !s.ok()) return s;
+  if (value.empty()) return std::string();
+  auto name = CanonicalName(value);
+  if (!name.ok()) return Invalid(field, name.status().message());
+  if (name->size() > max) return Invalid(field, absl::StrCat("longer than ", max, " bytes"));
+  return name;
 }
 
 absl::Status CheckSlug(absl::string_view field, absl::string_view value) {

@@ -16,6 +16,10 @@ namespace tessera {
 // Non-empty (when `required`), at most `max` bytes, valid UTF-8 without control characters.
 absl::Status CheckText(absl::string_view field, absl::string_view value, size_t max,
                        bool required = true);
+// A name for an account (a username, or an email used as one): CheckText's limits, and
+// core/names.h's rules. Returns the name in NFC, the form to store.
+absl::StatusOr<std::string> CheckName(absl::string_view field, absl::string_view value, size_t max,
+                                      bool required = true);
 // An organization slug: [a-z0-9][a-z0-9-]{0,62}.
 absl::Status CheckSlug(absl::string_view field, absl::string_view value);
 // A role name: 1 to 64 of [a-z0-9_.:-], starting with a letter or digit.

@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/encoding.h"
+#include "core/names.h"
 #include "storage/pg_internal.h"
 
 namespace tessera {
@@ -60,9 +61,11 @@ absl::StatusOr<Account> GetAccountTx(Tx& tx, absl::string_view org_id,
 // Creates an account and assigns it the named roles. NOT_FOUND names the first missing role.
 absl::StatusOr<Account> InsertAccountTx(Tx& tx, Changes& changes, const NewAccount& a) {
   auto r = tx.exec_params(
-      "INSERT INTO accounts (org_id, kind, username, email, password_hash, created_at, updated_at)"
-      " VALUES ($1, $2, $3, nullif($4, ''), $5, tessera_ts($6), tessera_ts($6)) RETURNING id",
-      a.org_id, std::string(KindName(a.kind)), a.username, a.email, a.password_hash, Us(a.now));
+      "INSERT INTO accounts (org_id, kind, username, username_key, email, password_hash,"
+      " created_at, updated_at)"
+      " VALUES ($1, $2, $3, $7, nullif($4, ''), $5, tessera_ts($6), tessera_ts($6)) RETURNING id",
+      a.org_id, std::string(KindName(a.kind)), a.username, a.email, a.password_hash, Us(a.now),
+      NameKey(a.username));
   std::string id = r[0][0].as<std::string>();
   for (const auto& role : a.roles) {
     auto ins = tx.exec_params(
@@ -305,9 +308,9 @@ class PgAccountStore final : public AccountStore {
           absl::StrCat("SELECT ", kOrgColumns, ", ", kAccountColumns, ", a.password_hash, ",
                        kAccountScopes,
                        " FROM organizations o JOIN accounts a ON a.org_id = o.id"
-                       " WHERE o.slug = $1 AND (a.username = $2 OR lower(a.email) = lower($2))"
-                       " ORDER BY (a.username = $2) DESC LIMIT 1"),
-          std::string(org_slug), std::string(username_or_email));
+                       " WHERE o.slug = $1 AND (a.username_key = $3 OR lower(a.email) = lower($2))"
+                       " ORDER BY (a.username_key = $3) DESC LIMIT 1"),
+          std::string(org_slug), std::string(username_or_email), NameKey(username_or_email));
       if (r.empty()) return absl::NotFoundError("no such account");
       out.org = ReadOrg(r[0]);
       out.account = ReadAccount(r[0], 5);

@@ -1,0 +1,18 @@
+// Request IDs: every answer carries one (`x-request-id` initial metadata) and so does its log
+// line. The caller's own is kept when it is safe to log and echo; otherwise a new one is made.
+#ifndef TESSERA_SERVICES_REQUEST_ID_H_
+#define TESSERA_SERVICES_REQUEST_ID_H_
+
+#include <grpcpp/support/string_ref.h>
+
+#include <map>
+#include <string>
+
+namespace tessera {
+
+// The caller's `x-request-id` if it is 1 to 64 of [A-Za-z0-9._-], else 16 new random hex digits.
+std::string RequestIdFor(const std::multimap<grpc::string_ref, grpc::string_ref>& client_metadata);
+
+}  // namespace tessera
+
+#endif  // TESSERA_SERVICES_REQUEST_ID_H_
