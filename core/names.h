@@ -1,17 +1,19 @@
 // Account names: which strings may name an account, and when two names are the same one.
 //
-// Names are Unicode and compared after NFC normalization and full case folding, so `josé` typed
-// precomposed (NFC) or decomposed (NFD), and `Root` beside `root`, are one name: uniqueness,
-// login and the brute-force count of an unknown name all compare NameKey. Characters that make
-// two different names look alike are refused outright: controls, format characters (the
-// zero-width space and joiners, bidirectional marks), other default-ignorable code points
-// (fillers, variation selectors), unassigned and private-use code points, and separators other
-// than the ASCII space, which may not lead or trail.
+// Names are Unicode, stored in NFC, and compared by their key: the NFKC form, fully case-folded.
+// So `josé` typed precomposed or decomposed, `Root` beside `root`, and fullwidth or
+// mathematical letters beside plain ones are one name; uniqueness, login (by username or email,
+// one namespace) and the brute-force count of an unknown name all compare NameKey. Names that
+// only look alike are refused: controls, format characters (the zero-width space and joiners,
+// bidirectional marks), other invisible code points (fillers, variation selectors, the braille
+// blank), unassigned and private-use code points, enclosing marks, separators other than an
+// inner ASCII space, and a mix of scripts beyond what Unicode TS #39 calls highly restrictive
+// (`bоss` with a Cyrillic о is refused; Latin with Han and kana is not).
 //
 //   absl::StatusOr<std::string> name = CanonicalName("Jose\u0301");  // "José", NFC
 //   std::string key = NameKey(*name);                                // "josé"
 //
-// libunistring (Debian's libunistring-dev) does the Unicode work; its tables are Unicode 14.
+// libunistring (Debian's libunistring-dev) does the Unicode work.
 #ifndef TESSERA_CORE_NAMES_H_
 #define TESSERA_CORE_NAMES_H_
 
@@ -30,8 +32,8 @@ bool IsValidUtf8(absl::string_view s);
 // name: the caller prefixes its own).
 absl::StatusOr<std::string> CanonicalName(absl::string_view raw);
 
-// What two names are compared by: the case-folded NFC form of a name. Total: for a string that
-// is not valid UTF-8 it returns the input unchanged (no valid name has that key).
+// What two names are compared by: the name in NFKC, case-folded. Total: for a string that is
+// not valid UTF-8 it returns the input unchanged (no valid name has that key).
 std::string NameKey(absl::string_view name);
 
 }  // namespace tessera

@@ -72,6 +72,11 @@ absl::StatusOr<CreatedApiKey> ApiKeyLogic::Create(const Principal& caller, const
     row.secret_digest = digester_.Digest(out.secret);
   } else {
     out.key = NewApiKey(options_.user_token_prefix);
+    // Made for someone else: capped at what its maker holds now, so that a role the account
+    // gains later does not reach whoever holds the token (an admin's is not capped).
+    if (account_id != caller.account_id && !caller.scopes.Contains(kAdminScope)) {
+      row.scopes = caller.scopes;
+    }
   }
   row.digest = digester_.Digest(out.key);
   row.display_prefix = ApiKeyDisplayPrefix(out.key);

@@ -189,13 +189,23 @@ absl::StatusOr<IssuedTokens> TokenLogic::LoginWithPassword(const PasswordLogin& 
                    .peer = meta.peer,
                    .request_id = meta.request_id,
                    .details_json = R"({"grant":"password"})"};
-  auto family = refresh_tokens_.CreateFamily(row, std::move(audit));
-  if (absl::IsFailedPrecondition(family.status())) {
-    // Disabled while the password was being checked: the same answer as a disabled account.
-    AuditFailedLogin(login, &*candidate, *name, meta, "account_disabled");
-    return Unauthenticated();
-  }
+  auto family = refresh_tokens_.CreateFamily(row, candidate->password_hash, std::move(audit));
   if (!family.ok()) return family.status();
+  switch (family->refused) {
+    case NewFamilyRefusal::kNone:
+      break;
+    case NewFamilyRefusal::kAccountEnded:
+    case NewFamilyRefusal::kPasswordChanged:
+      // Disabled, or the password replaced, while it was being checked: the same answer as a
+      // disabled account or a wrong password.
+      AuditFailedLogin(login, &*candidate, *name, meta,
+                       family->refused == NewFamilyRefusal::kAccountEnded ? "account_disabled"
+                                                                          : "password_changed");
+      return Unauthenticated();
+    case NewFamilyRefusal::kRevokedThisSecond:
+      return absl::AbortedError(
+          "the account's sessions were revoked within this second; retry the login");
+  }
 
   IssuedTokens out;
   out.access_token = *std::move(access);

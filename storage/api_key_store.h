@@ -26,7 +26,9 @@ struct ApiKeyInfo {
   ApiKeyKind kind = ApiKeyKind::kUserToken;
   std::string name;
   std::string display_prefix;
-  std::optional<ScopeSet> scopes;  // nullopt: a user token, inheriting its user's permissions
+  // A service token's scopes; for a user token nullopt (its user's permissions, whatever they
+  // are) or, when it was made for its user by someone else, its maker's scopes then, as a cap.
+  std::optional<ScopeSet> scopes;
   absl::Time created_at;
   std::optional<absl::Time> expires_at;
   std::optional<absl::Time> last_used_at;

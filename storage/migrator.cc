@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "storage/migrations.h"
+#include "storage/pg_internal.h"
 
 namespace tessera {
 namespace {
@@ -11,6 +12,31 @@ namespace {
 // pg_advisory_lock key: "tessera" in ASCII, so other applications sharing the server are unlikely
 // to collide with it.
 constexpr int64_t kMigrationLock = 0x74657373657261;
+
+// Fills account_login_names (migration 0006) from the accounts there are, with the names folded
+// by core/names.h as the service folds them. A clash stops the migration, naming both accounts.
+void FillLoginNames(pqxx::work& tx) {
+  auto accounts = tx.exec(
+      "SELECT a.org_id, a.id, a.username, coalesce(a.email, ''), o.slug FROM accounts a"
+      " JOIN organizations o ON o.id = a.org_id ORDER BY a.created_at, a.id");
+  for (const auto& row : accounts) {
+    std::string org = row[0].as<std::string>(), id = row[1].as<std::string>();
+    absl::Status s = pg_internal::AddLoginNamesTx(tx, org, id, row[2].as<std::string>(),
+                                                  row[3].as<std::string>());
+    if (!s.ok()) {
+      throw std::runtime_error(absl::StrCat(
+          "organization ", row[4].as<std::string>(), ": account ", id, " (", row[2].c_str(),
+          "): ", s.message(),
+          " once names are compared ignoring case and Unicode form; rename one of them (and"
+          " its email) with SQL, then migrate again"));
+    }
+  }
+}
+
+// C++ steps that complete a migration, run in its transaction right after its SQL.
+void AfterMigration(int version, pqxx::work& tx) {
+  if (version == 6) FillLoginNames(tx);
+}
 
 }  // namespace
 
@@ -32,6 +58,7 @@ absl::StatusOr<int> MigrateDatabase(const std::string& url) {
       auto done = tx.exec_params("SELECT 1 FROM schema_migrations WHERE version = $1", m.version);
       if (!done.empty()) continue;
       tx.exec(m.sql);
+      AfterMigration(m.version, tx);
       tx.exec_params("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version,
                      std::string(m.name));
       tx.commit();

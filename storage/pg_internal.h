@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "core/names.h"
 #include "core/scopes.h"
 #include "storage/change_feed.h"
 #include "storage/pg_pool.h"
@@ -160,6 +161,28 @@ inline std::optional<AccountSessions> LockAccountSessions(Tx& tx, absl::string_v
 // Whether a session (refresh token) created at `created_at` survives the account's cutoff.
 inline bool SurvivesCutoff(const AccountSessions& a, absl::Time created_at) {
   return !a.tokens_valid_after || created_at > *a.tokens_valid_after;
+}
+
+// Claims the names account `account_id` logs in by — its username and its email, if any — in
+// its organization's one namespace of login names (migration 0006), by their NameKey.
+// ALREADY_EXISTS naming the name when another account of the organization holds it.
+inline absl::Status AddLoginNamesTx(Tx& tx, const std::string& org_id,
+                                    const std::string& account_id, absl::string_view username,
+                                    absl::string_view email) {
+  for (absl::string_view name : {username, email}) {
+    if (name.empty()) continue;
+    std::string key = NameKey(name);
+    auto claimed = tx.exec_params(
+        "INSERT INTO account_login_names (org_id, name_key, account_id) VALUES ($1, $2, $3)"
+        " ON CONFLICT (org_id, name_key) DO UPDATE SET account_id = account_login_names.account_id"
+        " RETURNING account_id",
+        org_id, key, account_id);
+    if (claimed[0][0].as<std::string>() != account_id) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("the login name \"", name, "\" is another account's username or email"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 // The live API keys for the snapshot (defined in pg_api_key_store.cc).

@@ -14,7 +14,6 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/encoding.h"
-#include "core/names.h"
 #include "storage/pg_internal.h"
 
 namespace tessera {
@@ -61,12 +60,11 @@ absl::StatusOr<Account> GetAccountTx(Tx& tx, absl::string_view org_id,
 // Creates an account and assigns it the named roles. NOT_FOUND names the first missing role.
 absl::StatusOr<Account> InsertAccountTx(Tx& tx, Changes& changes, const NewAccount& a) {
   auto r = tx.exec_params(
-      "INSERT INTO accounts (org_id, kind, username, username_key, email, password_hash,"
-      " created_at, updated_at)"
-      " VALUES ($1, $2, $3, $7, nullif($4, ''), $5, tessera_ts($6), tessera_ts($6)) RETURNING id",
-      a.org_id, std::string(KindName(a.kind)), a.username, a.email, a.password_hash, Us(a.now),
-      NameKey(a.username));
+      "INSERT INTO accounts (org_id, kind, username, email, password_hash, created_at, updated_at)"
+      " VALUES ($1, $2, $3, nullif($4, ''), $5, tessera_ts($6), tessera_ts($6)) RETURNING id",
+      a.org_id, std::string(KindName(a.kind)), a.username, a.email, a.password_hash, Us(a.now));
   std::string id = r[0][0].as<std::string>();
+  if (auto s = AddLoginNamesTx(tx, a.org_id, id, a.username, a.email); !s.ok()) return s;
   for (const auto& role : a.roles) {
     auto ins = tx.exec_params(
         "INSERT INTO account_roles (org_id, account_id, role_id, created_at)"
@@ -307,10 +305,10 @@ class PgAccountStore final : public AccountStore {
       auto r = tx.exec_params(
           absl::StrCat("SELECT ", kOrgColumns, ", ", kAccountColumns, ", a.password_hash, ",
                        kAccountScopes,
-                       " FROM organizations o JOIN accounts a ON a.org_id = o.id"
-                       " WHERE o.slug = $1 AND (a.username_key = $3 OR lower(a.email) = lower($2))"
-                       " ORDER BY (a.username_key = $3) DESC LIMIT 1"),
-          std::string(org_slug), std::string(username_or_email), NameKey(username_or_email));
+                       " FROM organizations o JOIN account_login_names n ON n.org_id = o.id"
+                       " JOIN accounts a ON a.org_id = n.org_id AND a.id = n.account_id"
+                       " WHERE o.slug = $1 AND n.name_key = $2"),
+          std::string(org_slug), NameKey(username_or_email));
       if (r.empty()) return absl::NotFoundError("no such account");
       out.org = ReadOrg(r[0]);
       out.account = ReadAccount(r[0], 5);
@@ -485,18 +483,28 @@ class PgRefreshTokenStore final : public RefreshTokenStore {
         [&](Tx& tx, Changes& changes) { return RotateTx(tx, changes, rotation, audit); });
   }
 
-  absl::StatusOr<std::string> CreateFamily(const RefreshTokenRow& t, AuditEntry audit) override {
-    return pool_.TransactValue<std::string>([&](Tx& tx) -> absl::StatusOr<std::string> {
-      std::string family;
-      // A login that lost the race with a disabling or a "log out everywhere" gets no session.
+  absl::StatusOr<NewFamily> CreateFamily(const RefreshTokenRow& t,
+                                         absl::string_view checked_password_hash,
+                                         AuditEntry audit) override {
+    return pool_.TransactValue<NewFamily>([&](Tx& tx) -> absl::StatusOr<NewFamily> {
+      NewFamily out;
+      // A login that lost the race with an ending gets no session (see LockAccountSessions).
       auto sessions = LockAccountSessions(tx, t.org_id, t.account_id, SessionLock::kExtend);
       if (!sessions || sessions->disabled) {
-        return absl::FailedPreconditionError("account: disabled or gone");
+        out.refused = NewFamilyRefusal::kAccountEnded;
+        return out;
+      }
+      // A password rotation holds the same lock, so the hash read now is the current one.
+      auto hash = tx.exec_params("SELECT password_hash FROM accounts WHERE org_id = $1 AND id = $2",
+                                 t.org_id, t.account_id);
+      if (hash.empty() || hash[0][0].as<std::string>() != checked_password_hash) {
+        out.refused = NewFamilyRefusal::kPasswordChanged;
+        return out;
       }
       // Its access token (iat in whole seconds) would be dead on arrival.
       if (!SurvivesCutoff(*sessions, absl::FromUnixSeconds(absl::ToUnixSeconds(t.created_at)))) {
-        return absl::UnavailableError(
-            "account: its sessions were revoked within this second; retry the login");
+        out.refused = NewFamilyRefusal::kRevokedThisSecond;
+        return out;
       }
       auto r = tx.exec_params(
           "INSERT INTO refresh_tokens (org_id, family_id, account_id, digest, scopes, audience,"
@@ -505,9 +513,9 @@ class PgRefreshTokenStore final : public RefreshTokenStore {
           " tessera_ts($6), tessera_ts($7), tessera_ts($8)) RETURNING family_id",
           t.org_id, t.account_id, t.digest, JoinScopes(t.scopes), t.audience, Us(t.created_at),
           Us(t.expires_at), Us(t.family_expires_at), t.family_id);
-      family = r[0][0].as<std::string>();
-      AppendAuditOn(tx, audit, "token_family", family);
-      return family;
+      out.family_id = r[0][0].as<std::string>();
+      AppendAuditOn(tx, audit, "token_family", out.family_id);
+      return out;
     });
   }
 

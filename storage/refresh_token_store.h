@@ -42,12 +42,28 @@ struct RefreshResult {
   Organization org;
 };
 
+// Why a login got no session. Checked under the account's session lock, so a login that lost
+// a race with a disabling, a password change or a "log out everywhere" gets none.
+enum class NewFamilyRefusal {
+  kNone,
+  kAccountEnded,       // disabled (or gone) since the login read it
+  kPasswordChanged,    // the password the login checked was replaced meanwhile
+  kRevokedThisSecond,  // "log out everywhere" in the same second: its access token would be dead
+};
+
+struct NewFamily {
+  std::string family_id;  // set when not refused
+  NewFamilyRefusal refused = NewFamilyRefusal::kNone;
+};
+
 class RefreshTokenStore {
  public:
   virtual ~RefreshTokenStore() = default;
-  // Starts a family with its first token; returns the family ID.
-  virtual absl::StatusOr<std::string> CreateFamily(const RefreshTokenRow& token,
-                                                   AuditEntry audit) = 0;
+  // Starts a family with its first token, unless refused (nothing is written then).
+  // `checked_password_hash` is the hash the login verified the password against.
+  virtual absl::StatusOr<NewFamily> CreateFamily(const RefreshTokenRow& token,
+                                                 absl::string_view checked_password_hash,
+                                                 AuditEntry audit) = 0;
   // One transaction: lock the presented token, check it, spend it, insert the child, audit —
   // or, on reuse, revoke the family and audit `refresh.reuse_detected`. Concurrent calls with
   // one token are serialized by the row lock, so a token never gets two children.

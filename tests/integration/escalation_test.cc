@@ -393,6 +393,40 @@ TEST_F(EscalationTest, ReportedTakeoversAreRefused) {
   }
 }
 
+// A key made for someone else is capped at its maker's scopes then: a role its account gains
+// later (from an admin) does not reach the maker.
+TEST_F(EscalationTest, AUserTokenMadeForAnotherDoesNotGrowPastItsMaker) {
+  Caller keys = MakeCaller("api_keys:write");
+  v1::CreateAccountRequest hire;
+  hire.set_kind(v1::ACCOUNT_KIND_USER);
+  hire.set_username("newhire");
+  hire.set_password("newhire-password");
+  v1::CreateAccountResponse hired;
+  ASSERT_TRUE(Call(b_.token, &v1::AdminService::Stub::CreateAccount, hire, &hired).ok());
+  v1::CreateApiKeyRequest req;
+  req.set_account_id(hired.account().id());
+  req.set_name("for-newhire");
+  req.set_kind(v1::API_KEY_KIND_USER_TOKEN);
+  v1::CreateApiKeyResponse key;
+  ASSERT_TRUE(Call(keys.token, &v1::AdminService::Stub::CreateApiKey, req, &key).ok());
+  EXPECT_EQ(std::set<std::string>(key.api_key().scopes().begin(), key.api_key().scopes().end()),
+            std::set<std::string>{"api_keys:write"});  // the cap, listed
+  v1::AssignRoleRequest promote;
+  promote.set_account_id(hired.account().id());
+  promote.set_role("admin");
+  v1::AssignRoleResponse promoted;
+  ASSERT_TRUE(Call(b_.token, &v1::AdminService::Stub::AssignRole, promote, &promoted).ok());
+  EXPECT_EQ(ScopesOf(key.key()), std::set<std::string>{"api_keys:write"});
+  // The account's own user token, made by the account itself, follows it.
+  std::string own_login = LoginB("newhire", "newhire-password");
+  v1::CreateApiKeyRequest own;
+  own.set_name("own");
+  own.set_kind(v1::API_KEY_KIND_USER_TOKEN);
+  v1::CreateApiKeyResponse own_key;
+  ASSERT_TRUE(Call(own_login, &v1::AdminService::Stub::CreateApiKey, own, &own_key).ok());
+  EXPECT_EQ(ScopesOf(own_key.key()), std::set<std::string>{"admin"});
+}
+
 // A credential narrower than its account cannot mint one as wide as the account.
 TEST_F(EscalationTest, ANarrowedTokenCannotMintItsAccountsFullPower) {
   v1::IssueTokenRequest req;

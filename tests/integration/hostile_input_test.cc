@@ -51,15 +51,64 @@ TEST_F(HostileInputTest, LookAlikeUsernamesAreRefusedOrAreTheSameName) {
   ASSERT_EQ(CreateUser("root"), grpc::StatusCode::OK);
   EXPECT_EQ(CreateUser("Root"), grpc::StatusCode::ALREADY_EXISTS);
   std::string message;
-  for (const std::string& bad : {"admin\u200b", "ad\u200dmin", "\u202eadmin", "admin\u00a0",
-                                 "admin\u3164", "admin\xef\xb8\x8f", " admin", "admin\t"}) {
+  for (const char* bad : {"admin\u200b", "ad\u200dmin", "\u202eadmin", "admin\u00a0", "admin\u3164",
+                          "admin\xef\xb8\x8f", " admin", "admin\t"}) {
     EXPECT_EQ(CreateUser(bad, &message), grpc::StatusCode::INVALID_ARGUMENT) << bad;
     EXPECT_EQ(message.rfind("username: ", 0), 0u) << message;
   }
+  // Compatibility forms are the same name too: fullwidth and mathematical letters.
+  EXPECT_EQ(CreateUser("\uff52oot"), grpc::StatusCode::ALREADY_EXISTS);      // fullwidth r
+  EXPECT_EQ(CreateUser("\U0001d42boot"), grpc::StatusCode::ALREADY_EXISTS);  // bold small r
+  for (const char* bad : {"r\u043eot",   // Cyrillic o among Latin letters
+                          "root\u2800",  // braille blank
+                          "root\u20dd",  // combining enclosing circle
+                          "root\ufffc"}) {
+    EXPECT_EQ(CreateUser(bad, &message), grpc::StatusCode::INVALID_ARGUMENT) << bad;
+  }
+  EXPECT_EQ(CreateUser("\u5c71\u7530\u592a\u90ce"), grpc::StatusCode::OK);  // 山田太郎
   // Logging in with the other form of the name finds the one account.
   EXPECT_EQ(LoginCode("jose\u0301", "password-123"), grpc::StatusCode::OK);
   // Stored in NFC, as given in that form.
   EXPECT_EQ(Query("SELECT count(*) FROM accounts WHERE username = 'jos\u00e9'"), "1");
+}
+
+TEST_F(HostileInputTest, UsernamesAndEmailsAreOneNamespace) {
+  v1::CreateAccountRequest alice;
+  alice.set_kind(v1::ACCOUNT_KIND_USER);
+  alice.set_username("alice");
+  alice.set_email("Alice.Admin@corp.example");
+  alice.set_password("alice-password");
+  v1::CreateAccountResponse resp;
+  ASSERT_TRUE(Call(a_.token, &v1::AdminService::Stub::CreateAccount, alice, &resp).ok());
+  // A username equal to another account's email (in any case) would capture its login.
+  EXPECT_EQ(CreateUser("alice.admin@CORP.example"), grpc::StatusCode::ALREADY_EXISTS);
+  v1::CreateAccountRequest other = alice;
+  other.set_username("bob");
+  other.set_email("ALICE@corp.example");
+  ASSERT_TRUE(Call(a_.token, &v1::AdminService::Stub::CreateAccount, other, &resp).ok());
+  ASSERT_EQ(CreateUser("dan@corp.example"), grpc::StatusCode::OK);  // a username with an @
+  other.set_username("carl");
+  other.set_email("DAN@corp.example");  // an email equal to another's username
+  EXPECT_EQ(Call(a_.token, &v1::AdminService::Stub::CreateAccount, other, &resp).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(LoginCode("alice.admin@corp.example", "alice-password"), grpc::StatusCode::OK);
+}
+
+TEST_F(HostileInputTest, ALockoutAnswersTheSameForKnownAndUnknownEmailsInAnyForm) {
+  v1::CreateAccountRequest sam;
+  sam.set_kind(v1::ACCOUNT_KIND_USER);
+  sam.set_username("sam");
+  sam.set_email("sam@corp.example");
+  sam.set_password("sam-password");
+  v1::CreateAccountResponse resp;
+  ASSERT_TRUE(Call(a_.token, &v1::AdminService::Stub::CreateAccount, sam, &resp).ok());
+  for (int i = 0; i < config_.login_max_failures; ++i) {
+    EXPECT_EQ(LoginCode("sam@corp.example", "wrong-password"), grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_EQ(LoginCode("sue@corp.example", "wrong-password"), grpc::StatusCode::UNAUTHENTICATED);
+  }
+  // "ſ" (long s) folds to "s": the same name, for the existing and the unknown alike.
+  EXPECT_EQ(LoginCode("\u017fam@corp.example", "wrong"), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(LoginCode("\u017fue@corp.example", "wrong"), grpc::StatusCode::RESOURCE_EXHAUSTED);
 }
 
 TEST_F(HostileInputTest, InvalidUtf8IsTheCallersErrorNamingTheField) {
@@ -103,8 +152,10 @@ TEST_F(HostileInputTest, APasswordTypedAsTheUsernameIsNotKeptInTheAudit) {
   EXPECT_EQ(Query("SELECT count(DISTINCT target_id) FROM audit_events WHERE action IN"
                   " ('auth.failed', 'auth.lockout') AND target_type = 'login_name'"),
             "1");
-  for (const std::string& table : {"audit_events", "auth_throttle"}) {
-    EXPECT_EQ(Query("SELECT count(*) FROM " + table + " t WHERE t::text ILIKE '%Tr0ub4dor%'"), "0")
+  for (const char* table : {"audit_events", "auth_throttle"}) {
+    EXPECT_EQ(Query(std::string("SELECT count(*) FROM ") + table +
+                    " t WHERE t::text ILIKE '%Tr0ub4dor%'"),
+              "0")
         << table;
   }
   // The unknown name is a digest that repeats for the same name; the known one is the account.

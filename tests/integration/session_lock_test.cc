@@ -22,6 +22,7 @@ using testing::FreshDatabaseUrl;
 using testing::QueryValue;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
+constexpr char kPasswordHash[] = "$argon2id$v=19$m=256,t=1,p=1$c2FsdA$aGFzaA";
 
 int64_t Us(absl::Time t) { return absl::ToUnixMicros(t); }
 
@@ -39,7 +40,7 @@ class SessionLockTest : public ::testing::Test {
     auto account = stores_.accounts->Create(NewAccount{.org_id = org_,
                                                        .kind = AccountKind::kUser,
                                                        .username = "victim",
-                                                       .password_hash = "$argon2id$x",
+                                                       .password_hash = kPasswordHash,
                                                        .now = kT0},
                                             Audit());
     ASSERT_TRUE(account.ok()) << account.status();
@@ -60,6 +61,12 @@ class SessionLockTest : public ::testing::Test {
                            .created_at = created_at,
                            .expires_at = created_at + absl::Hours(1),
                            .family_expires_at = created_at + absl::Hours(2)};
+  }
+  // A login's new family, as the password login makes it after checking kPasswordHash.
+  NewFamilyRefusal Login(const RefreshTokenRow& row) {
+    auto family = stores_.refresh_tokens->CreateFamily(row, kPasswordHash, Audit());
+    EXPECT_TRUE(family.ok()) << family.status();
+    return family.ok() ? family->refused : NewFamilyRefusal::kAccountEnded;
   }
   absl::StatusOr<RefreshResult> Rotate(const std::string& digest, absl::Time now) {
     return stores_.refresh_tokens->Rotate(RefreshRotation{.presented_digest = digest,
@@ -120,7 +127,7 @@ class SessionLockTest : public ::testing::Test {
 };
 
 TEST_F(SessionLockTest, AccountRevocationWaitsForARotationInFlightAndCoversItsChild) {
-  ASSERT_TRUE(stores_.refresh_tokens->CreateFamily(Row("d0", kT0), Audit()).ok());
+  ASSERT_EQ(Login(Row("d0", kT0)), NewFamilyRefusal::kNone);
   std::jthread revoke;
   std::atomic<bool> done{false};
   absl::Status status;
@@ -145,7 +152,7 @@ TEST_F(SessionLockTest, AccountRevocationWaitsForARotationInFlightAndCoversItsCh
 }
 
 TEST_F(SessionLockTest, FamilyRevocationWaitsForARotationInFlightAndRevokesItsChild) {
-  ASSERT_TRUE(stores_.refresh_tokens->CreateFamily(Row("d0", kT0), Audit()).ok());
+  ASSERT_EQ(Login(Row("d0", kT0)), NewFamilyRefusal::kNone);
   std::jthread revoke;
   std::atomic<bool> done{false};
   absl::Status status;
@@ -165,7 +172,7 @@ TEST_F(SessionLockTest, FamilyRevocationWaitsForARotationInFlightAndRevokesItsCh
 }
 
 TEST_F(SessionLockTest, ReuseDetectionWaitsForARotationInFlightAndRevokesItsChild) {
-  ASSERT_TRUE(stores_.refresh_tokens->CreateFamily(Row("d0", kT0), Audit()).ok());
+  ASSERT_EQ(Login(Row("d0", kT0)), NewFamilyRefusal::kNone);
   auto first = Rotate("d0", kT0 + absl::Seconds(1));  // d0 spent; its child "d0-child" is live
   ASSERT_TRUE(first.ok() && first->outcome == RefreshOutcome::kRotated);
   std::jthread replay;
@@ -187,7 +194,7 @@ TEST_F(SessionLockTest, ReuseDetectionWaitsForARotationInFlightAndRevokesItsChil
 }
 
 TEST_F(SessionLockTest, RotationWaitsForAnAccountRevocationInFlightAndSeesItsCutoff) {
-  ASSERT_TRUE(stores_.refresh_tokens->CreateFamily(Row("d0", kT0), Audit()).ok());
+  ASSERT_EQ(Login(Row("d0", kT0)), NewFamilyRefusal::kNone);
   std::jthread rotate;
   std::atomic<bool> done{false};
   absl::StatusOr<RefreshResult> r;
@@ -208,35 +215,38 @@ TEST_F(SessionLockTest, RotationWaitsForAnAccountRevocationInFlightAndSeesItsCut
 
 TEST_F(SessionLockTest, LoginWaitsForAnEndingInFlightAndGetsNoSession) {
   pqxx::connection conn(url_);
-  {
+  struct Ending {
+    const char* what;
+    std::string sql;  // what the ending holds, uncommitted
+    absl::Time login_at;
+    NewFamilyRefusal expected;
+  };
+  const Ending endings[] = {
+      // Issued in the same second as the cutoff: its access token would be dead on arrival.
+      {"log out everywhere",
+       "UPDATE accounts SET tokens_valid_after = tessera_ts(" +
+           std::to_string(Us(kT0 + absl::Milliseconds(500))) + ") WHERE id = '" + account_ + "'",
+       kT0 + absl::Milliseconds(700), NewFamilyRefusal::kRevokedThisSecond},
+      {"a password rotation",
+       "UPDATE accounts SET password_hash = 'another' WHERE id = '" + account_ + "'",
+       kT0 + absl::Seconds(5), NewFamilyRefusal::kPasswordChanged},
+      {"a disabling", "UPDATE accounts SET disabled = true WHERE id = '" + account_ + "'",
+       kT0 + absl::Seconds(6), NewFamilyRefusal::kAccountEnded},
+  };
+  int n = 0;
+  for (const Ending& e : endings) {
+    SCOPED_TRACE(e.what);
     std::jthread login;
     std::atomic<bool> done{false};
-    absl::StatusOr<std::string> family;
+    NewFamilyRefusal refused = NewFamilyRefusal::kNone;
     pqxx::work held(conn);
-    held.exec_params("SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE", account_);
-    held.exec_params("UPDATE accounts SET tokens_valid_after = tessera_ts($2) WHERE id = $1",
-                     account_, Us(kT0 + absl::Milliseconds(500)));
-    // Issued in the same second as the cutoff: its access token would be dead on arrival.
-    ASSERT_TRUE(StartsWaiting(login, done, [&] {
-      family =
-          stores_.refresh_tokens->CreateFamily(Row("d0", kT0 + absl::Milliseconds(700)), Audit());
-    }));
+    held.exec("SELECT 1 FROM accounts WHERE id = '" + account_ + "' FOR UPDATE");
+    held.exec(e.sql);
+    std::string digest = "d" + std::to_string(n++);
+    ASSERT_TRUE(StartsWaiting(login, done, [&] { refused = Login(Row(digest, e.login_at)); }));
     held.commit();
     login.join();
-    EXPECT_TRUE(absl::IsUnavailable(family.status())) << family.status();
-  }
-  {
-    std::jthread login;
-    std::atomic<bool> done{false};
-    absl::StatusOr<std::string> family;
-    pqxx::work held(conn);
-    held.exec_params("UPDATE accounts SET disabled = true WHERE id = $1", account_);
-    ASSERT_TRUE(StartsWaiting(login, done, [&] {
-      family = stores_.refresh_tokens->CreateFamily(Row("d1", kT0 + absl::Seconds(5)), Audit());
-    }));
-    held.commit();
-    login.join();
-    EXPECT_TRUE(absl::IsFailedPrecondition(family.status())) << family.status();
+    EXPECT_EQ(refused, e.expected);
   }
   EXPECT_EQ(Query("SELECT count(*) FROM refresh_tokens"), "0");
 }

@@ -2,6 +2,7 @@
 // transaction (and none when the write fails), migrations idempotent and race-free.
 #include <gtest/gtest.h>
 
+#include <pqxx/pqxx>
 #include <thread>
 #include <vector>
 
@@ -55,6 +56,70 @@ TEST(MigrationTest, ConcurrentRunsApplyEachMigrationOnce) {
     total += *r;
   }
   EXPECT_EQ(total, static_cast<int>(Migrations().size()));
+}
+
+// A database from before migration 0006: accounts written by older code, with names that only
+// core/names.h folds together.
+class LegacyNamesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    url_ = FreshDatabaseUrl();
+    pqxx::connection conn(url_);
+    pqxx::work tx(conn);
+    tx.exec(
+        "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+        " applied_at timestamptz NOT NULL DEFAULT now())");
+    for (const Migration& m : Migrations()) {
+      if (m.version >= 6) break;
+      tx.exec(m.sql);
+      tx.exec_params("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version,
+                     std::string(m.name));
+    }
+    org_ = tx.exec(
+                 "INSERT INTO organizations (slug, name, created_at) VALUES ('old', 'Old', now())"
+                 " RETURNING id")[0][0]
+               .as<std::string>();
+    tx.commit();
+  }
+  void AddLegacyAccount(const std::string& username, const std::string& email = "") {
+    pqxx::connection conn(url_);
+    pqxx::work tx(conn);
+    tx.exec_params(
+        "INSERT INTO accounts (org_id, kind, username, email, password_hash, created_at,"
+        " updated_at) VALUES ($1, 'USER', $2, nullif($3, ''), 'h', now(), now())",
+        org_, username, email);
+    tx.commit();
+  }
+  std::string url_, org_;
+};
+
+TEST_F(LegacyNamesTest, MigrationKeysOldNamesAsTheServiceFoldsThem) {
+  AddLegacyAccount("Stra\u00dfe", "Someone@Example.com");
+  AddLegacyAccount("JOS\u00c9");
+  auto migrated = MigrateDatabase(url_);
+  ASSERT_TRUE(migrated.ok()) << migrated.status();
+  PgPool pool(PgPoolOptions{.url = url_, .max_connections = 1});
+  Stores stores = MakePgStores(pool, nullptr);
+  // Found by any form of the name, as new accounts are (not by lower(), which knows no ß).
+  for (const char* typed : {"strasse", "STRASSE", "someone@example.COM", "jose\u0301"}) {
+    EXPECT_TRUE(stores.accounts->FindForLogin("old", typed).ok()) << typed;
+  }
+  // And the old names are taken for new accounts.
+  auto dup = stores.accounts->Create(
+      NewAccount{.org_id = org_, .username = "strasse", .password_hash = "h", .now = kT0},
+      AuditEntry{.at = kT0});
+  EXPECT_TRUE(absl::IsAlreadyExists(dup.status())) << dup.status();
+}
+
+TEST_F(LegacyNamesTest, TwoOldNamesThatAreNowOneStopTheMigrationNamingThem) {
+  AddLegacyAccount("jos\u00e9");
+  AddLegacyAccount("jose\u0301");  // the same name in NFD
+  auto migrated = MigrateDatabase(url_);
+  ASSERT_FALSE(migrated.ok());
+  EXPECT_NE(migrated.status().message().find("organization old"), std::string::npos)
+      << migrated.status();
+  EXPECT_NE(migrated.status().message().find("rename one of them"), std::string::npos);
+  EXPECT_EQ(QueryValue(url_, "SELECT max(version) FROM schema_migrations"), "5");  // not applied
 }
 
 TEST(MigrationTest, UnreachableDatabaseIsUnavailable) {

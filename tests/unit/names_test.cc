@@ -18,7 +18,10 @@ TEST(NamesTest, NameKeyFoldsCaseAndNormalization) {
   EXPECT_EQ(NameKey(*CanonicalName("JOSE\u0301")), NameKey("jos\u00e9"));
   EXPECT_EQ(NameKey("STRASSE"), NameKey("stra\u00dfe"));  // full folding: ß is ss
   EXPECT_NE(NameKey("root"), NameKey("r00t"));
-  EXPECT_EQ(NameKey("\xff"), "\xff");  // total, and no valid name has this key
+  EXPECT_EQ(NameKey("\uff52oot"), NameKey("root"));      // fullwidth, by NFKC
+  EXPECT_EQ(NameKey("\U0001d42boot"), NameKey("root"));  // mathematical bold
+  EXPECT_EQ(NameKey("\u017fam"), NameKey("SAM"));        // long s
+  EXPECT_EQ(NameKey("\xff"), "\xff");                    // total, and no valid name has this key
 }
 
 TEST(NamesTest, InvisibleAndAmbiguousCharactersAreRefused) {
@@ -40,6 +43,17 @@ TEST(NamesTest, InvisibleAndAmbiguousCharactersAreRefused) {
        }) {
     EXPECT_FALSE(CanonicalName(bad).ok()) << bad;
   }
+}
+
+TEST(NamesTest, ScriptsMixOnlyAsWritingSystemsDo) {
+  EXPECT_FALSE(CanonicalName("b\u043ess").ok());                       // Cyrillic о among Latin
+  EXPECT_FALSE(CanonicalName("\u03b1lpha").ok());                      // Greek α among Latin
+  EXPECT_TRUE(CanonicalName("\u0430\u043d\u044f").ok());               // all Cyrillic
+  EXPECT_TRUE(CanonicalName("tanaka-\u7530\u4e2d\u3055\u3093").ok());  // Latin, Han, kana
+  EXPECT_TRUE(CanonicalName("kim-\ud55c\uad6d").ok());                 // Latin, Hangul
+  EXPECT_TRUE(CanonicalName("ren\u00e9e-2").ok());  // digits and marks go with any
+  EXPECT_FALSE(CanonicalName("root\u2800").ok());   // braille blank
+  EXPECT_FALSE(CanonicalName("root\u20dd").ok());   // enclosing circle
 }
 
 TEST(NamesTest, MalformedUtf8IsRefused) {
