@@ -8,6 +8,7 @@
 #include <fstream>
 #include <mutex>
 #include <pqxx/pqxx>
+#include <vector>
 
 #include "core/encoding.h"
 
@@ -33,9 +34,19 @@ std::string g_own_dir;
 
 void StopOwnCluster() {
   if (g_own_dir.empty()) return;
-  std::system((ScriptsDir() + "/pg stop " + g_own_dir + "/data >/dev/null 2>&1").c_str());
+  std::system((ScriptsDir() + "/pg destroy " + g_own_dir + "/data >/dev/null 2>&1").c_str());
   std::system(("rm -rf " + g_own_dir).c_str());
 }
+
+std::mutex g_made_mu;
+std::vector<std::string> g_made;  // databases this process made
+
+// Drops the databases this test process made once its tests are done, whoever still holds a
+// connection to them (WITH (FORCE)), so a run leaves nothing behind.
+class DropDatabases final : public ::testing::Environment {
+ public:
+  void TearDown() override;
+};
 
 const std::string& ServerUrl() {
   static std::once_flag once;
@@ -54,6 +65,26 @@ const std::string& ServerUrl() {
   return url;
 }
 
+void DropDatabases::TearDown() {
+  std::vector<std::string> made;
+  {
+    std::lock_guard<std::mutex> lock(g_made_mu);
+    made.swap(g_made);
+  }
+  if (made.empty()) return;
+  try {
+    pqxx::connection conn(ServerUrl());
+    for (const std::string& name : made) {
+      pqxx::nontransaction(conn).exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+    }
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "could not drop the test databases: " << e.what();
+  }
+}
+
+[[maybe_unused]] ::testing::Environment* const g_drop_databases =
+    ::testing::AddGlobalTestEnvironment(new DropDatabases);
+
 }  // namespace
 
 std::string ScriptsDir() { return TESSERA_SOURCE_DIR "/scripts"; }
@@ -64,6 +95,10 @@ std::string FreshDatabaseUrl() {
   {
     pqxx::connection conn(server);
     pqxx::nontransaction(conn).exec("CREATE DATABASE " + name);
+  }
+  {
+    std::lock_guard<std::mutex> lock(g_made_mu);
+    g_made.push_back(name);
   }
   return server.substr(0, server.rfind('/') + 1) + name;
 }
