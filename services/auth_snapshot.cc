@@ -40,6 +40,8 @@ absl::Status AuthSnapshot::Apply(const Change& change) {
       return reload_keys_ ? reload_keys_() : absl::OkStatus();
     case ChangeKind::kApiKey:
       return ApplyApiKey(change);
+    case ChangeKind::kMarker:
+      return absl::OkStatus();  // changes nothing (the feed keeps markers to itself anyway)
   }
   return absl::InternalError("unknown change kind");
 }

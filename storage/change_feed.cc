@@ -10,7 +10,8 @@
 namespace tessera {
 namespace {
 
-constexpr absl::string_view kKindNames[] = {"account", "jti", "family", "keys", "apikey"};
+constexpr absl::string_view kKindNames[] = {"account", "jti",    "family",
+                                            "keys",    "apikey", "marker"};
 
 // IDs travel inside a space-separated line, so they must be plain tokens.
 bool IsPlainToken(absl::string_view s) {
@@ -55,8 +56,9 @@ absl::StatusOr<Change> DecodeChange(absl::string_view payload) {
   if (!absl::SimpleAtoi(f[4], &expires_us) || !absl::SimpleAtoi(f[5], &sent_us)) return bad();
   c.expires_at = absl::FromUnixMicros(expires_us);
   c.sent_at = absl::FromUnixMicros(sent_us);
-  bool needs_ids = c.kind != ChangeKind::kSigningKeys;
-  if (needs_ids && (c.org_id.empty() || c.id.empty())) return bad();
+  bool needs_org = c.kind != ChangeKind::kSigningKeys && c.kind != ChangeKind::kMarker;
+  bool needs_id = c.kind != ChangeKind::kSigningKeys;
+  if ((needs_org && c.org_id.empty()) || (needs_id && c.id.empty())) return bad();
   return c;
 }
 

@@ -23,6 +23,10 @@ enum class ChangeKind {
   kFamily,       // refresh family `id` revoked; its access tokens matter until `expires_at`
   kSigningKeys,  // the signing key set changed: reload it
   kApiKey,       // API key `id` was created, revoked or had its secret rotated: reload it
+  // Changes nothing. A replica that has passed marker `id` has applied every change committed
+  // before it was sent (the channel delivers in commit order): tests wait on one instead of
+  // waiting for quiet.
+  kMarker,
 };
 
 struct Change {

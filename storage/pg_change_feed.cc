@@ -49,6 +49,12 @@ bool PgChangeFeed::WaitInSync(absl::Duration timeout) const {
   return in_sync_.load();
 }
 
+bool PgChangeFeed::WaitForMarker(const std::string& id, absl::Duration timeout) const {
+  MutexLock lock(&marker_mu_);
+  return marker_mu_.AwaitWithTimeout(
+      [&]() ABSL_SHARED_LOCKS_REQUIRED(marker_mu_) { return last_marker_ == id; }, timeout);
+}
+
 void PgChangeFeed::Run() {
   absl::Duration backoff = options_.min_backoff;
   while (!stop_.HasBeenNotified()) {
@@ -96,6 +102,11 @@ std::string PgChangeFeed::ListenOnce() {
           if (absl::Status s = sink_.Resync(); !s.ok()) {
             return absl::StrCat("resync: ", s.message());
           }
+          continue;
+        }
+        if (change->kind == ChangeKind::kMarker) {
+          MutexLock lock(&marker_mu_);
+          last_marker_ = change->id;
           continue;
         }
         if (absl::Status s = sink_.Apply(*change); !s.ok()) {

@@ -44,6 +44,10 @@ class PgChangeFeed {
   // Blocks until in_sync() or `timeout`; returns in_sync().
   bool WaitInSync(absl::Duration timeout) const;
 
+  // Blocks until the feed has passed the marker change with this ID (see ChangeKind::kMarker),
+  // or `timeout`; returns whether it has.
+  bool WaitForMarker(const std::string& id, absl::Duration timeout) const;
+
   int64_t connections() const { return connections_.load(); }
   int64_t notifications() const { return notifications_.load(); }
   // Propagation lag of each change received: from its writer sending it (just before the
@@ -63,6 +67,8 @@ class PgChangeFeed {
   std::atomic<int64_t> connections_{0};
   std::atomic<int64_t> notifications_{0};
   Histogram lag_;
+  mutable Mutex marker_mu_;
+  std::string last_marker_ ABSL_GUARDED_BY(marker_mu_);
 };
 
 }  // namespace tessera
