@@ -6,6 +6,7 @@ Run by ctest; by hand: /usr/bin/python3 tests/e2e/e2e_test.py --binary build/ser
 """
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -27,9 +28,16 @@ class Tessera:
         self.server = Server(ARGS.binary, self.pg_cluster, self.pg_cluster.tmp)
         self.buf = os.path.join(ARGS.source, "tools/node_modules/.bin/buf")
         self.env = self.server.env
-        self.grpc_port, self.http_port = self.server.grpc_port, self.server.http_port
         self.log_path = self.server.log_path
         self.handed_out = set()
+
+    @property
+    def grpc_port(self):
+        return self.server.grpc_port
+
+    @property
+    def http_port(self):
+        return self.server.http_port
 
     def pg(self, cmd):
         return self.pg_cluster.start() if cmd == "start" else self.pg_cluster.stop()
@@ -68,25 +76,49 @@ class Tessera:
                              capture_output=True, text=True, check=True, timeout=60)
         return out.stdout
 
-    def curl(self, method, body=None, token=None, list_methods=False):
-        """Calls `method` with buf curl; returns (ok, parsed JSON response or error)."""
+    def curl_at(self, port, method, body=None):
+        """`curl` against another server's gRPC port."""
+        return self.curl(method, body, port=port)
+
+    def curl(self, method, body=None, token=None, list_methods=False, trailers=None, port=None):
+        """Calls `method` with buf curl; returns (ok, parsed JSON response or error). With
+        `trailers` (a dict), fills it with the trailing metadata buf curl reports (-v)."""
+        port = port or self.grpc_port
         cmd = [self.buf, "curl", "--protocol", "grpc", "--http2-prior-knowledge"]
+        if trailers is not None:
+            cmd.append("-v")
         if token:
             cmd += ["-H", f"authorization: Bearer {token}"]
         if list_methods:
-            cmd += ["--list-methods", f"http://127.0.0.1:{self.grpc_port}"]
+            cmd += ["--list-methods", f"http://127.0.0.1:{port}"]
         else:
-            cmd += ["-d", json.dumps(body or {}), f"http://127.0.0.1:{self.grpc_port}/{method}"]
+            cmd += ["-d", json.dumps(body or {}), f"http://127.0.0.1:{port}/{method}"]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         if list_methods:
             return out.returncode == 0, out.stdout
         self.note_secrets(body)  # passwords and secrets sent, right or wrong
+        stderr = out.stderr
+        if trailers is not None:
+            # -v lines start "buf: "; "buf: < (#N) Name: value" is a header or trailer of
+            # stream N, and the method's own call is the stream opened after "Invoking RPC".
+            kept, stream = [], None
+            for line in stderr.splitlines():
+                if not line.startswith("buf: "):
+                    kept.append(line)
+                    continue
+                opened = re.match(r"buf: > \(#(\d+)\) POST /" + re.escape(method) + "$", line)
+                if opened:
+                    stream = opened.group(1)
+                got = re.match(r"buf: < \(#(\d+)\) ([^:]+): (.*)$", line)
+                if got and got.group(1) == stream:
+                    trailers[got.group(2).lower()] = got.group(3)
+            stderr = "\n".join(kept)
         if out.returncode == 0:
             answer = json.loads(out.stdout or "{}")
             self.note_secrets(answer)
             return True, answer
-        return False, json.loads(out.stderr) if out.stderr.strip().startswith("{") else {
-            "message": out.stderr}
+        start = stderr.find("{")
+        return False, json.loads(stderr[start:]) if start >= 0 else {"message": stderr}
 
 
 class EndToEnd(unittest.TestCase):
@@ -257,15 +289,49 @@ class EndToEnd(unittest.TestCase):
         for i in range(5):
             ok, err = self.login("mallory-target", f"guess-number-{i}")
             self.assertEqual(err.get("code"), "unauthenticated", err)
-        ok, err = self.login("mallory-target", "target-password-1")
+        trailers = {}
+        ok, err = self.t.curl("tessera.v1.TokenService/IssueToken", {"password": {
+            "org_slug": "acme", "username": "mallory-target", "password": "target-password-1"}},
+            trailers=trailers)
         self.assertFalse(ok)
         self.assertEqual(err.get("code"), "resource_exhausted", err)
+        # The README's promise: whole seconds until the lock ends (60 for a first lock).
+        self.assertIn("retry-after", trailers, trailers)
+        self.assertTrue(0 < int(trailers["retry-after"]) <= 60, trailers)
         ok, events = self.t.curl("tessera.v1.AdminService/ListAuditEvents",
                                  {"action": "auth.lockout"}, admin)
         self.assertTrue(ok, events)
         self.assertEqual(len(events["events"]), 1)
 
+    def exercise(self):
+        """A little of everything, so a test that reads the log or the audit trail has something
+        to read even when it runs alone: logins right and wrong, introspection, a refresh, a
+        service token made, used, rotated and revoked."""
+        admin = self.admin_token()
+        for _ in range(6):
+            ok, login = self.login("admin", self.admin["password"])
+            self.assertTrue(ok, login)
+            self.assertTrue(self.introspect(admin, login["accessToken"])["active"])
+            ok, _ = self.t.curl("tessera.v1.TokenService/Refresh",
+                                {"refresh_token": login["refreshToken"]})
+            self.assertTrue(ok)
+        # Two failures only: the address's own limit (20) is shared by the whole class.
+        self.assertFalse(self.login("admin", "wrong-password-exercise")[0])
+        self.assertFalse(self.login("nobody-exercise", "wrong-password")[0])
+        ok, created = self.t.curl("tessera.v1.AdminService/CreateApiKey", {
+            "name": "exercise", "kind": "API_KEY_KIND_SERVICE_TOKEN", "scopes": ["x:y"]}, admin)
+        self.assertTrue(ok, created)
+        ok, rotated = self.t.curl("tessera.v1.TokenService/Rotate", {"service_token_secret": {
+            "api_key_id": created["apiKey"]["id"], "overlap_seconds": 0}}, admin)
+        self.assertTrue(ok, rotated)
+        self.assertTrue(self.t.curl("tessera.v1.TokenService/Introspect", {
+            "token": created["key"], "secret": rotated["newSecret"]}, admin)[1].get("active"))
+        ok, _ = self.t.curl("tessera.v1.TokenService/Revoke",
+                            {"api_key_id": created["apiKey"]["id"]}, admin)
+        self.assertTrue(ok)
+
     def test_97_the_log_is_json_lines_with_one_line_per_rpc(self):
+        self.exercise()
         with open(self.t.log_path) as f:
             lines = f.read().splitlines()
         records = [json.loads(line) for line in lines]  # every line, or this fails
@@ -295,6 +361,7 @@ class EndToEnd(unittest.TestCase):
     def test_98_no_secret_in_the_logs_or_the_audit_log(self):
         """Everything the server logged and every audit row of the whole run, against every
         password, key, secret, refresh and access token that crossed the wire."""
+        self.exercise()
         with open(self.t.log_path) as f:
             log = f.read()
         audit = self.t.audit_rows()
@@ -354,8 +421,16 @@ class EndToEnd(unittest.TestCase):
         self.assertEqual(self.introspect(admin, jwt["accessToken"]), {})  # died with its key
 
     def test_99_sigterm_drains_and_exits_zero(self):
-        self.t.server.process.send_signal(signal.SIGTERM)
-        self.assertEqual(self.t.server.process.wait(timeout=30), 0)
+        # A replica of its own on the same database, so the other tests keep theirs.
+        other = Server(ARGS.binary, self.t.pg_cluster, self.t.pg_cluster.tmp,
+                       {k: v for k, v in self.t.env.items() if k.startswith("TESSERA_")},
+                       name="sigterm")
+        other.start()
+        ok, resp = self.t.curl_at(other.grpc_port, "grpc.health.v1.Health/Check")
+        self.assertEqual(resp, {"status": "SERVING"})
+        other.process.send_signal(signal.SIGTERM)
+        self.assertEqual(other.process.wait(timeout=30), 0)
+        other.kill()
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
-"""Shared pieces of the e2e tests: an embedded PostgreSQL cluster (scripts/pg) and `tessera serve`
-processes on free loopback ports, each logging to a file."""
+"""Shared pieces of the e2e tests: an embedded PostgreSQL cluster (scripts/pg, on a Unix socket)
+and `tessera serve` processes on loopback ports the kernel picks, each logging to a file."""
 import argparse
+import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -23,14 +23,9 @@ def parse_args():
     return args, rest
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Postgres:
-    """A cluster of its own under a temporary directory; keeps its port across restarts."""
+    """A cluster of its own under a temporary directory, reached through its Unix socket (the
+    same URL across restarts, and no TCP port to collide with)."""
 
     def __init__(self, source):
         self.source = source
@@ -52,7 +47,7 @@ class Postgres:
         self._run("stop", self.dir, mode)
 
     def destroy(self):
-        self.stop()
+        self._run("destroy", self.dir)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
@@ -61,13 +56,13 @@ class Server:
 
     def __init__(self, binary, pg, log_dir, env=None, name="server"):
         self.binary = binary
-        self.grpc_port, self.http_port = free_port(), free_port()
+        self.grpc_port = self.http_port = None  # known once started: the kernel picks them
         self.env = dict(os.environ,
                         TESSERA_DATABASE_URL=pg.url,
                         TESSERA_KEY_ENCRYPTION_KEY=secrets.token_hex(32),
                         TESSERA_PEPPER=secrets.token_hex(32),
-                        TESSERA_GRPC_LISTEN=f"127.0.0.1:{self.grpc_port}",
-                        TESSERA_HTTP_LISTEN=f"127.0.0.1:{self.http_port}",
+                        TESSERA_GRPC_LISTEN="127.0.0.1:0",
+                        TESSERA_HTTP_LISTEN="127.0.0.1:0",
                         TESSERA_HEALTH_INTERVAL="1")
         self.env.update(env or {})
         self.log_path = os.path.join(log_dir, f"{name}.log")
@@ -84,19 +79,33 @@ class Server:
                               check=check, timeout=120)
 
     def start(self, timeout=30):
+        """Starts `tessera serve` and returns once it serves, with grpc_port and http_port set from
+        its `serving` log line (info, the default log level)."""
         self.log = open(self.log_path, "a")
+        offset = self.log.tell()
         self.process = subprocess.Popen([self.binary, "serve"], env=self.env, stdout=self.log,
                                         stderr=subprocess.STDOUT)
         deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                break
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/healthz", timeout=1)
+        while time.time() < deadline and self.process.poll() is None:
+            serving = self._serving_line(offset)
+            if serving:
+                self.grpc_port, self.http_port = int(serving["grpc_port"]), int(serving["http_port"])
+                urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/healthz", timeout=5)
                 return
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.1)
+            time.sleep(0.05)
         raise RuntimeError(f"tessera did not start:\n{self.read_log()}")
+
+    def _serving_line(self, offset):
+        with open(self.log_path) as f:
+            f.seek(offset)
+            for line in f:
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                if entry.get("event") == "serving":
+                    return entry
+        return None
 
     def read_log(self):
         with open(self.log_path) as f:
