@@ -314,24 +314,31 @@ TEST_F(StoreTest, CrossTenantRowsAreInvisible) {
 }
 
 TEST_F(StoreTest, FirstSigningKeyIsCreatedOnceAcrossReplicas) {
+  constexpr int kReplicas = 4;
   std::vector<std::thread> threads;
-  std::vector<absl::StatusOr<std::vector<SigningKeyRecord>>> results(4, absl::UnknownError(""));
-  for (int i = 0; i < 4; ++i) {
+  std::vector<absl::StatusOr<std::vector<SigningKeyRecord>>> results(kReplicas,
+                                                                     absl::UnknownError(""));
+  for (int i = 0; i < kReplicas; ++i) {
     threads.emplace_back([&, i] {
+      // Each replica offers a key of its own; exactly one may win.
       SigningKeyRecord k{.kid = "kid" + std::to_string(i),
                          .alg = "ES256",
-                         .public_pem = "p",
-                         .private_key_sealed = std::string("\x00\x01\xff", 3),
+                         .public_pem = "p" + std::to_string(i),
+                         .private_key_sealed = std::string("\x00\x01\xff", 3) + char('0' + i),
                          .created_at = kT0,
                          .activates_at = kT0};
       results[i] = stores_.signing_keys->EnsureActiveKey(k, Audit("", "k"));
     });
   }
   for (auto& t : threads) t.join();
+  EXPECT_EQ(QueryValue(url_, "SELECT count(*) FROM signing_keys"), "1");
+  EXPECT_EQ(AuditCount("signing_key.created"), 1);
+  std::string winner = QueryValue(url_, "SELECT kid FROM signing_keys");
   for (const auto& r : results) {
     ASSERT_TRUE(r.ok()) << r.status();
     ASSERT_EQ(r->size(), 1u);
-    EXPECT_EQ((*r)[0].private_key_sealed, std::string("\x00\x01\xff", 3));
+    EXPECT_EQ((*r)[0].kid, winner) << "a replica was answered with a key that did not win";
+    EXPECT_EQ((*r)[0].private_key_sealed, std::string("\x00\x01\xff", 3) + winner.back());
   }
 }
 
