@@ -69,6 +69,9 @@ class ServerApp {
   PgPool& pool() { return *pool_; }
   AuthSnapshot& snapshot() { return *snapshot_; }
   const PgChangeFeed& change_feed() const { return *feed_; }
+  // The logic the faces call, for tests that drive it from many threads without a transport.
+  TokenLogic& token_logic() { return *token_logic_; }
+  AdminLogic& admin_logic() { return *admin_logic_; }
 
  private:
   void HealthLoop();

@@ -16,8 +16,8 @@ Change Sample(ChangeKind kind) {
 }
 
 TEST(ChangeCodec, RoundTripsEveryKind) {
-  for (ChangeKind kind : {ChangeKind::kAccount, ChangeKind::kAccessToken, ChangeKind::kFamily,
-                         ChangeKind::kApiKey}) {
+  for (ChangeKind kind :
+       {ChangeKind::kAccount, ChangeKind::kAccessToken, ChangeKind::kFamily, ChangeKind::kApiKey}) {
     Change in = Sample(kind);
     auto out = DecodeChange(EncodeChange(in));
     ASSERT_TRUE(out.ok()) << out.status();
@@ -34,6 +34,12 @@ TEST(ChangeCodec, RoundTripsEveryKind) {
   EXPECT_TRUE(out->org_id.empty());
   EXPECT_TRUE(out->id.empty());
   EXPECT_EQ(out->sent_at, absl::FromUnixMicros(42));
+  // A marker names itself but no organization.
+  auto marker = DecodeChange(EncodeChange(Change{.kind = ChangeKind::kMarker, .id = "m1"}));
+  ASSERT_TRUE(marker.ok()) << marker.status();
+  EXPECT_EQ(marker->kind, ChangeKind::kMarker);
+  EXPECT_EQ(marker->id, "m1");
+  EXPECT_FALSE(DecodeChange("v1 marker - - 0 0").ok());  // a marker without its ID
 }
 
 TEST(ChangeCodec, IsCompact) {
@@ -45,17 +51,16 @@ TEST(ChangeCodec, RefusesWhatItDidNotWrite) {
   std::string good = EncodeChange(Sample(ChangeKind::kAccessToken));
   ASSERT_TRUE(DecodeChange(good).ok());
   for (const std::string& bad : {
-           std::string(""),
-           std::string("hello"),
-           "v2" + good.substr(2),                        // a newer version
-           good.substr(0, good.size() - 3) + " 1",       // a field too many
-           good.substr(0, good.rfind(' ')),              // truncated
-           std::string("v1 role org id 1 2"),            // unknown kind
-           std::string("v1 jti - id 1 2"),               // a revocation without its org
-           std::string("v1 account org - 1 2"),          // an account change without its ID
-           std::string("v1 jti org id;DROP 1 2"),        // not a plain token
-           std::string("v1 jti org id 1x 2"),            // not a number
-           std::string("v1 jti org  id 1 2"),            // empty field
+           std::string(""), std::string("hello"),
+           "v2" + good.substr(2),                           // a newer version
+           good.substr(0, good.size() - 3) + " 1",          // a field too many
+           good.substr(0, good.rfind(' ')),                 // truncated
+           std::string("v1 role org id 1 2"),               // unknown kind
+           std::string("v1 jti - id 1 2"),                  // a revocation without its org
+           std::string("v1 account org - 1 2"),             // an account change without its ID
+           std::string("v1 jti org id;DROP 1 2"),           // not a plain token
+           std::string("v1 jti org id 1x 2"),               // not a number
+           std::string("v1 jti org  id 1 2"),               // empty field
            "v1 jti org " + std::string(200, 'a') + " 1 2",  // absurdly long ID
        }) {
     EXPECT_FALSE(DecodeChange(bad).ok()) << bad;

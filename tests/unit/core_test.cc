@@ -1,6 +1,5 @@
 // Unit tests for the small core pieces: encodings, digests, AEAD, scopes, Argon2id, the pool.
 #include <gtest/gtest.h>
-
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include "core/scopes.h"
 #include "core/secret_digest.h"
 #include "core/worker_pool.h"
+#include "tests/unit/spin.h"
 
 namespace tessera {
 namespace {
@@ -39,8 +39,7 @@ TEST(PackIdTest, UuidsPackExactlyAndBothSpellingsAgree) {
             absl::MakeUint128(0x0123456789abcdefULL, 0x0011223344556677ULL));
   EXPECT_EQ(PackId("01234567-89ab-cdef-0011-223344556677"),
             PackId("0123456789abcdef0011223344556677"));
-  EXPECT_NE(PackId("0123456789abcdef0011223344556677"),
-            PackId("0123456789abcdef0011223344556678"));
+  EXPECT_NE(PackId("0123456789abcdef0011223344556677"), PackId("0123456789abcdef0011223344556678"));
   EXPECT_EQ(PackId("ffffffff-ffff-ffff-ffff-ffffffffffff"), ~absl::uint128(0));
 }
 
@@ -173,21 +172,24 @@ TEST(WorkerPoolTest, RunsWorkAndFailsFastWhenFull) {
 
   std::atomic<bool> release{false};
   std::atomic<int> started{0};
-  std::thread blocker([&] {
+  std::jthread blocker, queued;
+  // Destroyed first, whatever fails below: the blocker is released before the threads join.
+  struct Release {
+    std::atomic<bool>& flag;
+    ~Release() { flag = true; }
+  } release_on_exit{release};
+  blocker = std::jthread([&] {
     (void)pool.Run<int>([&] {
       started = 1;
-      while (!release) std::this_thread::yield();
+      (void)SpinUntil([&] { return release.load(); });
       return 0;
     });
   });
-  while (started == 0) std::this_thread::yield();
-  std::thread queued([&] { (void)pool.Run<int>([] { return 1; }); });  // fills the queue
-  while (pool.queued() == 0) std::this_thread::yield();
+  ASSERT_TRUE(SpinUntil([&] { return started.load() != 0; }));
+  queued = std::jthread([&] { (void)pool.Run<int>([] { return 1; }); });  // fills the queue
+  ASSERT_TRUE(SpinUntil([&] { return pool.queued() != 0; }));
   // One running, one queued: the next is refused at once instead of waiting.
   EXPECT_TRUE(absl::IsResourceExhausted(pool.Run<int>([] { return 2; }).status()));
-  release = true;
-  blocker.join();
-  queued.join();
 }
 
 }  // namespace

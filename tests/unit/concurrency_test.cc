@@ -1,0 +1,134 @@
+// The units that threads share, raced against each other: the verified-token cache while the key
+// ring is replaced, metric cells written while rendered, the worker pool under more callers than
+// it takes, the key-usage notes while they are flushed, and tessera's Mutex/Notification. Run in
+// the ordinary suite, and under ThreadSanitizer with every other test labelled `tsan`.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "core/key_ring.h"
+#include "core/metrics.h"
+#include "core/sync.h"
+#include "core/verified_token_cache.h"
+#include "core/worker_pool.h"
+#include "tests/unit/spin.h"
+
+namespace tessera {
+namespace {
+
+constexpr int64_t kNow = 1'800'000'000;
+const absl::Time kT0 = absl::FromUnixSeconds(kNow);
+
+std::string Token(const SigningKey& key, const std::string& jti) {
+  AccessTokenClaims c{.iss = "iss",
+                      .sub = "s",
+                      .aud = {"a"},
+                      .exp = kNow + 900,
+                      .iat = kNow,
+                      .nbf = kNow,
+                      .jti = jti,
+                      .client_id = "c",
+                      .scopes = {"read:x"},
+                      .org_id = "o"};
+  return *EncodeAccessToken(c, key);
+}
+
+TEST(CachingVerifierConcurrencyTest, ReadersAndAKeyRingBeingReplacedAgree) {
+  std::shared_ptr<const SigningKey> key(*SigningKey::Generate(SigningAlg::kES256, "k1"));
+  KeyRing ring;
+  ring.Replace({KeyRingEntry{.key = key}});
+  CachingVerifier verifier(ring, VerifyOptions{.issuer = "iss"}, /*max_entries=*/32);
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 48; ++i) tokens.push_back(Token(*key, "j" + std::to_string(i)));
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&, t] {
+      for (int i = 0; i < 400; ++i) {
+        auto c = verifier.Verify(tokens[(i * 7 + t) % tokens.size()], kT0);
+        if (!c.ok()) failures.fetch_add(1);
+      }
+    });
+  }
+  // The feed thread reloads the ring meanwhile (the same key: every token stays valid).
+  std::thread reloader([&] {
+    while (!stop.load()) ring.Replace({KeyRingEntry{.key = key}});
+  });
+  for (auto& r : readers) r.join();
+  stop = true;
+  reloader.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_LE(verifier.size(), 32u + 16u);  // bounded per shard, whatever the interleaving
+  EXPECT_EQ(verifier.hits() + verifier.misses(), 4 * 400);
+}
+
+TEST(MetricsConcurrencyTest, CellsWrittenWhileRendered) {
+  MetricsRegistry registry;
+  auto& family = registry.AddCounter("t_calls_total", "Calls.", {"kind"});
+  auto& histogram = registry.AddHistogram("t_seconds", "Time.", {"kind"});
+  std::atomic<bool> stop{false};
+  std::thread renderer([&] {
+    while (!stop.load()) (void)registry.Render();
+  });
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 4; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < 2000; ++i) {
+        family.Get({std::to_string((t + i) % 8)}).Inc();
+        histogram.Get({"x"}).Observe(absl::Microseconds(i));
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  stop = true;
+  renderer.join();
+  double total = 0;
+  for (int k = 0; k < 8; ++k) total += family.Get({std::to_string(k)}).Value();
+  EXPECT_EQ(total, 4 * 2000);
+  EXPECT_EQ(histogram.Get({"x"}).Read().count, 4u * 2000u);
+}
+
+TEST(WorkerPoolConcurrencyTest, EveryAcceptedJobRunsOnceAndTheRestAreRefused) {
+  BoundedWorkerPool pool(2, 4);
+  std::atomic<int> ran{0}, accepted{0}, refused{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 8; ++t) {
+    callers.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        auto r = pool.Run<int>([&] {
+          ran.fetch_add(1);
+          return 1;
+        });
+        (r.ok() ? accepted : refused).fetch_add(1);
+      }
+    });
+  }
+  for (auto& c : callers) c.join();
+  EXPECT_EQ(ran.load(), accepted.load());
+  EXPECT_EQ(accepted.load() + refused.load(), 8 * 50);
+  EXPECT_GT(accepted.load(), 0);
+}
+
+TEST(SyncConcurrencyTest, NotificationReleasesEveryWaiterOnce) {
+  Notification ready;
+  Mutex mu;
+  int seen ABSL_GUARDED_BY(mu) = 0;
+  std::vector<std::thread> waiters;
+  for (int t = 0; t < 4; ++t) {
+    waiters.emplace_back([&] {
+      ASSERT_TRUE(ready.WaitForNotificationWithTimeout(absl::Seconds(30)));
+      MutexLock lock(&mu);
+      ++seen;
+    });
+  }
+  ready.Notify();
+  for (auto& w : waiters) w.join();
+  MutexLock lock(&mu);
+  EXPECT_EQ(seen, 4);
+}
+
+}  // namespace
+}  // namespace tessera
