@@ -6,22 +6,25 @@
 //   TESSERA_DATABASE_URL=... tessera_bench --memory        RSS with revocations and cached tokens
 //   TESSERA_DATABASE_URL=... tessera_bench --only=NAME     one workload at 64 outstanding, for a
 //                                                          profiler (cached, issue, first-seen),
-//                                                          or the signature costs (signatures)
+//                                                          or the signature costs (signatures),
+//                                                          or revocation propagation between
+//                                                          two replicas (propagation)
 // scripts/bench does all of this against an embedded PostgreSQL.
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
-#include <functional>
-#include <vector>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "bench/echo.grpc.pb.h"
 #include "bench/load.h"
 #include "bench/memory.h"
+#include "bench/propagation.h"
 #include "bench/raw.h"
 #include "bench/report.h"
 #include "bench/workloads.h"
@@ -149,9 +152,8 @@ void Throughput(const Config& config, Workloads& w, const BootstrapResult& boot,
     LoadResult r = w.Refresh(n);
     Progress("Refresh", n, r);
     int connections = std::min(n, config.db_pool_size);
-    LoadResult raw =
-        RawRefreshTransactionRate(config.database_url, boot.org_id, boot.account_id, connections,
-                                  options);
+    LoadResult raw = RawRefreshTransactionRate(config.database_url, boot.org_id, boot.account_id,
+                                               connections, options);
     Progress("raw Refresh transaction", connections, raw);
     report.AddBound("Refresh", n, r,
                     absl::StrFormat("raw transaction, %d connection%s", connections,
@@ -199,17 +201,18 @@ Paired Alternate(Workloads& w, const std::function<LoadResult()>& a,
 }
 
 void CheckPairedTargets(Workloads& w, Report& report) {
-  Paired cached = Alternate(w, [&] { return w.IntrospectCached(64); }, [&] { return w.Echo(64); });
-  report.AddTarget("Introspect, cached, 64 outstanding: ≥ 0.8 × echo (5 alternating pairs)",
-                   absl::StrFormat("median %.2f × echo (%.2f–%.2f)", cached.median, cached.low,
-                                   cached.high),
-                   cached.median >= 0.8);
-  Paired issue =
-      Alternate(w, [&] { return w.IssueServiceTokens(64); }, [&] { return w.Echo(64); });
-  report.AddTarget("IssueToken (service token), 64 outstanding: ≥ 0.6 × echo (5 alternating pairs)",
-                   absl::StrFormat("median %.2f × echo (%.2f–%.2f)", issue.median, issue.low,
-                                   issue.high),
-                   issue.median >= 0.6);
+  Paired cached = Alternate(
+      w, [&] { return w.IntrospectCached(64); }, [&] { return w.Echo(64); });
+  report.AddTarget(
+      "Introspect, cached, 64 outstanding: ≥ 0.8 × echo (5 alternating pairs)",
+      absl::StrFormat("median %.2f × echo (%.2f–%.2f)", cached.median, cached.low, cached.high),
+      cached.median >= 0.8);
+  Paired issue = Alternate(
+      w, [&] { return w.IssueServiceTokens(64); }, [&] { return w.Echo(64); });
+  report.AddTarget(
+      "IssueToken (service token), 64 outstanding: ≥ 0.6 × echo (5 alternating pairs)",
+      absl::StrFormat("median %.2f × echo (%.2f–%.2f)", issue.median, issue.low, issue.high),
+      issue.median >= 0.6);
 }
 
 void CheckTargets(Report& report) {
@@ -244,7 +247,8 @@ void CheckTargets(Report& report) {
   for (int n : kOutstanding) {
     double login = bound_ratio("IssueToken (password)", n);
     report.AddTarget(
-        absl::StrFormat("Password login, %d outstanding: ≥ 0.8 × raw Argon2id on as many threads", n),
+        absl::StrFormat("Password login, %d outstanding: ≥ 0.8 × raw Argon2id on as many threads",
+                        n),
         absl::StrFormat("%.2f ×", login), login >= 0.8);
   }
   for (int n : kOutstanding) {
@@ -256,7 +260,8 @@ void CheckTargets(Report& report) {
         absl::StrFormat("Introspect p99 while logins saturate the password pool, %d outstanding: "
                         "≤ 10 ms",
                         n),
-        absl::StrFormat("%.1f ms (echo's p99 alone: %.1f ms)", p99_ms, report.Echo(n).p99_us / 1000),
+        absl::StrFormat("%.1f ms (echo's p99 alone: %.1f ms)", p99_ms,
+                        report.Echo(n).p99_us / 1000),
         p99_ms > 0 && p99_ms <= 10);
   }
 }
@@ -287,11 +292,12 @@ void Memory(const Config& config, ServerApp& app, Workloads& w, const BootstrapR
   if (auto s = app.snapshot().Resync(); !s.ok()) Fail("resync: " + std::string(s.message()));
   size_t revoked = HeldRssBytes();
   AuthSnapshot::Sizes sizes = app.snapshot().sizes();
-  double per_jti = static_cast<double>(revoked - before) / static_cast<double>(sizes.revoked_tokens);
+  double per_jti =
+      static_cast<double>(revoked - before) / static_cast<double>(sizes.revoked_tokens);
   report.AddMemory(absl::StrFormat("+ %d revoked jtis in the snapshot", sizes.revoked_tokens),
                    mib(revoked), absl::StrFormat("%.0f bytes per jti", per_jti));
-  report.AddTarget("RSS: ≤ 150 bytes per revoked jti held",
-                   absl::StrFormat("%.0f bytes", per_jti), per_jti <= 150);
+  report.AddTarget("RSS: ≤ 150 bytes per revoked jti held", absl::StrFormat("%.0f bytes", per_jti),
+                   per_jti <= 150);
 }
 
 Flags ParseFlags(int argc, char** argv) {
@@ -307,7 +313,9 @@ Flags ParseFlags(int argc, char** argv) {
       f.only = a.substr(7);
       continue;
     }
-    Fail("usage: tessera_bench [--seconds=N] [--memory] [--only=cached|issue|first-seen|signatures]");
+    Fail(
+        "usage: tessera_bench [--seconds=N] [--memory] "
+        "[--only=cached|issue|first-seen|signatures|propagation]");
   }
   return f;
 }
@@ -354,6 +362,11 @@ int Main(int argc, char** argv) {
   Report report;
   if (flags.only == "signatures") {
     report.SetSignatureCosts(MeasureSignatureCosts(absl::Milliseconds(500)));
+  } else if (flags.only == "propagation") {
+    if (std::string e = MeasurePropagation(config, clock, app, slug, boot->password, 200, report);
+        !e.empty()) {
+      Fail("propagation: " + e);
+    }
   } else if (flags.memory) {
     Memory(config, app, w, *boot, report);
   } else if (!flags.only.empty()) {
@@ -375,6 +388,10 @@ int Main(int argc, char** argv) {
     Throughput(config, w, *boot, options, report);
     CheckTargets(report);
     CheckPairedTargets(w, report);
+    if (std::string e = MeasurePropagation(config, clock, app, slug, boot->password, 200, report);
+        !e.empty()) {
+      Fail("propagation: " + e);
+    }
   }
   std::fputs(report.Markdown().c_str(), stdout);
   app.Shutdown(absl::Seconds(1));

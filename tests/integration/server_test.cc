@@ -23,11 +23,13 @@ TEST_F(ServerTest, LoginThenIntrospectShowsOrgAndScopes) {
   EXPECT_EQ(r.iss(), "https://tessera.test");
   EXPECT_EQ(Scopes(r), std::set<std::string>{"admin"});
   EXPECT_EQ(r.exp() - r.iat(), 900);
-  // The refresh token is stored as a digest only.
-  EXPECT_EQ(testing::QueryValue(config_.database_url,
-                                "SELECT count(*) FROM refresh_tokens WHERE digest = '" +
-                                    login.refresh_token() + "'"),
-            "0");
+  // The refresh token is stored as a digest only: neither it nor its random part is in any
+  // column of any table, while its family's row is there.
+  EXPECT_NE(testing::QueryValue(config_.database_url, "SELECT count(*) FROM refresh_tokens"), "0");
+  ASSERT_GT(login.refresh_token().size(), 3u);
+  EXPECT_EQ(testing::TablesHolding(config_.database_url, login.refresh_token().substr(3)), "");
+  EXPECT_EQ(testing::TablesHolding(config_.database_url, login.access_token()), "");
+  EXPECT_EQ(testing::TablesHolding(config_.database_url, a_.admin_password), "");
 }
 
 TEST_F(ServerTest, UnassignRoleTakesEffectOnTheSameToken) {

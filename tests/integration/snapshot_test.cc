@@ -236,7 +236,13 @@ TEST_F(SnapshotTest, IntrospectionsRunningWhileChangesApplyNeverGoBack) {
 
   std::atomic<bool> done{false};
   std::atomic<int> went_back{0};
-  std::vector<std::thread> readers;
+  std::vector<std::jthread> readers;
+  // Stops the readers before they are joined, even when an assertion below returns early (an
+  // ASSERT with joinable std::threads used to abort the whole binary instead of failing).
+  struct Stop {
+    std::atomic<bool>& done;
+    ~Stop() { done = true; }
+  } stop{done};
   for (int r = 0; r < 4; ++r) {
     readers.emplace_back([&, r] {
       std::vector<bool> seen_revoked(kTokens, false);

@@ -111,4 +111,20 @@ std::string QueryValue(const std::string& url, const std::string& sql) {
   return r[0][0].as<std::string>();
 }
 
+std::string TablesHolding(const std::string& url, const std::string& needle) {
+  pqxx::connection conn(url);
+  pqxx::nontransaction tx(conn);
+  std::string out;
+  auto tables = tx.exec(
+      "SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables"
+      " WHERE schemaname NOT IN ('pg_catalog', 'information_schema')");
+  for (const auto& t : tables) {
+    std::string name = t[0].as<std::string>();
+    auto hit = tx.exec_params(
+        "SELECT 1 FROM " + name + " r WHERE strpos(lower(r::text), lower($1)) > 0 LIMIT 1", needle);
+    if (!hit.empty()) out += (out.empty() ? "" : ",") + name;
+  }
+  return out;
+}
+
 }  // namespace tessera::testing

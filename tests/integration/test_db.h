@@ -12,6 +12,9 @@ namespace tessera::testing {
 std::string FreshDatabaseUrl();
 // Runs one SQL statement and returns the first column of the first row ("" if none).
 std::string QueryValue(const std::string& url, const std::string& sql);
+// The tables of the database at `url` with a row whose text holds `needle` (case-insensitive),
+// comma-separated; "" when none does. For proving that a secret is stored nowhere in plaintext.
+std::string TablesHolding(const std::string& url, const std::string& needle);
 // Path to the scripts/ folder of the source tree.
 std::string ScriptsDir();
 
