@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "services/auth_snapshot.h"
 #include "storage/migrator.h"
 #include "storage/pg_pool.h"
 #include "storage/pg_stores.h"
@@ -211,6 +212,56 @@ TEST_F(SessionLockTest, RotationWaitsForAnAccountRevocationInFlightAndSeesItsCut
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->outcome, RefreshOutcome::kInvalid);
   EXPECT_EQ(Query("SELECT count(*) FROM refresh_tokens"), "1");  // no child
+}
+
+TEST_F(SessionLockTest, TwoRotationsOfOneTokenMakeOneChild) {
+  ASSERT_EQ(Login(Row("d0", kT0)), NewFamilyRefusal::kNone);
+  std::jthread second;
+  std::atomic<bool> done{false};
+  absl::StatusOr<RefreshResult> r;
+  pqxx::connection conn(url_);
+  pqxx::work held(conn);
+  // The first rotation holds the token; its child is the one a retry derives too.
+  HoldRotation(held, "d0", "d0-child", kT0 + absl::Seconds(1));
+  ASSERT_TRUE(StartsWaiting(second, done, [&] { r = Rotate("d0", kT0 + absl::Seconds(2)); }));
+  held.commit();
+  second.join();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->outcome, RefreshOutcome::kGraceReplay);  // the same child, not a second one
+  EXPECT_EQ(Query("SELECT count(*) FROM refresh_tokens WHERE parent_id IS NOT NULL"), "1");
+  EXPECT_EQ(r->child_id, Query("SELECT id FROM refresh_tokens WHERE digest = 'd0-child'"));
+}
+
+TEST_F(SessionLockTest, AKeyCreatedWhileItsAccountIsDisabledIsNeverActive) {
+  std::jthread create;
+  std::atomic<bool> done{false};
+  absl::StatusOr<ApiKeyInfo> key = absl::UnknownError("not run");
+  pqxx::connection conn(url_);
+  pqxx::work held(conn);
+  held.exec_params("UPDATE accounts SET disabled = true WHERE id = $1", account_);
+  // The key's insert runs beside the uncommitted disabling (whether it waits for it or not
+  // depends on the locks its foreign key takes); then the disabling commits.
+  (void)StartsWaiting(create, done, [&] {
+    key = stores_.api_keys->Create(NewApiKeyRow{.org_id = org_,
+                                                .account_id = account_,
+                                                .kind = ApiKeyKind::kUserToken,
+                                                .name = "raced",
+                                                .display_prefix = "tsr_00000000",
+                                                .digest = "raced-digest",
+                                                .now = kT0},
+                                   Audit());
+  });
+  held.commit();
+  create.join();
+  ASSERT_TRUE(key.ok()) << key.status();
+  // Whichever came first, the snapshot a replica loads now holds no usable key for it.
+  FakeClock clock(kT0 + absl::Seconds(1));
+  auto snapshot_store = MakePgSnapshotStore(*pool_);
+  AuthSnapshot snapshot(clock, *snapshot_store, SnapshotOptions{}, nullptr);
+  ASSERT_TRUE(snapshot.Resync().ok());
+  auto active = snapshot.ActiveApiKey("raced-digest");
+  ASSERT_TRUE(active.ok()) << active.status();
+  EXPECT_FALSE(active->has_value());
 }
 
 TEST_F(SessionLockTest, LoginWaitsForAnEndingInFlightAndGetsNoSession) {
