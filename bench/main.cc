@@ -360,13 +360,14 @@ int Main(int argc, char** argv) {
   if (std::string error = w.Prepare(slug, boot->password); !error.empty()) Fail(error);
 
   Report report;
+  auto propagation = [&] {
+    std::string e = MeasurePropagation(config, clock, app, slug, boot->password, 200, report);
+    if (!e.empty()) Fail("propagation: " + e);
+  };
   if (flags.only == "signatures") {
     report.SetSignatureCosts(MeasureSignatureCosts(absl::Milliseconds(500)));
   } else if (flags.only == "propagation") {
-    if (std::string e = MeasurePropagation(config, clock, app, slug, boot->password, 200, report);
-        !e.empty()) {
-      Fail("propagation: " + e);
-    }
+    propagation();
   } else if (flags.memory) {
     Memory(config, app, w, *boot, report);
   } else if (!flags.only.empty()) {
@@ -388,10 +389,7 @@ int Main(int argc, char** argv) {
     Throughput(config, w, *boot, options, report);
     CheckTargets(report);
     CheckPairedTargets(w, report);
-    if (std::string e = MeasurePropagation(config, clock, app, slug, boot->password, 200, report);
-        !e.empty()) {
-      Fail("propagation: " + e);
-    }
+    propagation();
   }
   std::fputs(report.Markdown().c_str(), stdout);
   app.Shutdown(absl::Seconds(1));

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <pqxx/pqxx>
 #include <string>
 #include <thread>
@@ -121,6 +122,27 @@ class SessionLockTest : public ::testing::Test {
         Us(now + absl::Hours(1)));
   }
 
+  // A login's token d0 is being rotated to d1 at `rotated_at` (uncommitted) when `end` runs:
+  // `end` must wait for the rotation, and then nothing of the session refreshes any more.
+  void EndBesideARotation(absl::Time rotated_at, std::function<absl::Status()> end) {
+    ASSERT_EQ(Login(Row("d0", kT0)), NewFamilyRefusal::kNone);
+    std::jthread ending;
+    std::atomic<bool> done{false};
+    absl::Status status;
+    pqxx::connection conn(url_);
+    pqxx::work held(conn);
+    HoldRotation(held, "d0", "d1", rotated_at);
+    ASSERT_TRUE(StartsWaiting(ending, done, [&] { status = end(); }))
+        << "the ending did not wait for the rotation in flight";
+    held.commit();
+    ending.join();
+    ASSERT_TRUE(status.ok()) << status;
+    EXPECT_TRUE(Revoked("d1")) << "the child the rotation inserted escaped the ending";
+    auto r = Rotate("d1", rotated_at + absl::Seconds(2));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->outcome, RefreshOutcome::kInvalid);
+  }
+
   std::string url_;
   std::unique_ptr<PgPool> pool_;
   Stores stores_;
@@ -128,48 +150,20 @@ class SessionLockTest : public ::testing::Test {
 };
 
 TEST_F(SessionLockTest, AccountRevocationWaitsForARotationInFlightAndCoversItsChild) {
-  ASSERT_EQ(Login(Row("d0", kT0)), NewFamilyRefusal::kNone);
-  std::jthread revoke;
-  std::atomic<bool> done{false};
-  absl::Status status;
-  pqxx::connection conn(url_);
-  pqxx::work held(conn);
   // The rotation's clock read 1.5 s later than the revocation's.
-  HoldRotation(held, "d0", "d1", kT0 + absl::Milliseconds(1500));
-  ASSERT_TRUE(StartsWaiting(revoke, done, [&] {
-    status = stores_.revocations->RevokeAccount(org_, account_, kT0, Audit());
-  })) << "the revocation did not wait for the rotation in flight";
-  held.commit();
-  revoke.join();
-  ASSERT_TRUE(status.ok()) << status;
-  EXPECT_TRUE(Revoked("d1")) << "the child the rotation inserted escaped the revocation";
+  EndBesideARotation(kT0 + absl::Milliseconds(1500), [&] {
+    return stores_.revocations->RevokeAccount(org_, account_, kT0, Audit());
+  });
   // The cutoff covers the child's access token, whose iat is the child's creation second.
   EXPECT_GE(std::stoll(Query("SELECT tessera_us(tokens_valid_after) FROM accounts WHERE id = '" +
                              account_ + "'")),
             Us(kT0 + absl::Milliseconds(1500)));
-  auto r = Rotate("d1", kT0 + absl::Seconds(3));
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->outcome, RefreshOutcome::kInvalid);
 }
 
 TEST_F(SessionLockTest, FamilyRevocationWaitsForARotationInFlightAndRevokesItsChild) {
-  ASSERT_EQ(Login(Row("d0", kT0)), NewFamilyRefusal::kNone);
-  std::jthread revoke;
-  std::atomic<bool> done{false};
-  absl::Status status;
-  pqxx::connection conn(url_);
-  pqxx::work held(conn);
-  HoldRotation(held, "d0", "d1", kT0 + absl::Seconds(1));
-  ASSERT_TRUE(StartsWaiting(revoke, done, [&] {
-    status = stores_.revocations->RevokeFamily(org_, family_, kT0, Audit());
-  }));
-  held.commit();
-  revoke.join();
-  ASSERT_TRUE(status.ok()) << status;
-  EXPECT_TRUE(Revoked("d1")) << "the child the rotation inserted escaped the revocation";
-  auto r = Rotate("d1", kT0 + absl::Seconds(3));
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->outcome, RefreshOutcome::kInvalid);
+  EndBesideARotation(kT0 + absl::Seconds(1), [&] {
+    return stores_.revocations->RevokeFamily(org_, family_, kT0, Audit());
+  });
 }
 
 TEST_F(SessionLockTest, ReuseDetectionWaitsForARotationInFlightAndRevokesItsChild) {

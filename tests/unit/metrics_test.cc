@@ -15,7 +15,8 @@ bool Has(const std::string& text, const std::string& line) {
 
 TEST(MetricsTest, RendersCountersWithEscapedLabels) {
   MetricsRegistry r;
-  auto& handled = r.AddCounter("rpc_handled_total", "Handled RPCs.\nSecond line", {"method", "code"});
+  auto& handled =
+      r.AddCounter("rpc_handled_total", "Handled RPCs.\nSecond line", {"method", "code"});
   handled.Get({"Introspect", "OK"}).Inc(3);
   handled.Get({"say \"hi\"\\", "OK"}).Inc();
   std::string text = r.Render();

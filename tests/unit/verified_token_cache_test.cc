@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "absl/strings/str_split.h"
 #include "core/encoding.h"
 #include "core/key_ring.h"
@@ -85,6 +89,33 @@ TEST_F(CachingVerifierTest, StaysBounded) {
   for (int i = 0; i < 500; ++i) ASSERT_TRUE(v.Verify(Token("j" + std::to_string(i)), kT0).ok());
   EXPECT_LE(v.size(), 64u);
   EXPECT_GT(v.size(), 0u);
+}
+
+// Readers on four threads while the feed thread replaces the key ring (with the same key, so
+// every token stays valid): no failure, the cache stays bounded, every lookup is counted.
+TEST_F(CachingVerifierTest, ConcurrentReadersAndAKeyRingBeingReplacedAgree) {
+  CachingVerifier verifier(ring_, VerifyOptions{.issuer = "iss"}, /*max_entries=*/32);
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 48; ++i) tokens.push_back(Token("j" + std::to_string(i)));
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&, t] {
+      for (int i = 0; i < 400; ++i) {
+        if (!verifier.Verify(tokens[(i * 7 + t) % tokens.size()], kT0).ok()) failures.fetch_add(1);
+      }
+    });
+  }
+  std::thread reloader([&] {
+    while (!stop.load()) ring_.Replace({KeyRingEntry{.key = key_}});
+  });
+  for (auto& r : readers) r.join();
+  stop = true;
+  reloader.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_LE(verifier.size(), 32u + 16u);  // bounded per shard, whatever the interleaving
+  EXPECT_EQ(verifier.hits() + verifier.misses(), 4 * 400);
 }
 
 }  // namespace
