@@ -128,31 +128,29 @@ inline void AppendAuditOn(Tx& tx, AuditEntry& audit, absl::string_view target_ty
   AppendAudit(tx, audit);
 }
 
-// The account row is the lock of the account's sessions. A write that extends a session (a
-// login's new family, a rotation) holds it FOR SHARE and checks the account under it; a write
-// that ends sessions (revoking the account or a family, reuse detection, a password rotation,
-// disabling) holds it exclusively before it touches refresh_tokens. An ending therefore waits for
-// the extensions in flight, and its next statement sees the rows they inserted; an extension
-// that comes later waits for the ending and sees it. So a revocation wins every race with a
-// concurrent refresh or login, on any replica. Locks are always taken account first, then token
-// rows, so the two kinds cannot deadlock.
-enum class SessionLock { kExtend, kEnd };
-
+// The account row is the lock of the account's sessions: every write that starts, extends or
+// ends one (a login's new family, a rotation, reuse detection, revoking the account or a family,
+// a password rotation, disabling) holds it exclusively (FOR NO KEY UPDATE, which the UPDATEs of
+// the account row also take) before it reads or writes the account's refresh tokens, and checks
+// the account under it. So they run one at a time per account: an ending that comes after an
+// extension sees every token the extension made, and an extension that comes after an ending
+// sees the ending; a revocation wins every race with a refresh or a login, on any replica. An
+// exclusive lock rather than a shared one for the extensions: PostgreSQL lets new share lockers
+// past a waiting exclusive one, so a steady stream of refreshes could starve a revocation. Locks
+// are taken account first, then token rows, so no two of these can deadlock.
 struct AccountSessions {
   bool disabled = false;
   // "Log out everywhere": sessions and access tokens issued up to this instant are revoked.
   std::optional<absl::Time> tokens_valid_after;
 };
 
-// Locks the account's sessions as `mode` says; nullopt when the account is not in the org.
+// Locks the account's sessions; nullopt when the account is not in the org.
 inline std::optional<AccountSessions> LockAccountSessions(Tx& tx, absl::string_view org_id,
-                                                          absl::string_view account_id,
-                                                          SessionLock mode) {
-  auto r =
-      tx.exec_params(absl::StrCat("SELECT disabled, tessera_us(tokens_valid_after) FROM accounts"
-                                  " WHERE org_id = $1 AND id = $2 ",
-                                  mode == SessionLock::kEnd ? "FOR UPDATE" : "FOR SHARE"),
-                     std::string(org_id), std::string(account_id));
+                                                          absl::string_view account_id) {
+  auto r = tx.exec_params(
+      "SELECT disabled, tessera_us(tokens_valid_after) FROM accounts"
+      " WHERE org_id = $1 AND id = $2 FOR NO KEY UPDATE",
+      std::string(org_id), std::string(account_id));
   if (r.empty()) return std::nullopt;
   return AccountSessions{.disabled = r[0][0].as<bool>(),
                          .tokens_valid_after = OptionalTime(r[0][1])};
@@ -165,21 +163,23 @@ inline bool SurvivesCutoff(const AccountSessions& a, absl::Time created_at) {
 
 // Claims the names account `account_id` logs in by — its username and its email, if any — in
 // its organization's one namespace of login names (migration 0006), by their NameKey.
-// ALREADY_EXISTS naming the name when another account of the organization holds it.
+// ALREADY_EXISTS, naming the field ("username" or "email"), when another account of the
+// organization holds one; that account's ID goes to `holder` if given.
 inline absl::Status AddLoginNamesTx(Tx& tx, const std::string& org_id,
                                     const std::string& account_id, absl::string_view username,
-                                    absl::string_view email) {
-  for (absl::string_view name : {username, email}) {
+                                    absl::string_view email, std::string* holder = nullptr) {
+  for (auto [field, name] : {std::pair{"username", username}, std::pair{"email", email}}) {
     if (name.empty()) continue;
-    std::string key = NameKey(name);
     auto claimed = tx.exec_params(
         "INSERT INTO account_login_names (org_id, name_key, account_id) VALUES ($1, $2, $3)"
         " ON CONFLICT (org_id, name_key) DO UPDATE SET account_id = account_login_names.account_id"
         " RETURNING account_id",
-        org_id, key, account_id);
-    if (claimed[0][0].as<std::string>() != account_id) {
+        org_id, NameKey(name), account_id);
+    std::string owner = claimed[0][0].as<std::string>();
+    if (owner != account_id) {
+      if (holder != nullptr) *holder = owner;
       return absl::AlreadyExistsError(
-          absl::StrCat("the login name \"", name, "\" is another account's username or email"));
+          absl::StrCat(field, ": already the username or email of another account"));
     }
   }
   return absl::OkStatus();

@@ -489,7 +489,7 @@ class PgRefreshTokenStore final : public RefreshTokenStore {
     return pool_.TransactValue<NewFamily>([&](Tx& tx) -> absl::StatusOr<NewFamily> {
       NewFamily out;
       // A login that lost the race with an ending gets no session (see LockAccountSessions).
-      auto sessions = LockAccountSessions(tx, t.org_id, t.account_id, SessionLock::kExtend);
+      auto sessions = LockAccountSessions(tx, t.org_id, t.account_id);
       if (!sessions || sessions->disabled) {
         out.refused = NewFamilyRefusal::kAccountEnded;
         return out;
@@ -535,14 +535,12 @@ absl::StatusOr<RefreshResult> RotateTx(Tx& tx, Changes& changes, const RefreshRo
                                        AuditEntry& audit) {
   RefreshResult out;
   // Whose token it is, read without a lock so that the account's lock comes first (see
-  // LockAccountSessions). A spent token may end its family (reuse), so it takes the ending lock.
-  auto owner = tx.exec_params(
-      "SELECT org_id, account_id, used_at IS NOT NULL FROM refresh_tokens WHERE digest = $1",
-      rot.presented_digest);
+  // LockAccountSessions).
+  auto owner = tx.exec_params("SELECT org_id, account_id FROM refresh_tokens WHERE digest = $1",
+                              rot.presented_digest);
   if (owner.empty()) return out;  // unknown
-  const SessionLock mode = owner[0][2].as<bool>() ? SessionLock::kEnd : SessionLock::kExtend;
   auto sessions =
-      LockAccountSessions(tx, owner[0][0].as<std::string>(), owner[0][1].as<std::string>(), mode);
+      LockAccountSessions(tx, owner[0][0].as<std::string>(), owner[0][1].as<std::string>());
   if (!sessions) return out;
   auto r = tx.exec_params(
       absl::StrCat(kRefreshSelect, kAccountScopes, ", ", kAccountColumns, ", ", kOrgColumns,
@@ -576,11 +574,6 @@ absl::StatusOr<RefreshResult> RotateTx(Tx& tx, Changes& changes, const RefreshRo
       rot.now >= expires_at || rot.now >= family_expires_at) {
     out.outcome = RefreshOutcome::kInvalid;
     return out;
-  }
-  if (used_at && mode != SessionLock::kEnd) {
-    // A concurrent rotation spent it while this one waited for the row. Start over: the owner
-    // read will now see it spent and take the lock that may end the family.
-    return absl::AbortedError("refresh token spent by a concurrent rotation");
   }
   if (!used_at) {
     auto child = tx.exec_params(
@@ -717,13 +710,13 @@ class PgRevocationStore final : public RevocationStore {
   absl::Status RevokeFamily(absl::string_view org_id, absl::string_view family_id, absl::Time now,
                             AuditEntry audit) override {
     return writer_.Status([&](Tx& tx, Changes& changes) {
-      // The ending lock on the family's account first, so that the update below also sees the
+      // The family's account's session lock first, so that the update below also sees the
       // child a rotation in flight is inserting (see LockAccountSessions).
       auto owner = tx.exec_params(
           "SELECT account_id FROM refresh_tokens WHERE org_id = $1 AND family_id = $2 LIMIT 1",
           std::string(org_id), std::string(family_id));
       if (owner.empty()) return absl::OkStatus();
-      LockAccountSessions(tx, org_id, owner[0][0].as<std::string>(), SessionLock::kEnd);
+      LockAccountSessions(tx, org_id, owner[0][0].as<std::string>());
       auto r = tx.exec_params(
           "UPDATE refresh_tokens SET revoked_at = tessera_ts($3)"
           " WHERE org_id = $1 AND family_id = $2 AND revoked_at IS NULL"
@@ -745,9 +738,9 @@ class PgRevocationStore final : public RevocationStore {
   absl::Status RevokeAccount(absl::string_view org_id, absl::string_view account_id, absl::Time now,
                              AuditEntry audit) override {
     return writer_.Status([&](Tx& tx, Changes& changes) {
-      // The ending lock first: rotations and logins in flight commit before the update below,
+      // The session lock first: rotations and logins in flight commit before the update below,
       // which then sees every token they made (see LockAccountSessions).
-      auto sessions = LockAccountSessions(tx, org_id, account_id, SessionLock::kEnd);
+      auto sessions = LockAccountSessions(tx, org_id, account_id);
       if (!sessions) return absl::NotFoundError("account_id: account not found");
       auto revoked = tx.exec_params(
           "UPDATE refresh_tokens SET revoked_at = tessera_ts($3)"

@@ -86,8 +86,9 @@ class SessionLockTest : public ::testing::Test {
 
   // Runs `call` on a thread of its own while `held` stays open, and returns once PostgreSQL
   // shows a session of this database waiting for a lock (true), or `call` finished first
-  // (false: it did not wait for what `held` holds). Each test declares `thread` before the
-  // transaction it holds, so that a failed assertion ends that transaction before it joins.
+  // (false: it did not wait for what `held` holds). Each test declares what the thread writes,
+  // then `thread`, then the transaction it holds: a failed assertion ends that transaction,
+  // then joins the thread, and only then destroys what the thread wrote to.
   template <typename Fn>
   bool StartsWaiting(std::jthread& thread, std::atomic<bool>& done, Fn call) {
     thread = std::jthread([&done, call] {
@@ -109,7 +110,7 @@ class SessionLockTest : public ::testing::Test {
   // session lock (shared), the parent row spent, the child inserted.
   void HoldRotation(pqxx::work& held, const std::string& parent, const std::string& child,
                     absl::Time now) {
-    held.exec_params("SELECT 1 FROM accounts WHERE org_id = $1 AND id = $2 FOR SHARE", org_,
+    held.exec_params("SELECT 1 FROM accounts WHERE org_id = $1 AND id = $2 FOR NO KEY UPDATE", org_,
                      account_);
     auto parent_id = held.exec_params(
         "UPDATE refresh_tokens SET used_at = tessera_ts($2) WHERE digest = $1 RETURNING id", parent,
@@ -126,9 +127,9 @@ class SessionLockTest : public ::testing::Test {
   // `end` must wait for the rotation, and then nothing of the session refreshes any more.
   void EndBesideARotation(absl::Time rotated_at, std::function<absl::Status()> end) {
     ASSERT_EQ(Login(Row("d0", kT0)), NewFamilyRefusal::kNone);
-    std::jthread ending;
-    std::atomic<bool> done{false};
     absl::Status status;
+    std::atomic<bool> done{false};
+    std::jthread ending;
     pqxx::connection conn(url_);
     pqxx::work held(conn);
     HoldRotation(held, "d0", "d1", rotated_at);
@@ -170,9 +171,9 @@ TEST_F(SessionLockTest, ReuseDetectionWaitsForARotationInFlightAndRevokesItsChil
   ASSERT_EQ(Login(Row("d0", kT0)), NewFamilyRefusal::kNone);
   auto first = Rotate("d0", kT0 + absl::Seconds(1));  // d0 spent; its child "d0-child" is live
   ASSERT_TRUE(first.ok() && first->outcome == RefreshOutcome::kRotated);
-  std::jthread replay;
-  std::atomic<bool> done{false};
   absl::StatusOr<RefreshResult> reuse;
+  std::atomic<bool> done{false};
+  std::jthread replay;
   pqxx::connection conn(url_);
   pqxx::work held(conn);
   HoldRotation(held, "d0-child", "d2", kT0 + absl::Seconds(2));
@@ -190,9 +191,9 @@ TEST_F(SessionLockTest, ReuseDetectionWaitsForARotationInFlightAndRevokesItsChil
 
 TEST_F(SessionLockTest, RotationWaitsForAnAccountRevocationInFlightAndSeesItsCutoff) {
   ASSERT_EQ(Login(Row("d0", kT0)), NewFamilyRefusal::kNone);
-  std::jthread rotate;
-  std::atomic<bool> done{false};
   absl::StatusOr<RefreshResult> r;
+  std::atomic<bool> done{false};
+  std::jthread rotate;
   pqxx::connection conn(url_);
   pqxx::work held(conn);
   // The cutoff alone, before any refresh_tokens row is touched: what RevokeAccount holds first.
@@ -210,9 +211,9 @@ TEST_F(SessionLockTest, RotationWaitsForAnAccountRevocationInFlightAndSeesItsCut
 
 TEST_F(SessionLockTest, TwoRotationsOfOneTokenMakeOneChild) {
   ASSERT_EQ(Login(Row("d0", kT0)), NewFamilyRefusal::kNone);
-  std::jthread second;
-  std::atomic<bool> done{false};
   absl::StatusOr<RefreshResult> r;
+  std::atomic<bool> done{false};
+  std::jthread second;
   pqxx::connection conn(url_);
   pqxx::work held(conn);
   // The first rotation holds the token; its child is the one a retry derives too.
@@ -226,36 +227,43 @@ TEST_F(SessionLockTest, TwoRotationsOfOneTokenMakeOneChild) {
   EXPECT_EQ(r->child_id, Query("SELECT id FROM refresh_tokens WHERE digest = 'd0-child'"));
 }
 
-TEST_F(SessionLockTest, AKeyCreatedWhileItsAccountIsDisabledIsNeverActive) {
-  std::jthread create;
-  std::atomic<bool> done{false};
-  absl::StatusOr<ApiKeyInfo> key = absl::UnknownError("not run");
-  pqxx::connection conn(url_);
-  pqxx::work held(conn);
-  held.exec_params("UPDATE accounts SET disabled = true WHERE id = $1", account_);
-  // The key's insert runs beside the uncommitted disabling (whether it waits for it or not
-  // depends on the locks its foreign key takes); then the disabling commits.
-  (void)StartsWaiting(create, done, [&] {
-    key = stores_.api_keys->Create(NewApiKeyRow{.org_id = org_,
-                                                .account_id = account_,
-                                                .kind = ApiKeyKind::kUserToken,
-                                                .name = "raced",
-                                                .display_prefix = "tsr_00000000",
-                                                .digest = "raced-digest",
-                                                .now = kT0},
-                                   Audit());
-  });
-  held.commit();
-  create.join();
-  ASSERT_TRUE(key.ok()) << key.status();
-  // Whichever came first, the snapshot a replica loads now holds no usable key for it.
-  FakeClock clock(kT0 + absl::Seconds(1));
-  auto snapshot_store = MakePgSnapshotStore(*pool_);
-  AuthSnapshot snapshot(clock, *snapshot_store, SnapshotOptions{}, nullptr);
-  ASSERT_TRUE(snapshot.Resync().ok());
-  auto active = snapshot.ActiveApiKey("raced-digest");
-  ASSERT_TRUE(active.ok()) << active.status();
-  EXPECT_FALSE(active->has_value());
+// A key and its account's disabling are not serialized (a key's insert takes only a key-share
+// lock on the account row, which an UPDATE of it does not block): whichever commits first, the
+// key must never be usable once the disabling has committed. It is the snapshot that holds the
+// rule (a key counts only while its account is enabled); a snapshot loaded after both shows it.
+TEST_F(SessionLockTest, AKeyOfAnAccountBeingDisabledIsNeverActive) {
+  auto create = [&](const std::string& digest) {
+    return stores_.api_keys->Create(NewApiKeyRow{.org_id = org_,
+                                                 .account_id = account_,
+                                                 .kind = ApiKeyKind::kUserToken,
+                                                 .name = digest,
+                                                 .display_prefix = "tsr_00000000",
+                                                 .digest = digest,
+                                                 .now = kT0},
+                                    Audit());
+  };
+  auto active = [&](const std::string& digest) {
+    FakeClock clock(kT0 + absl::Seconds(1));
+    auto snapshot_store = MakePgSnapshotStore(*pool_);
+    AuthSnapshot snapshot(clock, *snapshot_store, SnapshotOptions{}, nullptr);
+    EXPECT_TRUE(snapshot.Resync().ok());
+    auto key = snapshot.ActiveApiKey(digest);
+    EXPECT_TRUE(key.ok()) << key.status();
+    return key.ok() && key->has_value();
+  };
+  // Before any disabling, the snapshot does hold a key made now (so the check below can fail).
+  ASSERT_TRUE(create("before").ok());
+  ASSERT_TRUE(active("before"));
+  // The key's insert lands while the disabling is uncommitted; then the disabling commits.
+  {
+    pqxx::connection conn(url_);
+    pqxx::work held(conn);
+    held.exec_params("UPDATE accounts SET disabled = true WHERE id = $1", account_);
+    ASSERT_TRUE(create("beside").ok());  // did not wait: it returned before the commit
+    held.commit();
+  }
+  EXPECT_FALSE(active("beside"));
+  EXPECT_FALSE(active("before"));
 }
 
 TEST_F(SessionLockTest, LoginWaitsForAnEndingInFlightAndGetsNoSession) {
@@ -281,13 +289,13 @@ TEST_F(SessionLockTest, LoginWaitsForAnEndingInFlightAndGetsNoSession) {
   int n = 0;
   for (const Ending& e : endings) {
     SCOPED_TRACE(e.what);
-    std::jthread login;
-    std::atomic<bool> done{false};
     NewFamilyRefusal refused = NewFamilyRefusal::kNone;
+    std::string digest = "d" + std::to_string(n++);
+    std::atomic<bool> done{false};
+    std::jthread login;
     pqxx::work held(conn);
     held.exec("SELECT 1 FROM accounts WHERE id = '" + account_ + "' FOR UPDATE");
     held.exec(e.sql);
-    std::string digest = "d" + std::to_string(n++);
     ASSERT_TRUE(StartsWaiting(login, done, [&] { refused = Login(Row(digest, e.login_at)); }));
     held.commit();
     login.join();
