@@ -192,8 +192,12 @@ absl::StatusOr<CreatedAccount> AdminLogic::CreateAccount(const Principal& caller
                  Json({{"kind", in.kind == AccountKind::kService ? "SERVICE" : "USER"},
                        {"username", *username},
                        {"roles", in.roles}})));
-  if (absl::IsAlreadyExists(account.status())) {
-    return absl::AlreadyExistsError("username: an account with this username or email exists");
+  // The login-name namespace says which of the two it was; the accounts table's own unique
+  // constraints (the same username or email to the letter) say it in SQL, never sent.
+  if (absl::IsAlreadyExists(account.status()) &&
+      !absl::StartsWith(account.status().message(), "username:") &&
+      !absl::StartsWith(account.status().message(), "email:")) {
+    return absl::AlreadyExistsError("username: already the username or email of another account");
   }
   if (!account.ok()) return account.status();
   out.account = *std::move(account);

@@ -117,9 +117,10 @@ void TokenLogic::AuditFailedLogin(const PasswordLogin& login, const LoginCandida
 absl::StatusOr<IssuedTokens> TokenLogic::LoginWithPassword(const PasswordLogin& login,
                                                            const RequestMeta& meta) {
   if (auto s = CheckSlug("password.org_slug", login.org_slug); !s.ok()) return s;
-  // A name that no account could have is refused as such, before anything is counted.
-  auto name = CheckName("password.username", login.username, 320);
-  if (!name.ok()) return name.status();
+  // Text, not necessarily a name a new account could take: accounts from before the name rules
+  // (core/names.h) keep logging in by theirs. It is looked up by its NameKey either way.
+  if (auto s = CheckText("password.username", login.username, 320); !s.ok()) return s;
+  const std::string* name = &login.username;
   if (login.password.empty()) return absl::InvalidArgumentError("password.password: required");
   if (login.password.size() > kMaxPasswordLength) {
     return absl::InvalidArgumentError("password.password: longer than 1024 bytes");

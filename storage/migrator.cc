@@ -21,14 +21,18 @@ void FillLoginNames(pqxx::work& tx) {
       " JOIN organizations o ON o.id = a.org_id ORDER BY a.created_at, a.id");
   for (const auto& row : accounts) {
     std::string org = row[0].as<std::string>(), id = row[1].as<std::string>();
+    std::string holder;
     absl::Status s = pg_internal::AddLoginNamesTx(tx, org, id, row[2].as<std::string>(),
-                                                  row[3].as<std::string>());
+                                                  row[3].as<std::string>(), &holder);
     if (!s.ok()) {
-      throw std::runtime_error(absl::StrCat(
-          "organization ", row[4].as<std::string>(), ": account ", id, " (", row[2].c_str(),
-          "): ", s.message(),
-          " once names are compared ignoring case and Unicode form; rename one of them (and"
-          " its email) with SQL, then migrate again"));
+      throw std::runtime_error(
+          absl::StrCat("organization ", row[4].as<std::string>(), ": accounts ", holder, " and ",
+                       id, " (", row[2].c_str(),
+                       ") share a login name once names are compared ignoring case and"
+                       " Unicode form (",
+                       s.message(),
+                       "); rename one of them (or its email) with SQL, then"
+                       " migrate again"));
     }
   }
 }
