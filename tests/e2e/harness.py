@@ -56,6 +56,7 @@ class Server:
 
     def __init__(self, binary, pg, log_dir, env=None, name="server"):
         self.binary = binary
+        self.name = name
         self.grpc_port = self.http_port = None  # known once started: the kernel picks them
         self.env = dict(os.environ,
                         TESSERA_DATABASE_URL=pg.url,

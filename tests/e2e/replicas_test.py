@@ -137,23 +137,40 @@ class TwoReplicas(unittest.TestCase):
                     return int(float(line.split()[1]))
         return 0
 
+    def settle(self):
+        """Waits until neither replica's feed applies anything more, and takes that as the count
+        each must reach: assert_propagates adds what each write sends."""
+        counts = None
+        while True:
+            now = {s.name: self.applied(s) for s in (self.a, self.b)}
+            if now == counts:
+                break
+            counts = now
+            time.sleep(0.2)
+        self.expected = counts
+
     def assert_propagates(self, what, write, predicate, to=None, changes=1):
         """Runs `write` on one replica, waits until the other (`to`, B by default) has applied
-        its `changes` change(s), and then requires `predicate` to hold at once."""
+        the `changes` change(s) it sends (counted from settle(), so an earlier change arriving
+        late cannot stand in for this one), and then requires `predicate` at once."""
         to = to or self.b
-        before = self.applied(to)
-        start = time.monotonic()
+        writer = self.a if to is self.b else self.b
+        # The change reaches the other replica, and echoes through the writer's own feed too.
+        self.expected[to.name] += changes
+        self.expected[writer.name] += changes
         write()
-        took = wait_until(lambda: self.applied(to) >= before + changes, ARRIVAL_TIMEOUT)
+        took = wait_until(lambda: self.applied(to) >= self.expected[to.name], ARRIVAL_TIMEOUT)
         self.assertIsNotNone(took, f"{what}: the other replica's feed never applied it")
         self.assertTrue(predicate(), f"{what}: applied by the other replica's feed, but it "
                                      "still answers as before")
         print(f"\n  {what}: applied on the other replica after {took * 1000:.1f} ms",
               file=sys.stderr)
 
+
     def test_01_revocation_and_role_change_reach_the_other_replica(self):
         admin = self.admin_token()
         TwoReplicas.admin_token_cached = admin
+        self.settle()
         a = self.admin_pb
         self.ca.admin("CreateRole", a.CreateRoleRequest(name="ops", scopes=["ops:read", "ops:write"]),
                       a.CreateRoleResponse, admin)
@@ -229,6 +246,7 @@ class TwoReplicas(unittest.TestCase):
         TwoReplicas.admin_token_cached = admin
         live = self.ca.login("acme", "admin", self.boot["password"]).access_token
         dead = self.ca.login("acme", "admin", self.boot["password"]).access_token
+        self.settle()
         self.assert_propagates("revocation before the outage", lambda: self.ca.revoke(admin, dead),
                                lambda: not self.active_on(self.cb, dead))
         for client in (self.ca, self.cb):
@@ -258,6 +276,7 @@ class TwoReplicas(unittest.TestCase):
 
         after = self.ca.login("acme", "admin", self.boot["password"]).access_token
         self.assertTrue(self.active_on(self.cb, after))
+        self.settle()
         self.assert_propagates("revocation after the restart", lambda: self.ca.revoke(admin, after),
                                lambda: not self.active_on(self.cb, after))
         self.assertTrue(self.active_on(self.cb, live))

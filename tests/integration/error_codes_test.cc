@@ -295,5 +295,231 @@ TEST_F(ErrorCodesTest, InternalCarriesTheRequestIdAndNoDetail) {
   }
 }
 
+// One malformed request per RPC: INVALID_ARGUMENT, the message naming the field first. Refresh
+// and Introspect have none by design: every refused refresh token is UNAUTHENTICATED, and a bad
+// token to introspect is an inactive one; GetJwks takes no input.
+TEST_F(ErrorCodesTest, InvalidArgumentNamesTheField) {
+  const std::string tok = "tessera.v1.TokenService.";
+  const std::string adm = "tessera.v1.AdminService.";
+  auto T = tokens_.get();
+  auto A = admin_.get();
+  const std::string bearer = a_.token;
+  auto with = [&](grpc::ClientContext* ctx) {
+    ctx->AddMetadata("authorization", "Bearer " + bearer);
+  };
+  struct Bad {
+    std::string rpc, field;
+    std::function<grpc::Status(grpc::ClientContext*)> call;
+  };
+  std::vector<Bad> bad = {
+      {tok + "IssueToken", "grant",
+       [&](grpc::ClientContext* c) {
+         v1::IssueTokenRequest r;
+         v1::IssueTokenResponse o;
+         return T->IssueToken(c, r, &o);
+       }},
+      {tok + "Revoke", "target",
+       [&](grpc::ClientContext* c) {
+         with(c);
+         v1::RevokeRequest r;
+         v1::RevokeResponse o;
+         return T->Revoke(c, r, &o);
+       }},
+      {tok + "Rotate", "target",
+       [&](grpc::ClientContext* c) {
+         with(c);
+         v1::RotateRequest r;
+         v1::RotateResponse o;
+         return T->Rotate(c, r, &o);
+       }},
+      {adm + "CreateOrganization", "slug",
+       [&](grpc::ClientContext* c) {
+         with(c);
+         v1::CreateOrganizationRequest r;
+         r.set_slug("Not A Slug");
+         r.set_name("x");
+         v1::CreateOrganizationResponse o;
+         return A->CreateOrganization(c, r, &o);
+       }},
+      {adm + "CreateAccount", "username",
+       [&](grpc::ClientContext* c) {
+         with(c);
+         v1::CreateAccountRequest r;
+         r.set_kind(v1::ACCOUNT_KIND_USER);
+         r.set_password("long-enough-password");
+         v1::CreateAccountResponse o;
+         return A->CreateAccount(c, r, &o);
+       }},
+      {adm + "GetAccount", "account_id",
+       [&](grpc::ClientContext* c) {
+         with(c);
+         v1::GetAccountRequest r;
+         r.set_account_id("not-an-id");
+         v1::GetAccountResponse o;
+         return A->GetAccount(c, r, &o);
+       }},
+      {adm + "ListAccounts", "page_size",
+       [&](grpc::ClientContext* c) {
+         with(c);
+         v1::ListAccountsRequest r;
+         r.set_page_size(-1);
+         v1::ListAccountsResponse o;
+         return A->ListAccounts(c, r, &o);
+       }},
+      {adm + "DisableAccount", "account_id",
+       [&](grpc::ClientContext* c) {
+         with(c);
+         v1::DisableAccountRequest r;
+         r.set_account_id("not-an-id");
+         v1::DisableAccountResponse o;
+         return A->DisableAccount(c, r, &o);
+       }},
+      {adm + "CreateRole", "name",
+       [&](grpc::ClientContext* c) {
+         with(c);
+         v1::CreateRoleRequest r;
+         r.add_scopes("read:x");
+         v1::CreateRoleResponse o;
+         return A->CreateRole(c, r, &o);
+       }},
+      {adm + "AssignRole", "role",
+       [&](grpc::ClientContext* c) {
+         with(c);
+         v1::AssignRoleRequest r;
+         r.set_account_id(a_.admin_id);
+         r.set_role("Not A Role!");
+         v1::AssignRoleResponse o;
+         return A->AssignRole(c, r, &o);
+       }},
+      {adm + "UnassignRole", "role",
+       [&](grpc::ClientContext* c) {
+         with(c);
+         v1::UnassignRoleRequest r;
+         r.set_account_id(a_.admin_id);
+         r.set_role("Not A Role!");
+         v1::UnassignRoleResponse o;
+         return A->UnassignRole(c, r, &o);
+       }},
+      {adm + "CreateApiKey", "name",
+       [&](grpc::ClientContext* c) {
+         with(c);
+         v1::CreateApiKeyRequest r;
+         r.set_kind(v1::API_KEY_KIND_USER_TOKEN);
+         v1::CreateApiKeyResponse o;
+         return A->CreateApiKey(c, r, &o);
+       }},
+      {adm + "ListApiKeys", "account_id",
+       [&](grpc::ClientContext* c) {
+         with(c);
+         v1::ListApiKeysRequest r;
+         r.set_account_id("not-an-id");
+         v1::ListApiKeysResponse o;
+         return A->ListApiKeys(c, r, &o);
+       }},
+      {adm + "ListAuditEvents", "page_size",
+       [&](grpc::ClientContext* c) {
+         with(c);
+         v1::ListAuditEventsRequest r;
+         r.set_page_size(-1);
+         v1::ListAuditEventsResponse o;
+         return A->ListAuditEvents(c, r, &o);
+       }},
+  };
+  const std::set<std::string> none_by_design = {tok + "Refresh", tok + "Introspect",
+                                                tok + "GetJwks"};
+  std::set<std::string> named(none_by_design);
+  for (const Bad& b : bad) named.insert(b.rpc);
+  for (const std::string& m : AllMethods()) EXPECT_EQ(named.count(m), 1u) << m << " has no case";
+  for (const Bad& b : bad) {
+    SCOPED_TRACE(b.rpc);
+    grpc::ClientContext ctx;
+    grpc::Status s = b.call(&ctx);
+    EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT) << s.error_message();
+    EXPECT_EQ(s.error_message().rfind(b.field + ": ", 0), 0u) << s.error_message();
+  }
+}
+
+// A well-formed ID that names nothing in the caller's organization: NOT_FOUND, for every RPC
+// that takes one (Revoke of an unknown *token* succeeds instead, as RFC 7009 says).
+TEST_F(ErrorCodesTest, NotFoundForAWellFormedUnknownId) {
+  const std::string unknown = "00000000-0000-4000-8000-00000000abcd";
+  auto code = [&](auto method, const auto& req, auto* resp) {
+    return Call(a_.token, method, req, resp).error_code();
+  };
+  {
+    v1::GetAccountRequest r;
+    r.set_account_id(unknown);
+    v1::GetAccountResponse o;
+    EXPECT_EQ(code(&v1::AdminService::Stub::GetAccount, r, &o), StatusCode::NOT_FOUND);
+  }
+  {
+    v1::DisableAccountRequest r;
+    r.set_account_id(unknown);
+    v1::DisableAccountResponse o;
+    EXPECT_EQ(code(&v1::AdminService::Stub::DisableAccount, r, &o), StatusCode::NOT_FOUND);
+  }
+  for (const std::string& role : {std::string("admin"), std::string("no-such-role")}) {
+    v1::AssignRoleRequest r;
+    r.set_account_id(role == "admin" ? unknown : a_.admin_id);
+    r.set_role(role);
+    v1::AssignRoleResponse o;
+    EXPECT_EQ(code(&v1::AdminService::Stub::AssignRole, r, &o), StatusCode::NOT_FOUND) << role;
+    v1::UnassignRoleRequest u;
+    u.set_account_id(r.account_id());
+    u.set_role(role);
+    v1::UnassignRoleResponse uo;
+    EXPECT_EQ(code(&v1::AdminService::Stub::UnassignRole, u, &uo), StatusCode::NOT_FOUND) << role;
+  }
+  {
+    v1::CreateApiKeyRequest r;
+    r.set_account_id(unknown);
+    r.set_name("k");
+    r.set_kind(v1::API_KEY_KIND_USER_TOKEN);
+    v1::CreateApiKeyResponse o;
+    EXPECT_EQ(code(&v1::AdminService::Stub::CreateApiKey, r, &o), StatusCode::NOT_FOUND);
+  }
+  {
+    v1::ListApiKeysRequest r;
+    r.set_account_id(unknown);
+    v1::ListApiKeysResponse o;
+    EXPECT_EQ(code(&v1::AdminService::Stub::ListApiKeys, r, &o), StatusCode::NOT_FOUND);
+  }
+  {
+    v1::RevokeRequest r;
+    r.set_account_id(unknown);
+    v1::RevokeResponse o;
+    EXPECT_EQ(code(&v1::TokenService::Stub::Revoke, r, &o), StatusCode::NOT_FOUND);
+    r.set_api_key_id(unknown);
+    EXPECT_EQ(code(&v1::TokenService::Stub::Revoke, r, &o), StatusCode::NOT_FOUND);
+    r.set_token("rt_" + std::string(64, '0'));  // an unknown token: RFC 7009 says succeed
+    EXPECT_EQ(code(&v1::TokenService::Stub::Revoke, r, &o), StatusCode::OK);
+  }
+  {
+    v1::RotateRequest r;
+    r.mutable_service_account_password()->set_account_id(unknown);
+    v1::RotateResponse o;
+    EXPECT_EQ(code(&v1::TokenService::Stub::Rotate, r, &o), StatusCode::NOT_FOUND);
+    r.mutable_service_token_secret()->set_api_key_id(unknown);
+    EXPECT_EQ(code(&v1::TokenService::Stub::Rotate, r, &o), StatusCode::NOT_FOUND);
+  }
+}
+
+// A login that loses to a "log out everywhere" in the same second gets no session: ABORTED, and
+// a retry in the next second works (README, "Revocation").
+TEST_F(ErrorCodesTest, ALoginInTheSecondOfALogOutEverywhereIsAbortedAndRetried) {
+  std::string id = MakeUser(a_.token, "quinn", {"read:x"});
+  v1::RevokeRequest revoke;
+  revoke.set_account_id(id);
+  v1::RevokeResponse revoked;
+  ASSERT_TRUE(Call(a_.token, &v1::TokenService::Stub::Revoke, revoke, &revoked).ok());
+  v1::IssueTokenResponse login;
+  grpc::Status s = LoginStatus("org-a", "quinn", "password-quinn", &login);
+  EXPECT_EQ(s.error_code(), StatusCode::ABORTED) << s.error_message();
+  EXPECT_TRUE(login.refresh_token().empty());
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(LoginStatus("org-a", "quinn", "password-quinn", &login).ok());
+  EXPECT_TRUE(Introspect(a_.token, login.access_token()).active());
+}
+
 }  // namespace
 }  // namespace tessera

@@ -157,7 +157,7 @@ std::vector<EscalationTest::Row> EscalationTest::Rows() {
          v1::CreateRoleResponse resp;
          return Code(Call(c.token, &v1::AdminService::Stub::CreateRole, req, &resp), resp);
        }},
-      {admin + "AssignRole", "to itself", "roles:write",
+      {admin + "AssignRole", "to a peer", "roles:write",
        [&](const Caller& c, bool within) {
          v1::AssignRoleRequest req;
          req.set_account_id(Target(c, true).first);
@@ -379,7 +379,14 @@ TEST_F(EscalationTest, ReportedTakeoversAreRefused) {
     v1::AssignRoleResponse resp;
     EXPECT_EQ(Call(roles.token, &v1::AdminService::Stub::AssignRole, req, &resp).error_code(),
               StatusCode::PERMISSION_DENIED);
-    EXPECT_EQ(ScopesOf(roles.token), std::set<std::string>{"roles:write"});
+    // Its next login would hold what its account's roles hold: admin is not among them.
+    v1::GetAccountRequest get;
+    get.set_account_id(me.sub());
+    v1::GetAccountResponse account;
+    ASSERT_TRUE(Call(b_.token, &v1::AdminService::Stub::GetAccount, get, &account).ok());
+    EXPECT_EQ(std::vector<std::string>(account.account().roles().begin(),
+                                       account.account().roles().end()),
+              std::vector<std::string>{"role-roles:write"});
   }
   {
     v1::CreateApiKeyRequest req;

@@ -43,24 +43,37 @@ TEST(MetricsConcurrencyTest, CellsWrittenWhileRendered) {
 }
 
 TEST(WorkerPoolConcurrencyTest, EveryAcceptedJobRunsOnceAndTheRestAreRefused) {
-  BoundedWorkerPool pool(2, 4);
+  constexpr int kWorkers = 2, kQueue = 4, kCallers = 8;
+  BoundedWorkerPool pool(kWorkers, kQueue);
+  std::atomic<bool> gate{false};
   std::atomic<int> ran{0}, accepted{0}, refused{0};
-  std::vector<std::thread> callers;
-  for (int t = 0; t < 8; ++t) {
-    callers.emplace_back([&] {
-      for (int i = 0; i < 50; ++i) {
+  std::vector<std::jthread> callers;
+  // Opens the gate before the callers are joined, whatever fails below.
+  struct Open {
+    std::atomic<bool>& gate;
+    ~Open() { gate = true; }
+  };
+  {
+    Open open{gate};
+    for (int t = 0; t < kCallers; ++t) {
+      callers.emplace_back([&] {
         auto r = pool.Run<int>([&] {
           ran.fetch_add(1);
+          (void)SpinUntil([&] { return gate.load(); });
           return 1;
         });
         (r.ok() ? accepted : refused).fetch_add(1);
-      }
-    });
+      });
+    }
+    // The workers busy and the queue full: the callers past that are refused at once, while the
+    // accepted ones are still waiting for their jobs.
+    ASSERT_TRUE(SpinUntil([&] { return refused.load() == kCallers - kWorkers - kQueue; }));
+    EXPECT_EQ(accepted.load(), 0);
   }
   for (auto& c : callers) c.join();
+  EXPECT_EQ(accepted.load(), kWorkers + kQueue);
   EXPECT_EQ(ran.load(), accepted.load());
-  EXPECT_EQ(accepted.load() + refused.load(), 8 * 50);
-  EXPECT_GT(accepted.load(), 0);
+  EXPECT_EQ(refused.load(), kCallers - kWorkers - kQueue);
 }
 
 TEST(SyncConcurrencyTest, NotificationReleasesEveryWaiterOnce) {
