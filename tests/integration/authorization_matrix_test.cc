@@ -119,6 +119,12 @@ class AuthorizationMatrixTest : public ServerTest {
     EXPECT_TRUE(resp.active());
     return {resp.scopes().begin(), resp.scopes().end()};
   }
+  // The role a call grants or takes: the target's own (another organization's does not exist
+  // in this one).
+  std::string RoleToGrant(const Who& t, Target kind) {
+    if (kind == Target::kOtherOrg) return "a-only";
+    return RoleOf(t.scope == "none" ? "x:y" : t.scope);
+  }
   // A key of `t`'s account, made by its organization's admin: {id, key, secret}.
   struct Key {
     std::string id, key, secret;
@@ -177,6 +183,13 @@ StatusCode OnAccount(const std::string& scope, Target t, const std::string& need
 StatusCode OnAccountOrOwn(const std::string& scope, Target t, const std::string& needs) {
   if (t == Target::kOwn) return StatusCode::OK;
   return OnAccount(scope, t, needs);
+}
+// Assigning or unassigning the target's own role: roles:write, then the role must be the org's,
+// then held by the caller.
+StatusCode OnRoleOfAccount(const std::string& scope, Target t) {
+  if (!Holds(scope, "roles:write")) return StatusCode::PERMISSION_DENIED;
+  if (t == Target::kOtherOrg) return StatusCode::NOT_FOUND;
+  return Reaches(scope, t) ? StatusCode::OK : StatusCode::PERMISSION_DENIED;
 }
 StatusCode Needs(const std::string& scope, const std::string& needs) {
   return Holds(scope, needs) ? StatusCode::OK : StatusCode::PERMISSION_DENIED;
@@ -389,8 +402,7 @@ std::vector<AuthorizationMatrixTest::Row> AuthorizationMatrixTest::Rows() {
          req.set_kind(v1::ACCOUNT_KIND_SERVICE);
          req.set_username("made" + std::to_string(++serial_));
          // Another organization's role is not a role of this one.
-         req.add_roles(k == Target::kOtherOrg ? "a-only"
-                                              : RoleOf(t.scope == "none" ? "x:y" : t.scope));
+         req.add_roles(RoleToGrant(t, k));
          v1::CreateAccountResponse resp;
          Outcome o = Do(c, &AS::CreateAccount, req, &resp);
          if (o.code == StatusCode::OK) {
@@ -457,30 +469,20 @@ std::vector<AuthorizationMatrixTest::Row> AuthorizationMatrixTest::Rows() {
        [&](const Who& c, const Who& t, Target k) {
          v1::AssignRoleRequest req;
          req.set_account_id(t.id);
-         req.set_role(k == Target::kOtherOrg ? "a-only"
-                                             : RoleOf(t.scope == "none" ? "x:y" : t.scope));
+         req.set_role(RoleToGrant(t, k));
          v1::AssignRoleResponse resp;
          return Do(c, &AS::AssignRole, req, &resp);
        },
-       [](const std::string& s, Target t) {
-         if (!Holds(s, "roles:write")) return StatusCode::PERMISSION_DENIED;
-         if (t == Target::kOtherOrg) return StatusCode::NOT_FOUND;
-         return Reaches(s, t) ? StatusCode::OK : StatusCode::PERMISSION_DENIED;
-       }},
+       OnRoleOfAccount},
       {adm + "UnassignRole", "the target's role from the target",
        [&](const Who& c, const Who& t, Target k) {
          v1::UnassignRoleRequest req;
          req.set_account_id(t.id);
-         req.set_role(k == Target::kOtherOrg ? "a-only"
-                                             : RoleOf(t.scope == "none" ? "x:y" : t.scope));
+         req.set_role(RoleToGrant(t, k));
          v1::UnassignRoleResponse resp;
          return Do(c, &AS::UnassignRole, req, &resp);
        },
-       [](const std::string& s, Target t) {
-         if (!Holds(s, "roles:write")) return StatusCode::PERMISSION_DENIED;
-         if (t == Target::kOtherOrg) return StatusCode::NOT_FOUND;
-         return Reaches(s, t) ? StatusCode::OK : StatusCode::PERMISSION_DENIED;
-       }},
+       OnRoleOfAccount},
       {adm + "CreateApiKey", "USER_TOKEN for the target",
        [&](const Who& c, const Who& t, Target) {
          v1::CreateApiKeyRequest req;
