@@ -22,6 +22,7 @@
 #include "services/api_key_logic.h"
 #include "services/auth_snapshot.h"
 #include "services/call_notes.h"
+#include "services/credential_check.h"
 #include "services/health_service.h"
 #include "services/key_manager.h"
 #include "services/key_usage.h"
@@ -116,10 +117,13 @@ absl::Status ServerApp::Start() {
                      .access_token_ttl = config_.access_token_ttl,
                      .refresh_token_ttl = config_.refresh_token_ttl,
                      .refresh_grace = config_.refresh_grace};
+  checks_ = std::make_unique<CredentialCheck>(
+      clock_, *key_ring_, VerifyOptions{.issuer = topts.issuer, .leeway = topts.leeway}, *digester_,
+      *snapshot_, *key_usage_, *login_guard_);
   token_logic_ = std::make_unique<TokenLogic>(
       clock_, topts, *key_ring_, *hasher_, *password_pool_, *digester_, *stores_->accounts,
       *stores_->refresh_tokens, *stores_->audit, *stores_->orgs, *stores_->revocations, *snapshot_,
-      *key_usage_, *login_guard_);
+      *checks_, *login_guard_);
   api_key_logic_ = std::make_unique<ApiKeyLogic>(
       clock_,
       ApiKeyOptions{.user_token_prefix = config_.api_key_prefix,

@@ -31,6 +31,7 @@ class SecretDigester;
 class PasswordHasher;
 class BoundedWorkerPool;
 class TokenLogic;
+class CredentialCheck;
 class AdminLogic;
 class KeyManager;
 class TokenServiceImpl;
@@ -101,6 +102,7 @@ class ServerApp {
   std::unique_ptr<CallNotes> call_notes_;
   std::unique_ptr<RpcMetrics> rpc_metrics_;
   std::unique_ptr<ServiceMetrics> service_metrics_;
+  std::unique_ptr<CredentialCheck> checks_;
   std::unique_ptr<TokenLogic> token_logic_;
   std::unique_ptr<ApiKeyLogic> api_key_logic_;
   std::unique_ptr<RotationLogic> rotation_logic_;

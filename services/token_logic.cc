@@ -29,7 +29,7 @@ TokenLogic::TokenLogic(const Clock& clock, TokenOptions options, const KeyRing& 
                        const SecretDigester& digester, AccountStore& accounts,
                        RefreshTokenStore& refresh_tokens, AuditStore& audit,
                        OrganizationStore& orgs, RevocationStore& revocations,
-                       const AuthSnapshot& snapshot, KeyUsage& key_usage, LoginGuard& guard)
+                       const AuthSnapshot& snapshot, CredentialCheck& checks, LoginGuard& guard)
     : clock_(clock),
       options_(std::move(options)),
       keys_(keys),
@@ -42,9 +42,8 @@ TokenLogic::TokenLogic(const Clock& clock, TokenOptions options, const KeyRing& 
       orgs_(orgs),
       revocations_(revocations),
       snapshot_(snapshot),
-      key_usage_(key_usage),
-      guard_(guard),
-      verifier_(keys_, VerifyOptions{.issuer = options_.issuer, .leeway = options_.leeway}) {}
+      checks_(checks),
+      guard_(guard) {}
 
 absl::StatusOr<ScopeSet> TokenLogic::NarrowScopes(const ScopeSet& held,
                                                   const std::vector<std::string>& requested) {
@@ -263,57 +262,6 @@ absl::StatusOr<IssuedTokens> TokenLogic::Refresh(absl::string_view refresh_token
   return out;
 }
 
-absl::StatusOr<std::optional<TokenLogic::ActiveToken>> TokenLogic::CheckAccessToken(
-    absl::string_view token) {
-  auto claims = verifier_.Verify(token, clock_.Now());
-  if (!claims.ok()) return std::nullopt;
-  if (!CheckId("sub", claims->sub).ok() || !CheckId("org_id", claims->org_id).ok()) {
-    return std::nullopt;
-  }
-  auto account = snapshot_.ActiveAccount(*claims);
-  if (!account.ok()) return account.status();
-  if (*account == nullptr) return std::nullopt;
-  ScopeSet token_scopes(claims->scopes.begin(), claims->scopes.end());
-  ActiveToken out{.claims = *std::move(claims), .account = *std::move(account)};
-  out.effective = token_scopes.IntersectHeld(out.account->scopes);
-  return out;
-}
-
-absl::StatusOr<std::optional<TokenLogic::ActiveCredential>> TokenLogic::CheckApiKey(
-    absl::string_view key, absl::string_view secret, const RequestMeta& meta, bool peer_presents,
-    const std::string* visible_org) {
-  if (ApiKeyPrefix(key).empty()) return std::nullopt;
-  auto found = snapshot_.ActiveApiKey(digester_.Digest(key));
-  if (!found.ok()) return found.status();
-  if (!found->has_value()) return std::nullopt;
-  AuthSnapshot::ActiveKey& k = **found;
-  // A caller that may not see the key learns nothing of it and moves none of its counters:
-  // another organization cannot lock a tenant's service token out with wrong secrets.
-  if (visible_org != nullptr && k.key->org_id != *visible_org) return std::nullopt;
-  absl::Time now = clock_.Now();
-  if (k.key->kind == ApiKeyKind::kServiceToken) {
-    if (auto s = guard_.CheckSecret(*k.key, meta, peer_presents); !s.ok()) return s;
-    bool current = false, previous = false;
-    if (IsApiSecretFormat(secret)) {
-      std::string digest = digester_.Digest(secret);
-      current = ConstantTimeEquals(digest, k.key->secret_digest);
-      previous = !k.key->previous_secret_digest.empty() && now < k.key->previous_valid_until &&
-                 ConstantTimeEquals(digest, k.key->previous_secret_digest);
-    }
-    if (!current && !previous) {
-      guard_.SecretFailed(*k.key, meta, peer_presents);
-      return std::nullopt;
-    }
-  } else if (!secret.empty()) {
-    return std::nullopt;  // a user token has no secret; sending one is a confused client
-  }
-  key_usage_.Note(k.key->org_id, k.key->id, now);
-  ActiveCredential out{.key = std::move(k.key), .account = std::move(k.account)};
-  out.effective =
-      out.key->scopes ? out.key->scopes->IntersectHeld(out.account->scopes) : out.account->scopes;
-  return out;
-}
-
 absl::StatusOr<IssuedTokens> TokenLogic::LoginWithApiKey(const KeyLogin& login, ApiKeyKind kind,
                                                          const RequestMeta& meta) {
   const char* field = kind == ApiKeyKind::kServiceToken ? "service_token" : "api_key";
@@ -321,10 +269,10 @@ absl::StatusOr<IssuedTokens> TokenLogic::LoginWithApiKey(const KeyLogin& login, 
   if (login.key.size() > 128 || login.secret.size() > 128) return Unauthenticated();
   if (auto s = CheckText("audience", login.audience, 256, /*required=*/false); !s.ok()) return s;
   if (auto s = ParseScopes("scopes", login.scopes); !s.ok()) return s.status();
-  auto active = CheckApiKey(login.key, login.secret, meta, /*peer_presents=*/true, nullptr);
+  auto active = checks_.ApiKey(login.key, login.secret, meta, /*peer_presents=*/true, nullptr);
   if (!active.ok()) return active.status();
   if (!active->has_value() || (*active)->key->kind != kind) return Unauthenticated();
-  ActiveCredential& c = **active;
+  CredentialCheck::ActiveCredential& c = **active;
   auto scopes = NarrowScopes(c.effective, login.scopes);
   if (!scopes.ok()) return scopes.status();
   absl::Time now = clock_.Now();
@@ -359,12 +307,12 @@ absl::StatusOr<Introspection> TokenLogic::IntrospectIn(absl::string_view token,
                                                        const RequestMeta& meta,
                                                        const std::string* visible_org) {
   if (!ApiKeyPrefix(token).empty()) {
-    auto active = CheckApiKey(token, secret, meta, /*peer_presents=*/false, visible_org);
+    auto active = checks_.ApiKey(token, secret, meta, /*peer_presents=*/false, visible_org);
     Introspection out;
     if (absl::IsResourceExhausted(active.status())) return out;  // a locked key is not active
     if (!active.ok()) return active.status();
     if (!active->has_value()) return out;
-    ActiveCredential& c = **active;
+    CredentialCheck::ActiveCredential& c = **active;
     out.active = true;
     out.claims.sub = c.key->account_id;
     out.claims.org_id = c.key->org_id;
@@ -378,11 +326,11 @@ absl::StatusOr<Introspection> TokenLogic::IntrospectIn(absl::string_view token,
     out.token_type = c.key->kind == ApiKeyKind::kServiceToken ? "service_token" : "api_key";
     return out;
   }
-  auto active = CheckAccessToken(token);
+  auto active = checks_.AccessToken(token);
   if (!active.ok()) return active.status();
   Introspection out;
   if (!active->has_value()) return out;
-  ActiveToken& t = **active;
+  CredentialCheck::ActiveToken& t = **active;
   out.active = true;
   out.claims = std::move(t.claims);
   out.claims.scopes = t.effective.ToVector();
@@ -394,30 +342,7 @@ absl::StatusOr<Introspection> TokenLogic::IntrospectIn(absl::string_view token,
 absl::StatusOr<Principal> TokenLogic::AuthenticateBearer(absl::string_view token,
                                                          absl::string_view secret,
                                                          const RequestMeta& meta) {
-  if (!ApiKeyPrefix(token).empty()) {
-    auto active = CheckApiKey(token, secret, meta, /*peer_presents=*/true, nullptr);
-    if (!active.ok()) return active.status();
-    if (!active->has_value()) return absl::UnauthenticatedError("invalid bearer credential");
-    ActiveCredential& c = **active;
-    return Principal{.org_id = c.key->org_id,
-                     .account_id = c.key->account_id,
-                     .client_id = c.key->id,
-                     .username = c.account->username,
-                     .scopes = std::move(c.effective),
-                     .platform = c.account->org_platform};
-  }
-  auto active = CheckAccessToken(token);
-  if (!active.ok()) return active.status();
-  if (!active->has_value()) return absl::UnauthenticatedError("invalid bearer credential");
-  ActiveToken& t = **active;
-  Principal p;
-  p.org_id = t.claims.org_id;
-  p.account_id = t.claims.sub;
-  p.client_id = t.claims.client_id;
-  p.username = t.account->username;
-  p.scopes = std::move(t.effective);
-  p.platform = t.account->org_platform;
-  return p;
+  return checks_.AuthenticateBearer(token, secret, meta);
 }
 
 absl::Status TokenLogic::RevokeToken(const Principal& caller, absl::string_view token,
@@ -443,7 +368,7 @@ absl::Status TokenLogic::RevokeToken(const Principal& caller, absl::string_view 
     return revocations_.RevokeFamily(o.org_id, o.family_id, now, std::move(audit));
   }
   // Only tokens this service signed and that have not expired are worth recording.
-  auto claims = verifier_.Verify(token, now);
+  auto claims = checks_.Verify(token, now);
   if (!claims.ok() || !CheckId("org_id", claims->org_id).ok()) return absl::OkStatus();
   if (auto s = may_revoke(claims->org_id, claims->sub); !s.ok()) return s;
   return revocations_.RevokeAccessToken(claims->org_id, claims->jti,

@@ -18,7 +18,7 @@
 #include "core/verified_token_cache.h"
 #include "core/worker_pool.h"
 #include "services/auth_snapshot.h"
-#include "services/key_usage.h"
+#include "services/credential_check.h"
 #include "services/login_guard.h"
 #include "services/principal.h"
 #include "storage/account_store.h"
@@ -78,7 +78,7 @@ class TokenLogic {
              const PasswordHasher& hasher, BoundedWorkerPool& password_pool,
              const SecretDigester& digester, AccountStore& accounts,
              RefreshTokenStore& refresh_tokens, AuditStore& audit, OrganizationStore& orgs,
-             RevocationStore& revocations, const AuthSnapshot& snapshot, KeyUsage& key_usage,
+             RevocationStore& revocations, const AuthSnapshot& snapshot, CredentialCheck& checks,
              LoginGuard& guard);
 
   absl::StatusOr<IssuedTokens> LoginWithPassword(const PasswordLogin& login,
@@ -104,9 +104,7 @@ class TokenLogic {
   absl::StatusOr<Introspection> Introspect(absl::string_view token, absl::string_view secret,
                                            const RequestMeta& meta, const Principal* caller);
 
-  // Authenticates a bearer credential for a call (an access token, a user API token, or a
-  // service token with its secret): UNAUTHENTICATED unless it is active; RESOURCE_EXHAUSTED
-  // while a service token or the caller's address is locked out for wrong secrets.
+  // Authenticates a bearer credential for a call (CredentialCheck::AuthenticateBearer).
   absl::StatusOr<Principal> AuthenticateBearer(absl::string_view token, absl::string_view secret,
                                                const RequestMeta& meta);
 
@@ -134,28 +132,6 @@ class TokenLogic {
                                               const std::string& client_id, const ScopeSet& scopes,
                                               const std::string& audience, absl::Time issued_at,
                                               const std::string& jti, const std::string& sid);
-  // An access token that verifies, is not revoked, and whose account is enabled.
-  struct ActiveToken {
-    AccessTokenClaims claims;
-    std::shared_ptr<const AccountPermissions> account;
-    ScopeSet effective;  // the token's scopes intersected with the account's current ones
-  };
-  // nullopt: not active (for any reason). An error only when the answer cannot be known.
-  absl::StatusOr<std::optional<ActiveToken>> CheckAccessToken(absl::string_view token);
-  // An API key (and, for a service token, its current or still-overlapping secret) that is
-  // live, unexpired and whose account is enabled; notes the use for last_used_at.
-  // RESOURCE_EXHAUSTED while the key (or, when `peer_presents`, the caller's address) is locked.
-  struct ActiveCredential {
-    std::shared_ptr<const ApiKeyCredential> key;
-    std::shared_ptr<const AccountPermissions> account;
-    ScopeSet effective;  // a service token's scopes ∩ the account's; a user token's: the account's
-  };
-  // `visible_org` non-null: a key of another organization is unknown, and its counters stay.
-  absl::StatusOr<std::optional<ActiveCredential>> CheckApiKey(absl::string_view key,
-                                                              absl::string_view secret,
-                                                              const RequestMeta& meta,
-                                                              bool peer_presents,
-                                                              const std::string* visible_org);
   // Introspect for a token of `visible_org` (null: of any organization).
   absl::StatusOr<Introspection> IntrospectIn(absl::string_view token, absl::string_view secret,
                                              const RequestMeta& meta,
@@ -179,9 +155,8 @@ class TokenLogic {
   OrganizationStore& orgs_;
   RevocationStore& revocations_;
   const AuthSnapshot& snapshot_;
-  KeyUsage& key_usage_;
+  CredentialCheck& checks_;
   LoginGuard& guard_;
-  CachingVerifier verifier_;
 };
 
 }  // namespace tessera
