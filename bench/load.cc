@@ -125,8 +125,8 @@ LoadResult RunLoad(const LoadOptions& options, const StartCall& start) {
   for (int i = 0; i < options.outstanding; ++i) run->Launch();
   run->all_done.WaitForNotification();
   absl::Time end = absl::Now();
-  LoadResult r = Summarize(run->latency, run->errors.load(),
-                           absl::ToDoubleSeconds(end - run->measure_from));
+  LoadResult r =
+      Summarize(run->latency, run->errors.load(), absl::ToDoubleSeconds(end - run->measure_from));
   for (int k = 0; k < options.kinds; ++k) {
     LoadResult::Kind kind;
     kind.calls = run->kind_latency[k]->count();

@@ -141,8 +141,9 @@ std::vector<SignatureCost> MeasureSignatureCosts(absl::Duration per_algorithm) {
     for (; verified && absl::Now() - start < per_algorithm; ++n) {
       verified = VerifyAccessToken(token, keys, now, VerifyOptions{.issuer = "tessera"}).ok();
     }
-    cost.verify_us = verified ? absl::ToDoubleMicroseconds(absl::Now() - start) / static_cast<double>(n)
-                              : -1;  // the caller reports the failure
+    cost.verify_us = verified
+                         ? absl::ToDoubleMicroseconds(absl::Now() - start) / static_cast<double>(n)
+                         : -1;  // the caller reports the failure
     out.push_back(cost);
   }
   return out;

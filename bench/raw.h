@@ -33,7 +33,7 @@ LoadResult RawRefreshTransactionRate(const std::string& database_url, const std:
 struct SignatureCost {
   SigningAlg alg;
   double sign_us = 0;
-  double verify_us = 0;  // negative if the token did not verify
+  double verify_us = 0;    // negative if the token did not verify
   size_t token_bytes = 0;  // an access token's length with this algorithm's signature
 };
 // Signs and verifies a typical access token's signing input for `per_algorithm` each, on one

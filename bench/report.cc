@@ -78,28 +78,27 @@ std::string Report::Markdown() const {
                     "echo |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for (const Row& r : rows_) {
       LoadResult e = Echo(r.outstanding);
-      absl::StrAppend(&out, absl::StrFormat("| %s | %d | %.0f | %s | %s | %s | %s | %s |%s\n",
-                                            r.workload, r.outstanding, r.result.rate,
-                                            Ratio(r.result.rate, e.rate), Ms(r.result.p50_us),
-                                            Ms(r.result.p90_us), Ms(r.result.p99_us),
-                                            Ratio(r.result.p99_us, e.p99_us),
-                                            Errors(r.result.errors)));
+      absl::StrAppend(&out,
+                      absl::StrFormat("| %s | %d | %.0f | %s | %s | %s | %s | %s |%s\n", r.workload,
+                                      r.outstanding, r.result.rate, Ratio(r.result.rate, e.rate),
+                                      Ms(r.result.p50_us), Ms(r.result.p90_us), Ms(r.result.p99_us),
+                                      Ratio(r.result.p99_us, e.p99_us), Errors(r.result.errors)));
     }
     out += "\n";
   }
   if (!bound_.empty()) {
-    absl::StrAppend(&out,
-                    "## Paths bound by other work, against that work's raw rate\n\n"
-                    "| workload | outstanding | req/s | p50 ms | p99 ms | bound | bound/s | × bound "
-                    "| × echo |\n|---|---:|---:|---:|---:|---|---:|---:|---:|\n");
+    absl::StrAppend(
+        &out,
+        "## Paths bound by other work, against that work's raw rate\n\n"
+        "| workload | outstanding | req/s | p50 ms | p99 ms | bound | bound/s | × bound "
+        "| × echo |\n|---|---:|---:|---:|---:|---|---:|---:|---:|\n");
     for (const BoundRow& r : bound_) {
       absl::StrAppend(
-          &out, absl::StrFormat("| %s | %d | %.0f | %s | %s | %s | %.0f | %s | %s |%s\n",
-                                r.workload, r.outstanding, r.result.rate, Ms(r.result.p50_us),
-                                Ms(r.result.p99_us), r.bound, r.raw.rate,
-                                Ratio(r.result.rate, r.raw.rate),
-                                Ratio(r.result.rate, Echo(r.outstanding).rate),
-                                Errors(r.result.errors)));
+          &out,
+          absl::StrFormat("| %s | %d | %.0f | %s | %s | %s | %.0f | %s | %s |%s\n", r.workload,
+                          r.outstanding, r.result.rate, Ms(r.result.p50_us), Ms(r.result.p99_us),
+                          r.bound, r.raw.rate, Ratio(r.result.rate, r.raw.rate),
+                          Ratio(r.result.rate, Echo(r.outstanding).rate), Errors(r.result.errors)));
     }
     out += "\n";
   }
@@ -117,15 +116,15 @@ std::string Report::Markdown() const {
       const auto& k = r.result.kinds;
       if (k.size() < kMixedKinds) continue;
       absl::StrAppend(
-          &out,
-          absl::StrFormat(
-              "| %s | %d | %.0f | %s | %s | %s | %s | %s | %s | %s | %s |%s\n", r.workload,
-              r.outstanding, r.result.rate, Ratio(r.result.rate, Echo(r.outstanding).rate),
-              Ms(k[kMixedIntrospect].p50_us), Ms(k[kMixedIntrospect].p99_us),
-              Ms(k[kMixedIssue].p99_us), Ms(k[kMixedRevoke].p99_us), Ms(k[kMixedRefresh].p99_us),
-              r.with_logins ? absl::StrFormat("%.0f", r.logins.rate) : "–",
-              r.with_logins ? Ms(r.logins.p99_us) : "–",
-              Errors(r.result.errors + r.logins.errors)));
+          &out, absl::StrFormat("| %s | %d | %.0f | %s | %s | %s | %s | %s | %s | %s | %s |%s\n",
+                                r.workload, r.outstanding, r.result.rate,
+                                Ratio(r.result.rate, Echo(r.outstanding).rate),
+                                Ms(k[kMixedIntrospect].p50_us), Ms(k[kMixedIntrospect].p99_us),
+                                Ms(k[kMixedIssue].p99_us), Ms(k[kMixedRevoke].p99_us),
+                                Ms(k[kMixedRefresh].p99_us),
+                                r.with_logins ? absl::StrFormat("%.0f", r.logins.rate) : "–",
+                                r.with_logins ? Ms(r.logins.p99_us) : "–",
+                                Errors(r.result.errors + r.logins.errors)));
     }
     out += "\n";
   }
@@ -137,14 +136,11 @@ std::string Report::Markdown() const {
                     "| algorithm | sign µs | verify µs | verifications/s per core | token bytes |\n"
                     "|---|---:|---:|---:|---:|\n");
     for (const SignatureCost& c : signatures_) {
-      absl::StrAppend(&out, absl::StrFormat("| %s | %.1f | %s | %s | %d |\n", SigningAlgName(c.alg),
-                                            c.sign_us,
-                                            c.verify_us < 0 ? "failed"
-                                                            : absl::StrFormat("%.1f", c.verify_us),
-                                            c.verify_us > 0
-                                                ? absl::StrFormat("%.0f", 1e6 / c.verify_us)
-                                                : "–",
-                                            c.token_bytes));
+      absl::StrAppend(
+          &out, absl::StrFormat("| %s | %.1f | %s | %s | %d |\n", SigningAlgName(c.alg), c.sign_us,
+                                c.verify_us < 0 ? "failed" : absl::StrFormat("%.1f", c.verify_us),
+                                c.verify_us > 0 ? absl::StrFormat("%.0f", 1e6 / c.verify_us) : "–",
+                                c.token_bytes));
     }
     out += "\n";
   }

@@ -191,16 +191,19 @@ LoadResult Workloads::Echo(int outstanding) {
 LoadResult Workloads::IssueServiceTokens(int outstanding, uint64_t max_calls) {
   LoadOptions options = options_;
   if (max_calls > 0) options = LoadOptions{.warmup = absl::ZeroDuration(), .max_calls = max_calls};
-  return Run(outstanding, [&](uint64_t, Done done) { StartIssueService(done); }, options);
+  return Run(
+      outstanding, [&](uint64_t, Done done) { StartIssueService(done); }, options);
 }
 
 LoadResult Workloads::PasswordLogins(int outstanding) {
-  return Run(outstanding, [&](uint64_t, Done done) { StartPasswordLogin(done); }, options_);
+  return Run(
+      outstanding, [&](uint64_t, Done done) { StartPasswordLogin(done); }, options_);
 }
 
 LoadResult Workloads::Refresh(int outstanding) {
   FillRefreshQueue(static_cast<size_t>(outstanding));
-  return Run(outstanding, [&](uint64_t, Done done) { StartRefresh(done); }, options_);
+  return Run(
+      outstanding, [&](uint64_t, Done done) { StartRefresh(done); }, options_);
 }
 
 LoadResult Workloads::IntrospectCached(int outstanding) {
@@ -214,7 +217,8 @@ LoadResult Workloads::IntrospectFirstSeen(int outstanding, size_t first, uint64_
   // The few calls in flight past `count` read on into the tokens after the slice; the caller
   // leaves a gap before the next slice.
   return Run(
-      outstanding, [&, first](uint64_t i, Done done) { StartIntrospect(PoolToken(first + i), done); },
+      outstanding,
+      [&, first](uint64_t i, Done done) { StartIntrospect(PoolToken(first + i), done); },
       LoadOptions{.warmup = absl::ZeroDuration(), .max_calls = count});
 }
 
@@ -229,7 +233,8 @@ LoadResult Workloads::IntrospectKey(bool service, int outstanding) {
 }
 
 LoadResult Workloads::Revoke(int outstanding) {
-  return Run(outstanding, [&](uint64_t, Done done) { StartRevoke(done); }, options_);
+  return Run(
+      outstanding, [&](uint64_t, Done done) { StartRevoke(done); }, options_);
 }
 
 LoadResult Workloads::Mixed(int outstanding) {

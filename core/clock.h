@@ -3,9 +3,9 @@
 #ifndef TESSERA_CORE_CLOCK_H_
 #define TESSERA_CORE_CLOCK_H_
 
-#include "core/sync.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "core/sync.h"
 
 namespace tessera {
 

@@ -50,8 +50,7 @@ absl::StatusOr<absl::string_view> BearerCredential(absl::string_view authorizati
       !absl::EqualsIgnoreCase(authorization.substr(0, kScheme.size()), kScheme)) {
     return absl::UnauthenticatedError("authorization metadata must be \"Bearer <token>\"");
   }
-  absl::string_view credential =
-      absl::StripAsciiWhitespace(authorization.substr(kScheme.size()));
+  absl::string_view credential = absl::StripAsciiWhitespace(authorization.substr(kScheme.size()));
   if (credential.empty()) return absl::UnauthenticatedError("empty bearer credential");
   for (char c : credential) {
     if (static_cast<unsigned char>(c) < 0x21 || c == 0x7f) {

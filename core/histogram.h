@@ -15,9 +15,8 @@ namespace tessera {
 class Histogram {
  public:
   // Upper bounds in seconds, from 100 µs to 10 s; anything slower lands in +Inf.
-  static constexpr std::array<double, 14> kBounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                                     0.005,  0.01,    0.025,  0.05,  0.1,
-                                                     0.25,   0.5,     1,      10};
+  static constexpr std::array<double, 14> kBounds = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 10};
 
   void Observe(absl::Duration d) {
     double s = absl::ToDoubleSeconds(d);
@@ -25,8 +24,9 @@ class Histogram {
     size_t i = 0;
     while (i < kBounds.size() && s > kBounds[i]) ++i;
     counts_[i].fetch_add(1, std::memory_order_relaxed);
-    sum_micros_.fetch_add(absl::ToInt64Microseconds(d < absl::ZeroDuration() ? absl::ZeroDuration() : d),
-                          std::memory_order_relaxed);
+    sum_micros_.fetch_add(
+        absl::ToInt64Microseconds(d < absl::ZeroDuration() ? absl::ZeroDuration() : d),
+        std::memory_order_relaxed);
   }
 
   struct Totals {

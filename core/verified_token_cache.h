@@ -16,8 +16,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "core/sync.h"
 #include "core/jwt.h"
+#include "core/sync.h"
 
 namespace tessera {
 

@@ -20,8 +20,9 @@ inline const KeyRing& Ring() {
   static const KeyRing* ring = [] {
     auto* r = new KeyRing();
     std::vector<KeyRingEntry> entries;
-    for (auto [alg, kid] : {std::pair{SigningAlg::kES256, "es"}, std::pair{SigningAlg::kRS256, "rs"},
-                            std::pair{SigningAlg::kEdDSA, "ed"}}) {
+    for (auto [alg, kid] :
+         {std::pair{SigningAlg::kES256, "es"}, std::pair{SigningAlg::kRS256, "rs"},
+          std::pair{SigningAlg::kEdDSA, "ed"}}) {
       auto key = SigningKey::Generate(alg, kid);
       if (!key.ok()) std::abort();
       entries.push_back(KeyRingEntry{.key = std::shared_ptr<const SigningKey>(*std::move(key))});

@@ -5,9 +5,8 @@
 // accepted token is checked against every rule, read back from the JSON it was made of.
 #include <cstddef>
 #include <cstdint>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"

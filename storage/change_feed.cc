@@ -10,8 +10,7 @@
 namespace tessera {
 namespace {
 
-constexpr absl::string_view kKindNames[] = {"account", "jti",    "family",
-                                            "keys",    "apikey", "marker"};
+constexpr absl::string_view kKindNames[] = {"account", "jti", "family", "keys", "apikey", "marker"};
 
 // IDs travel inside a space-separated line, so they must be plain tokens.
 bool IsPlainToken(absl::string_view s) {

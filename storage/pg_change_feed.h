@@ -10,9 +10,9 @@
 #include <string>
 #include <thread>
 
-#include "core/sync.h"
 #include "absl/time/time.h"
 #include "core/histogram.h"
+#include "core/sync.h"
 #include "storage/change_feed.h"
 
 namespace tessera {

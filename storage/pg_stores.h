@@ -7,8 +7,8 @@
 
 #include "storage/account_store.h"
 #include "storage/api_key_store.h"
-#include "storage/change_feed.h"
 #include "storage/audit_store.h"
+#include "storage/change_feed.h"
 #include "storage/organization_store.h"
 #include "storage/pg_pool.h"
 #include "storage/refresh_token_store.h"

@@ -49,9 +49,9 @@ struct SnapshotData {
 class SnapshotStore {
  public:
   virtual ~SnapshotStore() = default;
-  // Every account, every live API key, the access-token revocations that still matter at `now`, and the revoked
-  // families that ended less than `family_tail` before `now` (the access tokens a family minted
-  // outlive it by up to a token lifetime), read in one transaction.
+  // Every account, every live API key, the access-token revocations that still matter at `now`, and
+  // the revoked families that ended less than `family_tail` before `now` (the access tokens a
+  // family minted outlive it by up to a token lifetime), read in one transaction.
   virtual absl::StatusOr<SnapshotData> LoadAll(absl::Time now, absl::Duration family_tail) = 0;
   // nullopt when the account does not exist (in that org).
   virtual absl::StatusOr<std::optional<AccountPermissions>> LoadAccount(
