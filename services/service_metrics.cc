@@ -26,7 +26,7 @@ ServiceMetrics::ServiceMetrics(MetricsRegistry& r)
   refresh_reuse_ = &r.AddCounter("tessera_refresh_reuse_detected_total",
                                  "Spent refresh tokens presented again (their family is revoked).")
                         .Get({});
-  const char* grants[] = {"password", "refresh", "api_key", "service_token"};
+  const char* grants[] = {"password", "refresh", "api_key", "service_token"};  // IssueGrant
   for (int i = 0; i < 4; ++i) issued_by_grant_[i] = &issued_.Get({grants[i]});
   const char* kinds[] = {"access_token", "refresh_family", "api_key", "account"};
   for (int i = 0; i < 4; ++i) revoked_by_kind_[i] = &revocations_.Get({kinds[i]});
@@ -37,7 +37,7 @@ ServiceMetrics::ServiceMetrics(MetricsRegistry& r)
   invalid_bearer_ = &failures_.Get({"invalid_bearer"});
 }
 
-void ServiceMetrics::Issued(Grant grant) { issued_by_grant_[static_cast<int>(grant)]->Inc(); }
+void ServiceMetrics::Issued(IssueGrant grant) { issued_by_grant_[static_cast<int>(grant)]->Inc(); }
 
 void ServiceMetrics::Revoked(Revocation kind) { revoked_by_kind_[static_cast<int>(kind)]->Inc(); }
 

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "core/metrics.h"
+#include "services/token_logic.h"
 
 namespace tessera {
 
@@ -14,8 +15,7 @@ class ServiceMetrics {
  public:
   explicit ServiceMetrics(MetricsRegistry& registry);
 
-  enum class Grant { kPassword, kRefresh, kApiKey, kServiceToken };
-  void Issued(Grant grant);
+  void Issued(IssueGrant grant);
   void Introspected(bool active) {
     (active ? introspected_active_ : introspected_inactive_)->Inc();
   }

@@ -208,6 +208,7 @@ absl::StatusOr<IssuedTokens> TokenLogic::LoginWithPassword(const PasswordLogin& 
   }
 
   IssuedTokens out;
+  out.grant = IssueGrant::kPassword;
   out.access_token = *std::move(access);
   out.expires_in = absl::ToInt64Seconds(options_.access_token_ttl);
   out.refresh_token = std::move(refresh);
@@ -252,6 +253,7 @@ absl::StatusOr<IssuedTokens> TokenLogic::Refresh(absl::string_view refresh_token
                       result->audience, result->child_created_at, jti, result->family_id);
   if (!access.ok()) return access.status();
   IssuedTokens out;
+  out.grant = IssueGrant::kRefresh;
   out.access_token = *std::move(access);
   out.expires_in = std::max<int64_t>(
       0, absl::ToInt64Seconds(result->child_created_at + options_.access_token_ttl - now));
@@ -280,6 +282,7 @@ absl::StatusOr<IssuedTokens> TokenLogic::LoginWithApiKey(const KeyLogin& login, 
                                 login.audience, now, NewJti(), /*sid=*/"");
   if (!access.ok()) return access.status();
   IssuedTokens out;
+  out.grant = kind == ApiKeyKind::kServiceToken ? IssueGrant::kServiceToken : IssueGrant::kApiKey;
   out.access_token = *std::move(access);
   // The token does not outlive the key it was minted from.
   absl::Time exp = std::min(now + options_.access_token_ttl, c.key->expires_at);

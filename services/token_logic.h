@@ -55,7 +55,11 @@ struct KeyLogin {
   std::string audience;
 };
 
+// How a token was obtained: what the faces count it by (tessera_tokens_issued_total{grant}).
+enum class IssueGrant { kPassword, kRefresh, kApiKey, kServiceToken };
+
 struct IssuedTokens {
+  IssueGrant grant = IssueGrant::kPassword;  // set by the logic that issued them
   std::string access_token;
   int64_t expires_in = 0;
   std::string refresh_token;

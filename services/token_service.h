@@ -39,6 +39,9 @@ class TokenServiceImpl final : public tessera::v1::TokenService::Service {
                        v1::GetJwksResponse* response) override;
 
  private:
+  // Counts the issue by its grant, notes the caller for the log line and fills the answer.
+  template <typename Response>
+  grpc::Status Answer(grpc::ServerContext* context, const IssuedTokens& issued, Response* response);
   TokenLogic& logic_;
   ApiKeyLogic& api_keys_;
   RotationLogic& rotation_;

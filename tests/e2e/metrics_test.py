@@ -78,6 +78,8 @@ class Metrics(unittest.TestCase):
             "active": 'tessera_introspections_total{result="active"}',
             "inactive": 'tessera_introspections_total{result="inactive"}',
             "issued": 'tessera_tokens_issued_total{grant="password"}',
+            "issued_api_key": 'tessera_tokens_issued_total{grant="api_key"}',
+            "issued_service_token": 'tessera_tokens_issued_total{grant="service_token"}',
             "bad_bearer": 'tessera_auth_failures_total{reason="invalid_bearer"}',
             "jwks_refused": 'grpc_server_handled_total{grpc_service="tessera.v1.TokenService",'
                             'grpc_method="GetJwks",grpc_code="Unauthenticated"}',
@@ -93,6 +95,18 @@ class Metrics(unittest.TestCase):
         self.assertTrue(ok)
         ok, _ = self.curl("tessera.v1.TokenService/GetJwks", {}, "not-a-token")
         self.assertFalse(ok)
+        # The key grants are counted by their own grant.
+        ok, user = self.curl("tessera.v1.AdminService/CreateApiKey", {
+            "name": "m-user", "kind": "API_KEY_KIND_USER_TOKEN"}, token)
+        self.assertTrue(ok, user)
+        ok, service = self.curl("tessera.v1.AdminService/CreateApiKey", {
+            "name": "m-service", "kind": "API_KEY_KIND_SERVICE_TOKEN", "scopes": ["x:y"]}, token)
+        self.assertTrue(ok, service)
+        ok, r = self.curl("tessera.v1.TokenService/IssueToken", {"api_key": {"key": user["key"]}})
+        self.assertTrue(ok, r)
+        ok, r = self.curl("tessera.v1.TokenService/IssueToken", {
+            "service_token": {"token": service["key"], "secret": service["secret"]}})
+        self.assertTrue(ok, r)
         text = self.scrape()
         check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
                                text=True, timeout=60)
@@ -100,7 +114,8 @@ class Metrics(unittest.TestCase):
         self.assertEqual(check.stdout + check.stderr, "", "promtool lint warnings")
         delta = {k: (self.sample(text, v) or 0) - base[k] for k, v in counted.items()}
         self.assertEqual(delta, {"ok": 4, "started": 4, "timed": 4, "active": 3, "inactive": 1,
-                                 "issued": 1, "bad_bearer": 1, "jwks_refused": 1})
+                                 "issued": 1, "issued_api_key": 1, "issued_service_token": 1,
+                                 "bad_bearer": 1, "jwks_refused": 1})
         self.assertGreaterEqual(self.sample(text, 'tessera_snapshot_entries{kind="accounts"}'), 1)
         self.assertIsNotNone(self.sample(text, "tessera_signing_key_age_seconds"))
         self.assertIsNotNone(self.sample(text, 'tessera_db_pool_connections{state="idle"}'))
