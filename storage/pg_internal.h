@@ -17,7 +17,9 @@
 #include "absl/time/time.h"
 #include "core/names.h"
 #include "core/scopes.h"
+#include "storage/account_store.h"
 #include "storage/change_feed.h"
+#include "storage/organization_store.h"
 #include "storage/pg_pool.h"
 #include "storage/records.h"
 #include "storage/snapshot_store.h"
@@ -46,6 +48,17 @@ inline const char* KindName(AccountKind k) {
 }
 inline AccountKind ParseKind(const std::string& s) {
   return s == "SERVICE" ? AccountKind::kService : AccountKind::kUser;
+}
+
+// Transaction-scoped advisory locks (pg_advisory_xact_lock), each serializing one kind of write
+// across replicas. Numbers in tessera's own range (near "tessera" in ASCII, as the migration
+// lock in migrator.cc), so other applications sharing the server are unlikely to collide.
+inline constexpr int64_t kBootstrapLock = 7658504845423474;   // tessera bootstrap, once
+inline constexpr int64_t kSigningKeyLock = 7658504845423475;  // the first signing key, rotations
+
+// Takes `lock` until the transaction ends.
+inline void AdvisoryXactLock(Tx& tx, int64_t lock) {
+  tx.exec_params("SELECT pg_advisory_xact_lock($1)", lock);
 }
 
 // The changes one write transaction makes, for the change feed.
@@ -184,6 +197,32 @@ inline absl::Status AddLoginNamesTx(Tx& tx, const std::string& org_id,
   }
   return absl::OkStatus();
 }
+
+// The shared reads of account and organization rows (storage/pg_rows.cc).
+// Columns of an account row, as read by GetAccountTx and List.
+inline constexpr char kAccountColumns[] =
+    "a.id, a.org_id, a.kind, a.username, coalesce(a.email, ''), a.disabled,"
+    " tessera_us(a.created_at),"
+    " coalesce((SELECT string_agg(r.name, ' ' ORDER BY r.name) FROM account_roles ar"
+    "   JOIN roles r ON r.org_id = ar.org_id AND r.id = ar.role_id"
+    "   WHERE ar.org_id = a.org_id AND ar.account_id = a.id), '')";
+// The union of the account's role scopes, space separated.
+inline constexpr char kAccountScopes[] =
+    "coalesce((SELECT string_agg(DISTINCT s, ' ') FROM account_roles ar"
+    "   JOIN roles r ON r.org_id = ar.org_id AND r.id = ar.role_id, unnest(r.scopes) s"
+    "   WHERE ar.org_id = a.org_id AND ar.account_id = a.id), '')";
+inline constexpr char kOrgColumns[] = "o.id, o.slug, o.name, o.platform, tessera_us(o.created_at)";
+
+// An account row read with kAccountColumns, starting at column `first`.
+Account ReadAccount(const pqxx::row& row, int first = 0);
+// An organization row read with kOrgColumns, starting at column `first`.
+Organization ReadOrg(const pqxx::row& row, int first = 0);
+// NOT_FOUND when the org has no such account.
+absl::StatusOr<Account> GetAccountTx(Tx& tx, absl::string_view org_id,
+                                     absl::string_view account_id);
+// Creates an account, claims its login names and assigns it the named roles. NOT_FOUND names the
+// first missing role; ALREADY_EXISTS a name another account holds.
+absl::StatusOr<Account> InsertAccountTx(Tx& tx, Changes& changes, const NewAccount& a);
 
 // The live API keys for the snapshot (defined in pg_api_key_store.cc).
 std::vector<ApiKeyCredential> LoadLiveApiKeysTx(Tx& tx, absl::Time now);

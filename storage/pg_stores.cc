@@ -1,5 +1,5 @@
-// The PostgreSQL stores for organizations, accounts, roles, signing keys, refresh tokens,
-// audit, revocations and the snapshot's reads. pqxx stays inside storage/*.cc and
+// The PostgreSQL stores for organizations, accounts, roles, signing keys and audit, and
+// MakePgStores, which puts every store together. pqxx stays inside storage/*.cc and
 // storage/pg_internal.h, which nothing outside storage/ includes.
 #include "storage/pg_stores.h"
 
@@ -21,79 +21,6 @@ namespace {
 
 using namespace pg_internal;  // NOLINT: the shared helpers of the PostgreSQL stores
 
-// Columns of an account row, as read by GetAccountTx and List.
-constexpr char kAccountColumns[] =
-    "a.id, a.org_id, a.kind, a.username, coalesce(a.email, ''), a.disabled,"
-    " tessera_us(a.created_at),"
-    " coalesce((SELECT string_agg(r.name, ' ' ORDER BY r.name) FROM account_roles ar"
-    "   JOIN roles r ON r.org_id = ar.org_id AND r.id = ar.role_id"
-    "   WHERE ar.org_id = a.org_id AND ar.account_id = a.id), '')";
-
-// The union of the account's role scopes, space separated.
-constexpr char kAccountScopes[] =
-    "coalesce((SELECT string_agg(DISTINCT s, ' ') FROM account_roles ar"
-    "   JOIN roles r ON r.org_id = ar.org_id AND r.id = ar.role_id, unnest(r.scopes) s"
-    "   WHERE ar.org_id = a.org_id AND ar.account_id = a.id), '')";
-
-Account ReadAccount(const pqxx::row& row, int first = 0) {
-  Account a;
-  a.id = row[first + 0].as<std::string>();
-  a.org_id = row[first + 1].as<std::string>();
-  a.kind = ParseKind(row[first + 2].as<std::string>());
-  a.username = row[first + 3].as<std::string>();
-  a.email = row[first + 4].as<std::string>();
-  a.disabled = row[first + 5].as<bool>();
-  a.created_at = FromUs(row[first + 6].as<int64_t>());
-  a.roles = absl::StrSplit(row[first + 7].as<std::string>(), ' ', absl::SkipEmpty());
-  return a;
-}
-
-absl::StatusOr<Account> GetAccountTx(Tx& tx, absl::string_view org_id,
-                                     absl::string_view account_id) {
-  auto r = tx.exec_params(absl::StrCat("SELECT ", kAccountColumns,
-                                       " FROM accounts a WHERE a.org_id = $1 AND a.id = $2"),
-                          std::string(org_id), std::string(account_id));
-  if (r.empty()) return absl::NotFoundError("account not found");
-  return ReadAccount(r[0]);
-}
-
-// Creates an account and assigns it the named roles. NOT_FOUND names the first missing role.
-absl::StatusOr<Account> InsertAccountTx(Tx& tx, Changes& changes, const NewAccount& a) {
-  auto r = tx.exec_params(
-      "INSERT INTO accounts (org_id, kind, username, email, password_hash, created_at, updated_at)"
-      " VALUES ($1, $2, $3, nullif($4, ''), $5, tessera_ts($6), tessera_ts($6)) RETURNING id",
-      a.org_id, std::string(KindName(a.kind)), a.username, a.email, a.password_hash, Us(a.now));
-  std::string id = r[0][0].as<std::string>();
-  if (auto s = AddLoginNamesTx(tx, a.org_id, id, a.username, a.email); !s.ok()) return s;
-  for (const auto& role : a.roles) {
-    auto ins = tx.exec_params(
-        "INSERT INTO account_roles (org_id, account_id, role_id, created_at)"
-        " SELECT $1, $2, id, tessera_ts($4) FROM roles WHERE org_id = $1 AND name = $3"
-        " ON CONFLICT DO NOTHING",
-        a.org_id, id, role, Us(a.now));
-    if (ins.affected_rows() == 0) {
-      // Either unknown or listed twice; only the former is an error.
-      auto exists =
-          tx.exec_params("SELECT 1 FROM roles WHERE org_id = $1 AND name = $2", a.org_id, role);
-      if (exists.empty()) return absl::NotFoundError(absl::StrCat("roles: no role \"", role, "\""));
-    }
-  }
-  Notify(tx, changes, Change{.kind = ChangeKind::kAccount, .org_id = a.org_id, .id = id});
-  return GetAccountTx(tx, a.org_id, id);
-}
-
-Organization ReadOrg(const pqxx::row& row, int first = 0) {
-  Organization o;
-  o.id = row[first + 0].as<std::string>();
-  o.slug = row[first + 1].as<std::string>();
-  o.name = row[first + 2].as<std::string>();
-  o.platform = row[first + 3].as<bool>();
-  o.created_at = FromUs(row[first + 4].as<int64_t>());
-  return o;
-}
-
-constexpr char kOrgColumns[] = "o.id, o.slug, o.name, o.platform, tessera_us(o.created_at)";
-
 class PgOrganizationStore final : public OrganizationStore {
  public:
   PgOrganizationStore(PgPool& pool, ChangeSink* local) : pool_(pool), writer_(pool, local) {}
@@ -110,7 +37,7 @@ class PgOrganizationStore final : public OrganizationStore {
         [&](Tx& tx, Changes& changes) -> absl::StatusOr<CreatedOrganization> {
           CreatedOrganization out;
           // Serializes concurrent bootstraps (two Job pods, a Job and a developer).
-          tx.exec("SELECT pg_advisory_xact_lock(7658504845423474)");
+          AdvisoryXactLock(tx, kBootstrapLock);
           auto existing = tx.exec_params(
               absl::StrCat("SELECT ", kOrgColumns, " FROM organizations o WHERE o.slug = $1"),
               req.slug);
@@ -397,7 +324,7 @@ class PgSigningKeyStore final : public SigningKeyStore {
     return writer_.Value<std::vector<SigningKeyRecord>>(
         [&](Tx& tx, Changes& changes) -> absl::StatusOr<std::vector<SigningKeyRecord>> {
           std::vector<SigningKeyRecord> out;
-          tx.exec("SELECT pg_advisory_xact_lock(7658504845423475)");
+          AdvisoryXactLock(tx, kSigningKeyLock);
           auto active = tx.exec_params(
               "SELECT 1 FROM signing_keys WHERE activates_at <= tessera_ts($1)"
               " AND (retired_at IS NULL OR retired_at > tessera_ts($1))",
@@ -418,7 +345,7 @@ class PgSigningKeyStore final : public SigningKeyStore {
                                                        AuditEntry audit) override {
     return writer_.Value<std::vector<SigningKeyRecord>>(
         [&](Tx& tx, Changes& changes) -> absl::StatusOr<std::vector<SigningKeyRecord>> {
-          tx.exec("SELECT pg_advisory_xact_lock(7658504845423475)");
+          AdvisoryXactLock(tx, kSigningKeyLock);
           tx.exec_params(
               "UPDATE signing_keys SET retired_at = tessera_ts($1), verify_until = tessera_ts($2)"
               " WHERE retired_at IS NULL",
@@ -471,159 +398,6 @@ class PgSigningKeyStore final : public SigningKeyStore {
   Writer writer_;
 };
 
-absl::StatusOr<RefreshResult> RotateTx(Tx& tx, Changes& changes, const RefreshRotation& rot,
-                                       AuditEntry& audit);
-
-class PgRefreshTokenStore final : public RefreshTokenStore {
- public:
-  PgRefreshTokenStore(PgPool& pool, ChangeSink* local) : pool_(pool), writer_(pool, local) {}
-
-  absl::StatusOr<RefreshResult> Rotate(const RefreshRotation& rotation, AuditEntry audit) override {
-    return writer_.Value<RefreshResult>(
-        [&](Tx& tx, Changes& changes) { return RotateTx(tx, changes, rotation, audit); });
-  }
-
-  absl::StatusOr<NewFamily> CreateFamily(const RefreshTokenRow& t,
-                                         absl::string_view checked_password_hash,
-                                         AuditEntry audit) override {
-    return pool_.TransactValue<NewFamily>([&](Tx& tx) -> absl::StatusOr<NewFamily> {
-      NewFamily out;
-      // A login that lost the race with an ending gets no session (see LockAccountSessions).
-      auto sessions = LockAccountSessions(tx, t.org_id, t.account_id);
-      if (!sessions || sessions->disabled) {
-        out.refused = NewFamilyRefusal::kAccountEnded;
-        return out;
-      }
-      // A password rotation holds the same lock, so the hash read now is the current one.
-      auto hash = tx.exec_params("SELECT password_hash FROM accounts WHERE org_id = $1 AND id = $2",
-                                 t.org_id, t.account_id);
-      if (hash.empty() || hash[0][0].as<std::string>() != checked_password_hash) {
-        out.refused = NewFamilyRefusal::kPasswordChanged;
-        return out;
-      }
-      // Its access token (iat in whole seconds) would be dead on arrival.
-      if (!SurvivesCutoff(*sessions, absl::FromUnixSeconds(absl::ToUnixSeconds(t.created_at)))) {
-        out.refused = NewFamilyRefusal::kRevokedThisSecond;
-        return out;
-      }
-      auto r = tx.exec_params(
-          "INSERT INTO refresh_tokens (org_id, family_id, account_id, digest, scopes, audience,"
-          " created_at, expires_at, family_expires_at)"
-          " VALUES ($1, $9::uuid, $2, $3, string_to_array($4, ' '), $5,"
-          " tessera_ts($6), tessera_ts($7), tessera_ts($8)) RETURNING family_id",
-          t.org_id, t.account_id, t.digest, JoinScopes(t.scopes), t.audience, Us(t.created_at),
-          Us(t.expires_at), Us(t.family_expires_at), t.family_id);
-      out.family_id = r[0][0].as<std::string>();
-      AppendAuditOn(tx, audit, "token_family", out.family_id);
-      return out;
-    });
-  }
-
- private:
-  PgPool& pool_;
-  Writer writer_;
-};
-
-// The token, the account's current permissions, the account and its organization, read inside
-// a refresh transaction.
-constexpr char kRefreshSelect[] =
-    "SELECT t.org_id, t.id, t.family_id, t.account_id, array_to_string(t.scopes, ' '),"
-    " t.audience, tessera_us(t.expires_at), tessera_us(t.family_expires_at),"
-    " tessera_us(t.used_at), t.revoked_at IS NOT NULL, tessera_us(t.created_at), ";
-
-absl::StatusOr<RefreshResult> RotateTx(Tx& tx, Changes& changes, const RefreshRotation& rot,
-                                       AuditEntry& audit) {
-  RefreshResult out;
-  // Whose token it is, read without a lock so that the account's lock comes first (see
-  // LockAccountSessions).
-  auto owner = tx.exec_params("SELECT org_id, account_id FROM refresh_tokens WHERE digest = $1",
-                              rot.presented_digest);
-  if (owner.empty()) return out;  // unknown
-  auto sessions =
-      LockAccountSessions(tx, owner[0][0].as<std::string>(), owner[0][1].as<std::string>());
-  if (!sessions) return out;
-  auto r = tx.exec_params(
-      absl::StrCat(kRefreshSelect, kAccountScopes, ", ", kAccountColumns, ", ", kOrgColumns,
-                   " FROM refresh_tokens t JOIN accounts a"
-                   " ON a.org_id = t.org_id AND a.id = t.account_id"
-                   " JOIN organizations o ON o.id = t.org_id"
-                   " WHERE t.digest = $1 FOR UPDATE OF t"),
-      rot.presented_digest);
-  if (r.empty()) return out;
-  const auto& row = r[0];
-  out.account = ReadAccount(row, 12);
-  out.org = ReadOrg(row, 12 + 8);
-  out.org_id = row[0].as<std::string>();
-  std::string token_id = row[1].as<std::string>();
-  out.family_id = row[2].as<std::string>();
-  out.account_id = row[3].as<std::string>();
-  ScopeSet family_scopes = SplitScopes(row[4].as<std::string>());
-  out.audience = row[5].as<std::string>();
-  absl::Time expires_at = FromUs(row[6].as<int64_t>());
-  absl::Time family_expires_at = FromUs(row[7].as<int64_t>());
-  std::optional<absl::Time> used_at = OptionalTime(row[8]);
-  bool revoked = row[9].as<bool>();
-  absl::Time created_at = FromUs(row[10].as<int64_t>());
-  out.scopes = family_scopes.IntersectHeld(SplitScopes(row[11].as<std::string>()));
-  audit.org_id = out.org_id;
-  audit.actor_id = out.account_id;
-  audit.target_type = "token_family";
-  audit.target_id = out.family_id;
-
-  if (revoked || sessions->disabled || !SurvivesCutoff(*sessions, created_at) ||
-      rot.now >= expires_at || rot.now >= family_expires_at) {
-    out.outcome = RefreshOutcome::kInvalid;
-    return out;
-  }
-  if (!used_at) {
-    auto child = tx.exec_params(
-        "INSERT INTO refresh_tokens (org_id, family_id, parent_id, account_id, digest, scopes,"
-        " audience, created_at, expires_at, family_expires_at)"
-        " VALUES ($1, $2, $3, $4, $5, string_to_array($6, ' '), $7, tessera_ts($8::bigint),"
-        " tessera_ts(least($9::bigint, $10::bigint)), tessera_ts($10::bigint)) RETURNING id",
-        out.org_id, out.family_id, token_id, out.account_id, rot.child_digest,
-        JoinScopes(family_scopes), out.audience, Us(rot.now), Us(rot.now + rot.child_ttl),
-        Us(family_expires_at));
-    tx.exec_params(
-        "UPDATE refresh_tokens SET used_at = tessera_ts($3)"
-        " WHERE org_id = $1 AND id = $2",
-        out.org_id, token_id, Us(rot.now));
-    out.child_id = child[0][0].as<std::string>();
-    out.child_created_at = rot.now;
-    out.outcome = RefreshOutcome::kRotated;
-    audit.action = "token.refreshed";
-    AppendAudit(tx, audit);
-    return out;
-  }
-  // Spent. Only a retry of the immediate parent of the newest token, within the grace window,
-  // gets the same child back; anything else is a stolen or replayed token.
-  auto child = tx.exec_params(
-      "SELECT id, tessera_us(created_at), digest, used_at IS NULL FROM refresh_tokens"
-      " WHERE org_id = $1 AND parent_id = $2",
-      out.org_id, token_id);
-  bool replay = !child.empty() && rot.now - *used_at <= rot.grace && child[0][3].as<bool>() &&
-                child[0][2].as<std::string>() == rot.child_digest;
-  if (replay) {
-    out.child_id = child[0][0].as<std::string>();
-    out.child_created_at = FromUs(child[0][1].as<int64_t>());
-    out.outcome = RefreshOutcome::kGraceReplay;
-    return out;
-  }
-  tx.exec_params(
-      "UPDATE refresh_tokens SET revoked_at = tessera_ts($3)"
-      " WHERE org_id = $1 AND family_id = $2 AND revoked_at IS NULL",
-      out.org_id, out.family_id, Us(rot.now));
-  Notify(tx, changes,
-         Change{.kind = ChangeKind::kFamily,
-                .org_id = out.org_id,
-                .id = out.family_id,
-                .expires_at = family_expires_at});
-  out.outcome = RefreshOutcome::kReuse;
-  audit.action = "refresh.reuse_detected";
-  AppendAudit(tx, audit);
-  return out;
-}
-
 class PgAuditStore final : public AuditStore {
  public:
   explicit PgAuditStore(PgPool& pool) : pool_(pool) {}
@@ -669,190 +443,6 @@ class PgAuditStore final : public AuditStore {
   PgPool& pool_;
 };
 
-class PgRevocationStore final : public RevocationStore {
- public:
-  PgRevocationStore(PgPool& pool, ChangeSink* local) : pool_(pool), writer_(pool, local) {}
-
-  absl::Status RevokeAccessToken(absl::string_view org_id, absl::string_view jti,
-                                 absl::Time expires_at, absl::Time now, AuditEntry audit) override {
-    return writer_.Status([&](Tx& tx, Changes& changes) {
-      auto r = tx.exec_params(
-          "INSERT INTO revoked_access_tokens (org_id, jti, expires_at, revoked_at)"
-          " VALUES ($1, $2, tessera_ts($3), tessera_ts($4)) ON CONFLICT DO NOTHING",
-          std::string(org_id), std::string(jti), Us(expires_at), Us(now));
-      if (r.affected_rows() == 0) return absl::OkStatus();
-      Notify(tx, changes,
-             Change{.kind = ChangeKind::kAccessToken,
-                    .org_id = std::string(org_id),
-                    .id = std::string(jti),
-                    .expires_at = expires_at});
-      audit.org_id = std::string(org_id);
-      audit.action = "token.revoked";
-      AppendAuditOn(tx, audit, "access_token", std::string(jti));
-      return absl::OkStatus();
-    });
-  }
-
-  absl::StatusOr<std::optional<RefreshTokenOwner>> FindRefreshToken(
-      absl::string_view digest) override {
-    return pool_.TransactValue<std::optional<RefreshTokenOwner>>(
-        [&](Tx& tx) -> absl::StatusOr<std::optional<RefreshTokenOwner>> {
-          auto r = tx.exec_params(
-              "SELECT org_id, account_id, family_id FROM refresh_tokens WHERE digest = $1",
-              std::string(digest));
-          if (r.empty()) return std::optional<RefreshTokenOwner>();
-          return RefreshTokenOwner{.org_id = r[0][0].as<std::string>(),
-                                   .account_id = r[0][1].as<std::string>(),
-                                   .family_id = r[0][2].as<std::string>()};
-        });
-  }
-
-  absl::Status RevokeFamily(absl::string_view org_id, absl::string_view family_id, absl::Time now,
-                            AuditEntry audit) override {
-    return writer_.Status([&](Tx& tx, Changes& changes) {
-      // The family's account's session lock first, so that the update below also sees the
-      // child a rotation in flight is inserting (see LockAccountSessions).
-      auto owner = tx.exec_params(
-          "SELECT account_id FROM refresh_tokens WHERE org_id = $1 AND family_id = $2 LIMIT 1",
-          std::string(org_id), std::string(family_id));
-      if (owner.empty()) return absl::OkStatus();
-      LockAccountSessions(tx, org_id, owner[0][0].as<std::string>());
-      auto r = tx.exec_params(
-          "UPDATE refresh_tokens SET revoked_at = tessera_ts($3)"
-          " WHERE org_id = $1 AND family_id = $2 AND revoked_at IS NULL"
-          " RETURNING tessera_us(family_expires_at)",
-          std::string(org_id), std::string(family_id), Us(now));
-      if (r.empty()) return absl::OkStatus();
-      Notify(tx, changes,
-             Change{.kind = ChangeKind::kFamily,
-                    .org_id = std::string(org_id),
-                    .id = std::string(family_id),
-                    .expires_at = FromUs(r[0][0].as<int64_t>())});
-      audit.org_id = std::string(org_id);
-      audit.action = "token_family.revoked";
-      AppendAuditOn(tx, audit, "token_family", std::string(family_id));
-      return absl::OkStatus();
-    });
-  }
-
-  absl::Status RevokeAccount(absl::string_view org_id, absl::string_view account_id, absl::Time now,
-                             AuditEntry audit) override {
-    return writer_.Status([&](Tx& tx, Changes& changes) {
-      // The session lock first: rotations and logins in flight commit before the update below,
-      // which then sees every token they made (see LockAccountSessions).
-      auto sessions = LockAccountSessions(tx, org_id, account_id);
-      if (!sessions) return absl::NotFoundError("account_id: account not found");
-      auto revoked = tx.exec_params(
-          "UPDATE refresh_tokens SET revoked_at = tessera_ts($3)"
-          " WHERE org_id = $1 AND account_id = $2 AND revoked_at IS NULL"
-          " RETURNING tessera_us(created_at)",
-          std::string(org_id), std::string(account_id), Us(now));
-      // The cutoff covers every access token issued so far, including one minted by a rotation
-      // whose clock read a little later than ours: never before the newest session it revokes.
-      absl::Time cutoff = now;
-      if (sessions->tokens_valid_after) cutoff = std::max(cutoff, *sessions->tokens_valid_after);
-      for (const auto& row : revoked) cutoff = std::max(cutoff, FromUs(row[0].as<int64_t>()));
-      tx.exec_params(
-          "UPDATE accounts SET tokens_valid_after = tessera_ts($3), updated_at = tessera_ts($4)"
-          " WHERE org_id = $1 AND id = $2",
-          std::string(org_id), std::string(account_id), Us(cutoff), Us(now));
-      // The account's cutoff covers every family's access tokens, so one change says it all.
-      NotifyAccount(tx, changes, org_id, account_id);
-      audit.org_id = std::string(org_id);
-      audit.action = "account.sessions_revoked";
-      AppendAuditOn(tx, audit, "account", std::string(account_id));
-      return absl::OkStatus();
-    });
-  }
-
- private:
-  PgPool& pool_;
-  Writer writer_;
-};
-
-// An account's permissions: org_id, id, username, disabled, platform, tokens_valid_after, scopes.
-constexpr char kPermissionsSelect[] =
-    "SELECT a.org_id, a.id, a.username, a.disabled, o.platform, tessera_us(a.tokens_valid_after),"
-    " o.id, o.slug, o.name, o.platform, tessera_us(o.created_at), ";
-
-AccountPermissions ReadPermissions(const pqxx::row& row) {
-  AccountPermissions p;
-  p.org_id = row[0].as<std::string>();
-  p.account_id = row[1].as<std::string>();
-  p.username = row[2].as<std::string>();
-  p.disabled = row[3].as<bool>();
-  p.org_platform = row[4].as<bool>();
-  p.tokens_valid_after = OptionalTime(row[5]);
-  p.org = ReadOrg(row, 6);
-  p.account = ReadAccount(row, 11);
-  p.scopes = SplitScopes(row[19].as<std::string>());
-  return p;
-}
-
-class PgSnapshotStore final : public SnapshotStore {
- public:
-  explicit PgSnapshotStore(PgPool& pool) : pool_(pool) {}
-
-  absl::StatusOr<SnapshotData> LoadAll(absl::Time now, absl::Duration family_tail) override {
-    return pool_.TransactValue<SnapshotData>([&](Tx& tx) -> absl::StatusOr<SnapshotData> {
-      SnapshotData out;
-      auto accounts =
-          tx.exec(absl::StrCat(kPermissionsSelect, kAccountColumns, ", ", kAccountScopes,
-                               " FROM accounts a JOIN organizations o"
-                               " ON o.id = a.org_id"));
-      out.accounts.reserve(accounts.size());
-      for (const auto& row : accounts) out.accounts.push_back(ReadPermissions(row));
-      auto jtis = tx.exec_params(
-          "SELECT org_id, jti, tessera_us(expires_at) FROM revoked_access_tokens"
-          " WHERE expires_at > tessera_ts($1)",
-          Us(now));
-      for (const auto& row : jtis) out.access_tokens.push_back(ReadRevoked(row));
-      // A family counts as revoked once its tokens are: every way to revoke one revokes all.
-      auto families = tx.exec_params(
-          "SELECT org_id, family_id, tessera_us(max(family_expires_at)) FROM refresh_tokens"
-          " WHERE revoked_at IS NOT NULL GROUP BY org_id, family_id"
-          " HAVING max(family_expires_at) > tessera_ts($1)",
-          Us(now - family_tail));
-      for (const auto& row : families) out.families.push_back(ReadRevoked(row));
-      out.api_keys = LoadLiveApiKeysTx(tx, now);
-      return out;
-    });
-  }
-
-  absl::StatusOr<std::optional<ApiKeyCredential>> LoadApiKey(absl::string_view org_id,
-                                                             absl::string_view id,
-                                                             absl::Time now) override {
-    return pool_.TransactValue<std::optional<ApiKeyCredential>>(
-        [&](Tx& tx) -> absl::StatusOr<std::optional<ApiKeyCredential>> {
-          return LoadLiveApiKeyTx(tx, org_id, id, now);
-        });
-  }
-
-  absl::StatusOr<std::optional<AccountPermissions>> LoadAccount(
-      absl::string_view org_id, absl::string_view account_id) override {
-    return pool_.TransactValue<std::optional<AccountPermissions>>(
-        [&](Tx& tx) -> absl::StatusOr<std::optional<AccountPermissions>> {
-          auto r =
-              tx.exec_params(absl::StrCat(kPermissionsSelect, kAccountColumns, ", ", kAccountScopes,
-                                          " FROM accounts a JOIN organizations o"
-                                          " ON o.id = a.org_id"
-                                          " WHERE a.org_id = $1 AND a.id = $2"),
-                             std::string(org_id), std::string(account_id));
-          if (r.empty()) return std::optional<AccountPermissions>();
-          return std::optional<AccountPermissions>(ReadPermissions(r[0]));
-        });
-  }
-
- private:
-  static RevokedEntry ReadRevoked(const pqxx::row& row) {
-    return RevokedEntry{.org_id = row[0].as<std::string>(),
-                        .id = row[1].as<std::string>(),
-                        .expires_at = FromUs(row[2].as<int64_t>())};
-  }
-
-  PgPool& pool_;
-};
-
 }  // namespace
 
 Stores MakePgStores(PgPool& pool, ChangeSink* local) {
@@ -861,16 +451,12 @@ Stores MakePgStores(PgPool& pool, ChangeSink* local) {
   s.accounts = std::make_unique<PgAccountStore>(pool, local);
   s.roles = std::make_unique<PgRoleStore>(pool);
   s.signing_keys = std::make_unique<PgSigningKeyStore>(pool, local);
-  s.refresh_tokens = std::make_unique<PgRefreshTokenStore>(pool, local);
+  s.refresh_tokens = MakePgRefreshTokenStore(pool, local);
   s.audit = std::make_unique<PgAuditStore>(pool);
-  s.revocations = std::make_unique<PgRevocationStore>(pool, local);
+  s.revocations = MakePgRevocationStore(pool, local);
   s.api_keys = MakePgApiKeyStore(pool, local);
   s.throttle = MakePgThrottleStore(pool, local);
   return s;
-}
-
-std::unique_ptr<SnapshotStore> MakePgSnapshotStore(PgPool& pool) {
-  return std::make_unique<PgSnapshotStore>(pool);
 }
 
 }  // namespace tessera

@@ -37,6 +37,8 @@ struct Stores {
 Stores MakePgStores(PgPool& pool, ChangeSink* local);
 
 std::unique_ptr<ApiKeyStore> MakePgApiKeyStore(PgPool& pool, ChangeSink* local);
+std::unique_ptr<RefreshTokenStore> MakePgRefreshTokenStore(PgPool& pool, ChangeSink* local);
+std::unique_ptr<RevocationStore> MakePgRevocationStore(PgPool& pool, ChangeSink* local);
 std::unique_ptr<ThrottleStore> MakePgThrottleStore(PgPool& pool, ChangeSink* local);
 
 // The snapshot's reads; separate from Stores because the snapshot that reads through it is the

@@ -1,0 +1,178 @@
+// PgRefreshTokenStore: refresh-token families and their rotation, under the account's session lock
+// (see LockAccountSessions in pg_internal.h).
+#include <algorithm>
+#include <optional>
+#include <pqxx/pqxx>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "storage/pg_internal.h"
+#include "storage/pg_stores.h"
+
+namespace tessera {
+namespace {
+
+using namespace pg_internal;  // NOLINT: the shared helpers of the PostgreSQL stores
+
+absl::StatusOr<RefreshResult> RotateTx(Tx& tx, Changes& changes, const RefreshRotation& rot,
+                                       AuditEntry& audit);
+
+class PgRefreshTokenStore final : public RefreshTokenStore {
+ public:
+  PgRefreshTokenStore(PgPool& pool, ChangeSink* local) : pool_(pool), writer_(pool, local) {}
+
+  absl::StatusOr<RefreshResult> Rotate(const RefreshRotation& rotation, AuditEntry audit) override {
+    return writer_.Value<RefreshResult>(
+        [&](Tx& tx, Changes& changes) { return RotateTx(tx, changes, rotation, audit); });
+  }
+
+  absl::StatusOr<NewFamily> CreateFamily(const RefreshTokenRow& t,
+                                         absl::string_view checked_password_hash,
+                                         AuditEntry audit) override {
+    return pool_.TransactValue<NewFamily>([&](Tx& tx) -> absl::StatusOr<NewFamily> {
+      NewFamily out;
+      // A login that lost the race with an ending gets no session (see LockAccountSessions).
+      auto sessions = LockAccountSessions(tx, t.org_id, t.account_id);
+      if (!sessions || sessions->disabled) {
+        out.refused = NewFamilyRefusal::kAccountEnded;
+        return out;
+      }
+      // A password rotation holds the same lock, so the hash read now is the current one.
+      auto hash = tx.exec_params("SELECT password_hash FROM accounts WHERE org_id = $1 AND id = $2",
+                                 t.org_id, t.account_id);
+      if (hash.empty() || hash[0][0].as<std::string>() != checked_password_hash) {
+        out.refused = NewFamilyRefusal::kPasswordChanged;
+        return out;
+      }
+      // Its access token (iat in whole seconds) would be dead on arrival.
+      if (!SurvivesCutoff(*sessions, absl::FromUnixSeconds(absl::ToUnixSeconds(t.created_at)))) {
+        out.refused = NewFamilyRefusal::kRevokedThisSecond;
+        return out;
+      }
+      auto r = tx.exec_params(
+          "INSERT INTO refresh_tokens (org_id, family_id, account_id, digest, scopes, audience,"
+          " created_at, expires_at, family_expires_at)"
+          " VALUES ($1, $9::uuid, $2, $3, string_to_array($4, ' '), $5,"
+          " tessera_ts($6), tessera_ts($7), tessera_ts($8)) RETURNING family_id",
+          t.org_id, t.account_id, t.digest, JoinScopes(t.scopes), t.audience, Us(t.created_at),
+          Us(t.expires_at), Us(t.family_expires_at), t.family_id);
+      out.family_id = r[0][0].as<std::string>();
+      AppendAuditOn(tx, audit, "token_family", out.family_id);
+      return out;
+    });
+  }
+
+ private:
+  PgPool& pool_;
+  Writer writer_;
+};
+
+// The token, the account's current permissions, the account and its organization, read inside
+// a refresh transaction.
+constexpr char kRefreshSelect[] =
+    "SELECT t.org_id, t.id, t.family_id, t.account_id, array_to_string(t.scopes, ' '),"
+    " t.audience, tessera_us(t.expires_at), tessera_us(t.family_expires_at),"
+    " tessera_us(t.used_at), t.revoked_at IS NOT NULL, tessera_us(t.created_at), ";
+
+absl::StatusOr<RefreshResult> RotateTx(Tx& tx, Changes& changes, const RefreshRotation& rot,
+                                       AuditEntry& audit) {
+  RefreshResult out;
+  // Whose token it is, read without a lock so that the account's lock comes first (see
+  // LockAccountSessions).
+  auto owner = tx.exec_params("SELECT org_id, account_id FROM refresh_tokens WHERE digest = $1",
+                              rot.presented_digest);
+  if (owner.empty()) return out;  // unknown
+  auto sessions =
+      LockAccountSessions(tx, owner[0][0].as<std::string>(), owner[0][1].as<std::string>());
+  if (!sessions) return out;
+  auto r = tx.exec_params(
+      absl::StrCat(kRefreshSelect, kAccountScopes, ", ", kAccountColumns, ", ", kOrgColumns,
+                   " FROM refresh_tokens t JOIN accounts a"
+                   " ON a.org_id = t.org_id AND a.id = t.account_id"
+                   " JOIN organizations o ON o.id = t.org_id"
+                   " WHERE t.digest = $1 FOR UPDATE OF t"),
+      rot.presented_digest);
+  if (r.empty()) return out;
+  const auto& row = r[0];
+  out.account = ReadAccount(row, 12);
+  out.org = ReadOrg(row, 12 + 8);
+  out.org_id = row[0].as<std::string>();
+  std::string token_id = row[1].as<std::string>();
+  out.family_id = row[2].as<std::string>();
+  out.account_id = row[3].as<std::string>();
+  ScopeSet family_scopes = SplitScopes(row[4].as<std::string>());
+  out.audience = row[5].as<std::string>();
+  absl::Time expires_at = FromUs(row[6].as<int64_t>());
+  absl::Time family_expires_at = FromUs(row[7].as<int64_t>());
+  std::optional<absl::Time> used_at = OptionalTime(row[8]);
+  bool revoked = row[9].as<bool>();
+  absl::Time created_at = FromUs(row[10].as<int64_t>());
+  out.scopes = family_scopes.IntersectHeld(SplitScopes(row[11].as<std::string>()));
+  audit.org_id = out.org_id;
+  audit.actor_id = out.account_id;
+  audit.target_type = "token_family";
+  audit.target_id = out.family_id;
+
+  if (revoked || sessions->disabled || !SurvivesCutoff(*sessions, created_at) ||
+      rot.now >= expires_at || rot.now >= family_expires_at) {
+    out.outcome = RefreshOutcome::kInvalid;
+    return out;
+  }
+  if (!used_at) {
+    auto child = tx.exec_params(
+        "INSERT INTO refresh_tokens (org_id, family_id, parent_id, account_id, digest, scopes,"
+        " audience, created_at, expires_at, family_expires_at)"
+        " VALUES ($1, $2, $3, $4, $5, string_to_array($6, ' '), $7, tessera_ts($8::bigint),"
+        " tessera_ts(least($9::bigint, $10::bigint)), tessera_ts($10::bigint)) RETURNING id",
+        out.org_id, out.family_id, token_id, out.account_id, rot.child_digest,
+        JoinScopes(family_scopes), out.audience, Us(rot.now), Us(rot.now + rot.child_ttl),
+        Us(family_expires_at));
+    tx.exec_params(
+        "UPDATE refresh_tokens SET used_at = tessera_ts($3)"
+        " WHERE org_id = $1 AND id = $2",
+        out.org_id, token_id, Us(rot.now));
+    out.child_id = child[0][0].as<std::string>();
+    out.child_created_at = rot.now;
+    out.outcome = RefreshOutcome::kRotated;
+    audit.action = "token.refreshed";
+    AppendAudit(tx, audit);
+    return out;
+  }
+  // Spent. Only a retry of the immediate parent of the newest token, within the grace window,
+  // gets the same child back; anything else is a stolen or replayed token.
+  auto child = tx.exec_params(
+      "SELECT id, tessera_us(created_at), digest, used_at IS NULL FROM refresh_tokens"
+      " WHERE org_id = $1 AND parent_id = $2",
+      out.org_id, token_id);
+  bool replay = !child.empty() && rot.now - *used_at <= rot.grace && child[0][3].as<bool>() &&
+                child[0][2].as<std::string>() == rot.child_digest;
+  if (replay) {
+    out.child_id = child[0][0].as<std::string>();
+    out.child_created_at = FromUs(child[0][1].as<int64_t>());
+    out.outcome = RefreshOutcome::kGraceReplay;
+    return out;
+  }
+  tx.exec_params(
+      "UPDATE refresh_tokens SET revoked_at = tessera_ts($3)"
+      " WHERE org_id = $1 AND family_id = $2 AND revoked_at IS NULL",
+      out.org_id, out.family_id, Us(rot.now));
+  Notify(tx, changes,
+         Change{.kind = ChangeKind::kFamily,
+                .org_id = out.org_id,
+                .id = out.family_id,
+                .expires_at = family_expires_at});
+  out.outcome = RefreshOutcome::kReuse;
+  audit.action = "refresh.reuse_detected";
+  AppendAudit(tx, audit);
+  return out;
+}
+
+}  // namespace
+
+std::unique_ptr<RefreshTokenStore> MakePgRefreshTokenStore(PgPool& pool, ChangeSink* local) {
+  return std::make_unique<PgRefreshTokenStore>(pool, local);
+}
+
+}  // namespace tessera

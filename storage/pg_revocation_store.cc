@@ -1,0 +1,126 @@
+// PgRevocationStore: revoking access tokens by jti, refresh families and whole accounts, each under
+// the account's session lock where sessions end.
+#include <algorithm>
+#include <optional>
+#include <pqxx/pqxx>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "storage/pg_internal.h"
+#include "storage/pg_stores.h"
+
+namespace tessera {
+namespace {
+
+using namespace pg_internal;  // NOLINT: the shared helpers of the PostgreSQL stores
+
+class PgRevocationStore final : public RevocationStore {
+ public:
+  PgRevocationStore(PgPool& pool, ChangeSink* local) : pool_(pool), writer_(pool, local) {}
+
+  absl::Status RevokeAccessToken(absl::string_view org_id, absl::string_view jti,
+                                 absl::Time expires_at, absl::Time now, AuditEntry audit) override {
+    return writer_.Status([&](Tx& tx, Changes& changes) {
+      auto r = tx.exec_params(
+          "INSERT INTO revoked_access_tokens (org_id, jti, expires_at, revoked_at)"
+          " VALUES ($1, $2, tessera_ts($3), tessera_ts($4)) ON CONFLICT DO NOTHING",
+          std::string(org_id), std::string(jti), Us(expires_at), Us(now));
+      if (r.affected_rows() == 0) return absl::OkStatus();
+      Notify(tx, changes,
+             Change{.kind = ChangeKind::kAccessToken,
+                    .org_id = std::string(org_id),
+                    .id = std::string(jti),
+                    .expires_at = expires_at});
+      audit.org_id = std::string(org_id);
+      audit.action = "token.revoked";
+      AppendAuditOn(tx, audit, "access_token", std::string(jti));
+      return absl::OkStatus();
+    });
+  }
+
+  absl::StatusOr<std::optional<RefreshTokenOwner>> FindRefreshToken(
+      absl::string_view digest) override {
+    return pool_.TransactValue<std::optional<RefreshTokenOwner>>(
+        [&](Tx& tx) -> absl::StatusOr<std::optional<RefreshTokenOwner>> {
+          auto r = tx.exec_params(
+              "SELECT org_id, account_id, family_id FROM refresh_tokens WHERE digest = $1",
+              std::string(digest));
+          if (r.empty()) return std::optional<RefreshTokenOwner>();
+          return RefreshTokenOwner{.org_id = r[0][0].as<std::string>(),
+                                   .account_id = r[0][1].as<std::string>(),
+                                   .family_id = r[0][2].as<std::string>()};
+        });
+  }
+
+  absl::Status RevokeFamily(absl::string_view org_id, absl::string_view family_id, absl::Time now,
+                            AuditEntry audit) override {
+    return writer_.Status([&](Tx& tx, Changes& changes) {
+      // The family's account's session lock first, so that the update below also sees the
+      // child a rotation in flight is inserting (see LockAccountSessions).
+      auto owner = tx.exec_params(
+          "SELECT account_id FROM refresh_tokens WHERE org_id = $1 AND family_id = $2 LIMIT 1",
+          std::string(org_id), std::string(family_id));
+      if (owner.empty()) return absl::OkStatus();
+      LockAccountSessions(tx, org_id, owner[0][0].as<std::string>());
+      auto r = tx.exec_params(
+          "UPDATE refresh_tokens SET revoked_at = tessera_ts($3)"
+          " WHERE org_id = $1 AND family_id = $2 AND revoked_at IS NULL"
+          " RETURNING tessera_us(family_expires_at)",
+          std::string(org_id), std::string(family_id), Us(now));
+      if (r.empty()) return absl::OkStatus();
+      Notify(tx, changes,
+             Change{.kind = ChangeKind::kFamily,
+                    .org_id = std::string(org_id),
+                    .id = std::string(family_id),
+                    .expires_at = FromUs(r[0][0].as<int64_t>())});
+      audit.org_id = std::string(org_id);
+      audit.action = "token_family.revoked";
+      AppendAuditOn(tx, audit, "token_family", std::string(family_id));
+      return absl::OkStatus();
+    });
+  }
+
+  absl::Status RevokeAccount(absl::string_view org_id, absl::string_view account_id, absl::Time now,
+                             AuditEntry audit) override {
+    return writer_.Status([&](Tx& tx, Changes& changes) {
+      // The session lock first: rotations and logins in flight commit before the update below,
+      // which then sees every token they made (see LockAccountSessions).
+      auto sessions = LockAccountSessions(tx, org_id, account_id);
+      if (!sessions) return absl::NotFoundError("account_id: account not found");
+      auto revoked = tx.exec_params(
+          "UPDATE refresh_tokens SET revoked_at = tessera_ts($3)"
+          " WHERE org_id = $1 AND account_id = $2 AND revoked_at IS NULL"
+          " RETURNING tessera_us(created_at)",
+          std::string(org_id), std::string(account_id), Us(now));
+      // The cutoff covers every access token issued so far, including one minted by a rotation
+      // whose clock read a little later than ours: never before the newest session it revokes.
+      absl::Time cutoff = now;
+      if (sessions->tokens_valid_after) cutoff = std::max(cutoff, *sessions->tokens_valid_after);
+      for (const auto& row : revoked) cutoff = std::max(cutoff, FromUs(row[0].as<int64_t>()));
+      tx.exec_params(
+          "UPDATE accounts SET tokens_valid_after = tessera_ts($3), updated_at = tessera_ts($4)"
+          " WHERE org_id = $1 AND id = $2",
+          std::string(org_id), std::string(account_id), Us(cutoff), Us(now));
+      // The account's cutoff covers every family's access tokens, so one change says it all.
+      NotifyAccount(tx, changes, org_id, account_id);
+      audit.org_id = std::string(org_id);
+      audit.action = "account.sessions_revoked";
+      AppendAuditOn(tx, audit, "account", std::string(account_id));
+      return absl::OkStatus();
+    });
+  }
+
+ private:
+  PgPool& pool_;
+  Writer writer_;
+};
+
+}  // namespace
+
+std::unique_ptr<RevocationStore> MakePgRevocationStore(PgPool& pool, ChangeSink* local) {
+  return std::make_unique<PgRevocationStore>(pool, local);
+}
+
+}  // namespace tessera
