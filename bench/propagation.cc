@@ -5,14 +5,24 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "services/credential_check.h"
+#include "services/introspection_logic.h"
 #include "services/principal.h"
-#include "services/token_logic.h"
+#include "services/revocation_logic.h"
+#include "services/session_logic.h"
 
 namespace tessera::bench {
 namespace {
 
-bool ActiveOn(TokenLogic& logic, const std::string& token, const RequestMeta& meta) {
-  auto r = logic.Introspect(token, "", meta, /*caller=*/nullptr);
+// The caller `token` authenticates as, through the logic the faces call.
+absl::StatusOr<Principal> AuthenticateAs(ServerApp& app, const std::string& token,
+                                         CallContext call) {
+  call.authorization = "Bearer " + token;
+  return app.credentials().AuthenticateCaller(call);
+}
+
+bool ActiveOn(ServerApp& logic, const std::string& token, const CallContext& call) {
+  auto r = logic.introspection().Introspect(call, /*caller=*/nullptr, token, "");
   return r.ok() && r->active;
 }
 
@@ -23,36 +33,37 @@ std::string MeasurePropagation(const Config& config, const Clock& clock, ServerA
                                int samples, Report& report) {
   ServerApp b(config, clock);
   if (auto s = b.Start(); !s.ok()) return std::string(s.message());
-  TokenLogic& on_a = a.token_logic();
-  TokenLogic& on_b = b.token_logic();
-  RequestMeta meta{.request_id = "bench-propagation", .peer = "local"};
-  auto login = on_a.LoginWithPassword(
-      PasswordLogin{.org_slug = org_slug, .username = "admin", .password = admin_password}, meta);
+  ServerApp& on_a = a;
+  ServerApp& on_b = b;
+  CallContext call{.request_id = "bench-propagation", .peer = "local"};
+  auto login = on_a.sessions().LoginWithPassword(
+      PasswordLogin{.org_slug = org_slug, .username = "admin", .password = admin_password}, call);
   if (!login.ok()) return std::string(login.status().message());
-  auto admin = on_a.AuthenticateBearer(login->access_token, "", meta);
+  auto admin = AuthenticateAs(on_a, login->access_token, call);
   if (!admin.ok()) return std::string(admin.status().message());
   // Access tokens to revoke, one per refresh of a second session.
-  auto session = on_a.LoginWithPassword(
-      PasswordLogin{.org_slug = org_slug, .username = "admin", .password = admin_password}, meta);
+  auto session = on_a.sessions().LoginWithPassword(
+      PasswordLogin{.org_slug = org_slug, .username = "admin", .password = admin_password}, call);
   if (!session.ok()) return std::string(session.status().message());
   std::vector<std::string> tokens;
   std::string refresh = session->refresh_token;
   for (int i = 0; i < samples; ++i) {
-    auto next = on_a.Refresh(refresh, meta);
+    auto next = on_a.sessions().Refresh(refresh, call);
     if (!next.ok()) return std::string(next.status().message());
     tokens.push_back(next->access_token);
     refresh = next->refresh_token;
   }
   const absl::Time ready_by = absl::Now() + absl::Seconds(10);
-  while (!ActiveOn(on_b, tokens.back(), meta)) {
+  while (!ActiveOn(on_b, tokens.back(), call)) {
     if (absl::Now() > ready_by) return "the second replica never saw the tokens";
     absl::SleepFor(absl::Microseconds(100));
   }
   std::vector<double> ms;
   for (const std::string& token : tokens) {
-    if (auto s = on_a.RevokeToken(*admin, token, meta); !s.ok()) return std::string(s.message());
+    auto revoked = on_a.revocation().Revoke(*admin, {RevokeTarget::kToken, token}, call);
+    if (!revoked.ok()) return std::string(revoked.status().message());
     const absl::Time answered = absl::Now();
-    while (ActiveOn(on_b, token, meta)) {
+    while (ActiveOn(on_b, token, call)) {
       if (absl::Now() - answered > absl::Seconds(10)) return "a revocation never arrived";
       absl::SleepFor(absl::Microseconds(50));
     }

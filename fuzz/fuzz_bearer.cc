@@ -1,11 +1,10 @@
-// Fuzzes caller authentication as production runs it: CredentialCheck::AuthenticateBearer on a
+// Fuzzes caller authentication as production runs it: CredentialCheck::AuthenticateCaller on a
 // real AuthSnapshot holding one organization with a user token and a service token, behind a real
-// LoginGuard, fed "<authorization value>\n<x-api-secret value>" through the production
-// BearerCredential parser. The snapshot and the throttle read from small in-memory stores (the
-// harness has no database; what they hand over is what PostgreSQL would). Oracle: nothing but the
-// two keys (the service token with its secret) may authenticate, a JWT never (none was signed),
-// and an accepted caller is that key's account, in its organization, with no more than its
-// scopes.
+// LoginGuard, fed "<authorization value>\n<x-api-secret value>" as a call's context. The snapshot
+// and the throttle read from small in-memory stores (the harness has no database; what they hand
+// over is what PostgreSQL would). Oracle: nothing but the two keys (the service token with its
+// secret) may authenticate, a JWT never (none was signed), and an accepted caller is that key's
+// account, in its organization, with no more than its scopes.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -120,11 +119,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   absl::string_view authorization = in.substr(0, newline);
   absl::string_view secret =
       newline == absl::string_view::npos ? absl::string_view() : in.substr(newline + 1);
-  auto credential = BearerCredential(authorization);
-  if (!credential.ok()) return 0;
-  RequestMeta meta{.request_id = "fuzz", .peer = "ipv4:127.0.0.1:1"};
-  auto caller = h->checks.AuthenticateBearer(*credential, secret, meta);
+  CallContext call{.request_id = "fuzz",
+                   .peer = "ipv4:127.0.0.1:1",
+                   .authorization = std::string(authorization),
+                   .api_secret = std::string(secret)};
+  auto caller = h->checks.AuthenticateCaller(call);
   if (!caller.ok()) return 0;
+  auto credential = BearerCredential(authorization);
+  if (!credential.ok()) __builtin_trap();  // authenticated by a header that is no bearer one
   const bool user = *credential == kUserKey && secret.empty();
   const bool service = *credential == kServiceKey && secret == kSecret;
   if (!user && !service) __builtin_trap();  // authenticated by something that is no key of ours

@@ -17,22 +17,24 @@
 #include "core/secret_digest.h"
 #include "core/tls_files.h"
 #include "core/worker_pool.h"
+#include "server/grpc/admin_service.h"
+#include "server/grpc/call_notes.h"
+#include "server/grpc/health_service.h"
+#include "server/grpc/rpc_metrics.h"
+#include "server/grpc/token_service.h"
+#include "server/grpc/unreadable_request.h"
+#include "server/service_metrics.h"
 #include "services/admin_logic.h"
-#include "services/admin_service.h"
 #include "services/api_key_logic.h"
 #include "services/auth_snapshot.h"
-#include "services/call_notes.h"
 #include "services/credential_check.h"
-#include "services/health_service.h"
+#include "services/introspection_logic.h"
 #include "services/key_manager.h"
 #include "services/key_usage.h"
 #include "services/login_guard.h"
+#include "services/revocation_logic.h"
 #include "services/rotation_logic.h"
-#include "services/rpc_metrics.h"
-#include "services/service_metrics.h"
-#include "services/token_logic.h"
-#include "services/token_service.h"
-#include "services/unreadable_request.h"
+#include "services/session_logic.h"
 #include "storage/migrator.h"
 #include "storage/pg_change_feed.h"
 #include "storage/pg_pool.h"
@@ -120,15 +122,21 @@ absl::Status ServerApp::Start() {
   checks_ = std::make_unique<CredentialCheck>(
       clock_, *key_ring_, VerifyOptions{.issuer = topts.issuer, .leeway = topts.leeway}, *digester_,
       *snapshot_, *key_usage_, *login_guard_);
-  token_logic_ = std::make_unique<TokenLogic>(
+  sessions_ = std::make_unique<SessionLogic>(
       clock_, topts, *key_ring_, *hasher_, *password_pool_, *digester_, *stores_->accounts,
-      *stores_->refresh_tokens, *stores_->audit, *stores_->orgs, *stores_->revocations, *snapshot_,
-      *checks_, *login_guard_);
+      *stores_->refresh_tokens, *stores_->audit, *checks_, *login_guard_);
+  introspection_ = std::make_unique<IntrospectionLogic>(
+      *checks_, IntrospectionPolicy{.issuer = topts.issuer,
+                                    .by_client_certificate =
+                                        config_.introspect_auth == Config::IntrospectAuth::kMtls});
   api_key_logic_ = std::make_unique<ApiKeyLogic>(
       clock_,
       ApiKeyOptions{.user_token_prefix = config_.api_key_prefix,
                     .service_token_prefix = config_.service_token_prefix},
       *digester_, *stores_->api_keys, *snapshot_);
+  revocation_ =
+      std::make_unique<RevocationLogic>(clock_, topts.leeway, *digester_, *stores_->revocations,
+                                        *snapshot_, *checks_, *api_key_logic_);
   rotation_logic_ = std::make_unique<RotationLogic>(
       clock_,
       RotationOptions{.publish_delay = config_.signing_key_publish_delay,
@@ -139,11 +147,11 @@ absl::Status ServerApp::Start() {
                                               *snapshot_);
   metrics_ = std::make_unique<MetricsRegistry>();
   RegisterMetrics();
+  grpc_edge_ = std::make_unique<GrpcEdge>(*checks_, *service_metrics_, *call_notes_,
+                                          /*mutual_tls=*/!config_.tls_client_ca.empty());
   token_service_ = std::make_unique<TokenServiceImpl>(
-      *token_logic_, *api_key_logic_, *rotation_logic_, *service_metrics_, *call_notes_,
-      config_.introspect_auth == Config::IntrospectAuth::kMtls);
-  admin_service_ = std::make_unique<AdminServiceImpl>(*token_logic_, *admin_logic_, *api_key_logic_,
-                                                      *service_metrics_, *call_notes_);
+      *grpc_edge_, *sessions_, *introspection_, *revocation_, *rotation_logic_, *key_manager_);
+  admin_service_ = std::make_unique<AdminServiceImpl>(*grpc_edge_, *admin_logic_, *api_key_logic_);
   health_ = std::make_unique<HealthService>();
   health_->SetServing(true);
 
@@ -257,7 +265,7 @@ absl::Status ServerApp::StartHttp() {
   http_server_->Get("/.well-known/jwks.json",
                     [this](const httplib::Request&, httplib::Response& res) {
                       res.set_header("Cache-Control", "public, max-age=60");
-                      res.set_content(token_logic_->JwksJson(), "application/json");
+                      res.set_content(key_manager_->JwksJson(), "application/json");
                     });
   std::string host;
   int port = 0;

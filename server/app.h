@@ -30,7 +30,10 @@ class Aead;
 class SecretDigester;
 class PasswordHasher;
 class BoundedWorkerPool;
-class TokenLogic;
+class SessionLogic;
+class IntrospectionLogic;
+class RevocationLogic;
+class GrpcEdge;
 class CredentialCheck;
 class AdminLogic;
 class KeyManager;
@@ -71,7 +74,10 @@ class ServerApp {
   AuthSnapshot& snapshot() { return *snapshot_; }
   const PgChangeFeed& change_feed() const { return *feed_; }
   // The logic the faces call, for tests that drive it from many threads without a transport.
-  TokenLogic& token_logic() { return *token_logic_; }
+  SessionLogic& sessions() { return *sessions_; }
+  IntrospectionLogic& introspection() { return *introspection_; }
+  RevocationLogic& revocation() { return *revocation_; }
+  CredentialCheck& credentials() { return *checks_; }
   AdminLogic& admin_logic() { return *admin_logic_; }
 
  private:
@@ -103,11 +109,14 @@ class ServerApp {
   std::unique_ptr<RpcMetrics> rpc_metrics_;
   std::unique_ptr<ServiceMetrics> service_metrics_;
   std::unique_ptr<CredentialCheck> checks_;
-  std::unique_ptr<TokenLogic> token_logic_;
+  std::unique_ptr<SessionLogic> sessions_;
+  std::unique_ptr<IntrospectionLogic> introspection_;
+  std::unique_ptr<RevocationLogic> revocation_;
   std::unique_ptr<ApiKeyLogic> api_key_logic_;
   std::unique_ptr<RotationLogic> rotation_logic_;
   std::unique_ptr<AdminLogic> admin_logic_;
   std::unique_ptr<KeyManager> key_manager_;
+  std::unique_ptr<GrpcEdge> grpc_edge_;
   std::unique_ptr<TokenServiceImpl> token_service_;
   std::unique_ptr<AdminServiceImpl> admin_service_;
   std::unique_ptr<HealthService> health_;

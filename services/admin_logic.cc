@@ -35,7 +35,7 @@ AdminLogic::AdminLogic(const Clock& clock, const PasswordHasher& hasher,
       audit_(audit),
       snapshot_(snapshot) {}
 
-AuditEntry AdminLogic::Audit(const Principal& caller, const RequestMeta& meta,
+AuditEntry AdminLogic::Audit(const Principal& caller, const CallContext& call,
                              absl::string_view action, std::string details_json) const {
   return AuditEntry{.org_id = caller.org_id,
                     .at = clock_.Now(),
@@ -43,8 +43,8 @@ AuditEntry AdminLogic::Audit(const Principal& caller, const RequestMeta& meta,
                     .action = std::string(action),
                     .target_type = "",
                     .target_id = "",
-                    .peer = meta.peer,
-                    .request_id = meta.request_id,
+                    .peer = call.peer,
+                    .request_id = call.request_id,
                     .details_json = std::move(details_json)};
 }
 
@@ -103,7 +103,7 @@ absl::StatusOr<Organization> AdminLogic::CallerOrganization(const Principal& cal
 }
 
 absl::StatusOr<CreatedOrg> AdminLogic::CreateOrganization(const Principal& caller,
-                                                          const RequestMeta& meta,
+                                                          const CallContext& call,
                                                           const std::string& slug,
                                                           const std::string& name,
                                                           const std::string& admin_username) {
@@ -124,7 +124,7 @@ absl::StatusOr<CreatedOrg> AdminLogic::CreateOrganization(const Principal& calle
     req.admin_password_hash = *std::move(hash);
   }
   auto created =
-      orgs_.Create(req, Audit(caller, meta, "organization.created", Json({{"slug", slug}})));
+      orgs_.Create(req, Audit(caller, call, "organization.created", Json({{"slug", slug}})));
   if (absl::IsAlreadyExists(created.status())) {
     return absl::AlreadyExistsError(absl::StrCat("slug: organization \"", slug, "\" exists"));
   }
@@ -136,7 +136,7 @@ absl::StatusOr<CreatedOrg> AdminLogic::CreateOrganization(const Principal& calle
 }
 
 absl::StatusOr<CreatedAccount> AdminLogic::CreateAccount(const Principal& caller,
-                                                         const RequestMeta& meta,
+                                                         const CallContext& call,
                                                          const CreateAccountInput& in) {
   if (auto s = RequireScope(caller, kScopeAccountsWrite); !s.ok()) return s;
   auto username = CheckName("username", in.username, 256);
@@ -188,7 +188,7 @@ absl::StatusOr<CreatedAccount> AdminLogic::CreateAccount(const Principal& caller
                  .roles = in.roles,
                  .now = clock_.Now()};
   auto account = accounts_.Create(
-      row, Audit(caller, meta, "account.created",
+      row, Audit(caller, call, "account.created",
                  Json({{"kind", in.kind == AccountKind::kService ? "SERVICE" : "USER"},
                        {"username", *username},
                        {"roles", in.roles}})));
@@ -223,16 +223,16 @@ absl::StatusOr<AccountPage> AdminLogic::ListAccounts(const Principal& caller, in
   return accounts_.List(caller.org_id, page_size, page_token);
 }
 
-absl::StatusOr<Account> AdminLogic::DisableAccount(const Principal& caller, const RequestMeta& meta,
+absl::StatusOr<Account> AdminLogic::DisableAccount(const Principal& caller, const CallContext& call,
                                                    const std::string& account_id) {
   if (auto s = RequireScope(caller, kScopeAccountsWrite); !s.ok()) return s;
   if (auto s = CheckId("account_id", account_id); !s.ok()) return s;
   if (auto s = RequireAuthorityOver(snapshot_, caller, account_id, "account_id"); !s.ok()) return s;
   return accounts_.Disable(caller.org_id, account_id, clock_.Now(),
-                           Audit(caller, meta, "account.disabled"));
+                           Audit(caller, call, "account.disabled"));
 }
 
-absl::StatusOr<Role> AdminLogic::CreateRole(const Principal& caller, const RequestMeta& meta,
+absl::StatusOr<Role> AdminLogic::CreateRole(const Principal& caller, const CallContext& call,
                                             const std::string& name,
                                             const std::vector<std::string>& scopes) {
   if (auto s = RequireScope(caller, kScopeRolesWrite); !s.ok()) return s;
@@ -243,31 +243,31 @@ absl::StatusOr<Role> AdminLogic::CreateRole(const Principal& caller, const Reque
   if (auto s = RequireHeld(caller, *parsed, "scopes"); !s.ok()) return s;
   auto role = roles_.Create(
       caller.org_id, name, *parsed, clock_.Now(),
-      Audit(caller, meta, "role.created", Json({{"name", name}, {"scopes", parsed->ToVector()}})));
+      Audit(caller, call, "role.created", Json({{"name", name}, {"scopes", parsed->ToVector()}})));
   if (absl::IsAlreadyExists(role.status())) {
     return absl::AlreadyExistsError(absl::StrCat("name: role \"", name, "\" exists"));
   }
   return role;
 }
 
-absl::Status AdminLogic::AssignRole(const Principal& caller, const RequestMeta& meta,
+absl::Status AdminLogic::AssignRole(const Principal& caller, const CallContext& call,
                                     const std::string& account_id, const std::string& role) {
   if (auto s = RequireScope(caller, kScopeRolesWrite); !s.ok()) return s;
   if (auto s = CheckId("account_id", account_id); !s.ok()) return s;
   if (auto s = CheckRoleName("role", role); !s.ok()) return s;
   if (auto s = RequireRolesHeld(caller, {role}, "role"); !s.ok()) return s;
   return accounts_.AssignRole(caller.org_id, account_id, role, clock_.Now(),
-                              Audit(caller, meta, "role.assigned", Json({{"role", role}})));
+                              Audit(caller, call, "role.assigned", Json({{"role", role}})));
 }
 
-absl::Status AdminLogic::UnassignRole(const Principal& caller, const RequestMeta& meta,
+absl::Status AdminLogic::UnassignRole(const Principal& caller, const CallContext& call,
                                       const std::string& account_id, const std::string& role) {
   if (auto s = RequireScope(caller, kScopeRolesWrite); !s.ok()) return s;
   if (auto s = CheckId("account_id", account_id); !s.ok()) return s;
   if (auto s = CheckRoleName("role", role); !s.ok()) return s;
   if (auto s = RequireRolesHeld(caller, {role}, "role"); !s.ok()) return s;
   return accounts_.UnassignRole(caller.org_id, account_id, role, clock_.Now(),
-                                Audit(caller, meta, "role.unassigned", Json({{"role", role}})));
+                                Audit(caller, call, "role.unassigned", Json({{"role", role}})));
 }
 
 }  // namespace tessera

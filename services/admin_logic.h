@@ -53,21 +53,21 @@ class AdminLogic {
              OrganizationStore& orgs, AccountStore& accounts, RoleStore& roles, AuditStore& audit,
              const AuthSnapshot& snapshot);
 
-  absl::StatusOr<CreatedOrg> CreateOrganization(const Principal& caller, const RequestMeta& meta,
+  absl::StatusOr<CreatedOrg> CreateOrganization(const Principal& caller, const CallContext& call,
                                                 const std::string& slug, const std::string& name,
                                                 const std::string& admin_username);
-  absl::StatusOr<CreatedAccount> CreateAccount(const Principal& caller, const RequestMeta& meta,
+  absl::StatusOr<CreatedAccount> CreateAccount(const Principal& caller, const CallContext& call,
                                                const CreateAccountInput& in);
   absl::StatusOr<Account> GetAccount(const Principal& caller, const std::string& account_id);
   absl::StatusOr<AccountPage> ListAccounts(const Principal& caller, int page_size,
                                            const std::string& page_token);
-  absl::StatusOr<Account> DisableAccount(const Principal& caller, const RequestMeta& meta,
+  absl::StatusOr<Account> DisableAccount(const Principal& caller, const CallContext& call,
                                          const std::string& account_id);
-  absl::StatusOr<Role> CreateRole(const Principal& caller, const RequestMeta& meta,
+  absl::StatusOr<Role> CreateRole(const Principal& caller, const CallContext& call,
                                   const std::string& name, const std::vector<std::string>& scopes);
-  absl::Status AssignRole(const Principal& caller, const RequestMeta& meta,
+  absl::Status AssignRole(const Principal& caller, const CallContext& call,
                           const std::string& account_id, const std::string& role);
-  absl::Status UnassignRole(const Principal& caller, const RequestMeta& meta,
+  absl::Status UnassignRole(const Principal& caller, const CallContext& call,
                             const std::string& account_id, const std::string& role);
 
   struct AuditPage {
@@ -82,7 +82,7 @@ class AdminLogic {
   absl::StatusOr<Organization> CallerOrganization(const Principal& caller);
 
  private:
-  AuditEntry Audit(const Principal& caller, const RequestMeta& meta, absl::string_view action,
+  AuditEntry Audit(const Principal& caller, const CallContext& call, absl::string_view action,
                    std::string details_json = "{}") const;
   absl::StatusOr<std::string> HashOnPool(const std::string& password);
   // PERMISSION_DENIED unless the caller holds every scope of the named roles of its org;

@@ -22,7 +22,7 @@ absl::Status ApiKeyLogic::MayRevoke(const Principal& caller, const ApiKeyInfo& k
   return RequireAuthorityOver(snapshot_, caller, key.account_id, "api_key_id");
 }
 
-absl::StatusOr<CreatedApiKey> ApiKeyLogic::Create(const Principal& caller, const RequestMeta& meta,
+absl::StatusOr<CreatedApiKey> ApiKeyLogic::Create(const Principal& caller, const CallContext& call,
                                                   const NewApiKeyInput& in) {
   std::string account_id = in.account_id.empty() ? caller.account_id : in.account_id;
   if (auto s = CheckId("account_id", account_id); !s.ok()) return s;
@@ -80,7 +80,7 @@ absl::StatusOr<CreatedApiKey> ApiKeyLogic::Create(const Principal& caller, const
   }
   row.digest = digester_.Digest(out.key);
   row.display_prefix = ApiKeyDisplayPrefix(out.key);
-  auto info = store_.Create(row, AuditBy(caller, meta, clock_.Now()));
+  auto info = store_.Create(row, AuditBy(caller, call, clock_.Now()));
   if (!info.ok()) return info.status();
   out.info = *std::move(info);
   return out;
@@ -100,7 +100,7 @@ absl::StatusOr<std::vector<ApiKeyInfo>> ApiKeyLogic::List(const Principal& calle
   return store_.List(caller.org_id, account_id);
 }
 
-absl::Status ApiKeyLogic::RevokeById(const Principal& caller, const RequestMeta& meta,
+absl::Status ApiKeyLogic::RevokeById(const Principal& caller, const CallContext& call,
                                      absl::string_view api_key_id) {
   if (auto s = CheckId("api_key_id", api_key_id); !s.ok()) return s;
   auto key = store_.Get(caller.org_id, api_key_id);
@@ -108,10 +108,10 @@ absl::Status ApiKeyLogic::RevokeById(const Principal& caller, const RequestMeta&
   if (!key->has_value()) return absl::NotFoundError("api_key_id: API key not found");
   if (auto s = MayRevoke(caller, **key); !s.ok()) return s;
   return store_.Revoke(caller.org_id, api_key_id, clock_.Now(),
-                       AuditBy(caller, meta, clock_.Now()));
+                       AuditBy(caller, call, clock_.Now()));
 }
 
-absl::Status ApiKeyLogic::RevokeByKey(const Principal& caller, const RequestMeta& meta,
+absl::Status ApiKeyLogic::RevokeByKey(const Principal& caller, const CallContext& call,
                                       absl::string_view key) {
   auto found = store_.FindByDigest(digester_.Digest(key));
   if (!found.ok()) return found.status();
@@ -121,11 +121,11 @@ absl::Status ApiKeyLogic::RevokeByKey(const Principal& caller, const RequestMeta
     return absl::PermissionDeniedError("token: not yours to revoke");
   }
   if (auto s = MayRevoke(caller, info); !s.ok()) return s;
-  return store_.Revoke(info.org_id, info.id, clock_.Now(), AuditBy(caller, meta, clock_.Now()));
+  return store_.Revoke(info.org_id, info.id, clock_.Now(), AuditBy(caller, call, clock_.Now()));
 }
 
 absl::StatusOr<RotatedSecret> ApiKeyLogic::RotateSecret(const Principal& caller,
-                                                        const RequestMeta& meta,
+                                                        const CallContext& call,
                                                         absl::string_view api_key_id,
                                                         int64_t overlap_seconds) {
   if (auto s = CheckId("service_token_secret.api_key_id", api_key_id); !s.ok()) return s;
@@ -156,7 +156,7 @@ absl::StatusOr<RotatedSecret> ApiKeyLogic::RotateSecret(const Principal& caller,
   RotatedSecret out{.secret = NewApiSecret()};
   absl::Time now = clock_.Now();
   out.previous_valid_until = now + absl::Seconds(overlap_seconds);
-  AuditEntry audit = AuditBy(caller, meta, clock_.Now());
+  AuditEntry audit = AuditBy(caller, call, clock_.Now());
   audit.details_json = absl::StrCat(R"({"overlap_seconds":)", overlap_seconds, "}");
   auto s = store_.RotateSecret(SecretRotation{.org_id = caller.org_id,
                                               .id = std::string(api_key_id),

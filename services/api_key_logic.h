@@ -50,7 +50,7 @@ class ApiKeyLogic {
   // For one's own account: any caller. For another account of the org: api_keys:write. Either
   // way the caller must hold every scope the account holds (a key acts as it), and a service
   // token's scopes must each be held by its account and by the caller.
-  absl::StatusOr<CreatedApiKey> Create(const Principal& caller, const RequestMeta& meta,
+  absl::StatusOr<CreatedApiKey> Create(const Principal& caller, const CallContext& call,
                                        const NewApiKeyInput& in);
   // One's own keys: any caller; another account's or the whole org's (`account_id` empty with
   // api_keys:read): api_keys:read.
@@ -58,13 +58,13 @@ class ApiKeyLogic {
                                                const std::string& account_id);
   // By ID. Unknown (or another organization's): NOT_FOUND; already revoked: OK. Another
   // account's key needs tokens:revoke and every scope that account holds.
-  absl::Status RevokeById(const Principal& caller, const RequestMeta& meta,
+  absl::Status RevokeById(const Principal& caller, const CallContext& call,
                           absl::string_view api_key_id);
   // By the key itself (RFC 7009: an unknown key succeeds).
-  absl::Status RevokeByKey(const Principal& caller, const RequestMeta& meta, absl::string_view key);
+  absl::Status RevokeByKey(const Principal& caller, const CallContext& call, absl::string_view key);
   // A new secret for a service token; the old one keeps working `overlap` longer (0: stops now).
   // The key's owner or api_keys:write, holding all the key's account and scopes hold.
-  absl::StatusOr<RotatedSecret> RotateSecret(const Principal& caller, const RequestMeta& meta,
+  absl::StatusOr<RotatedSecret> RotateSecret(const Principal& caller, const CallContext& call,
                                              absl::string_view api_key_id, int64_t overlap_seconds);
 
  private:

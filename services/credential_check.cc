@@ -2,6 +2,7 @@
 
 #include "core/credentials.h"
 #include "core/encoding.h"
+#include "services/refusal.h"
 #include "services/validation.h"
 
 namespace tessera {
@@ -33,7 +34,7 @@ absl::StatusOr<std::optional<CredentialCheck::ActiveToken>> CredentialCheck::Acc
 }
 
 absl::StatusOr<std::optional<CredentialCheck::ActiveCredential>> CredentialCheck::ApiKey(
-    absl::string_view key, absl::string_view secret, const RequestMeta& meta, bool peer_presents,
+    absl::string_view key, absl::string_view secret, const CallContext& call, bool peer_presents,
     const std::string* visible_org) {
   if (ApiKeyPrefix(key).empty()) return std::nullopt;
   auto found = snapshot_.ActiveApiKey(digester_.Digest(key));
@@ -45,7 +46,7 @@ absl::StatusOr<std::optional<CredentialCheck::ActiveCredential>> CredentialCheck
   if (visible_org != nullptr && k.key->org_id != *visible_org) return std::nullopt;
   absl::Time now = clock_.Now();
   if (k.key->kind == ApiKeyKind::kServiceToken) {
-    if (auto s = guard_.CheckSecret(*k.key, meta, peer_presents); !s.ok()) return s;
+    if (auto s = guard_.CheckSecret(*k.key, call, peer_presents); !s.ok()) return s;
     bool current = false, previous = false;
     if (IsApiSecretFormat(secret)) {
       std::string digest = digester_.Digest(secret);
@@ -54,7 +55,7 @@ absl::StatusOr<std::optional<CredentialCheck::ActiveCredential>> CredentialCheck
                  ConstantTimeEquals(digest, k.key->previous_secret_digest);
     }
     if (!current && !previous) {
-      guard_.SecretFailed(*k.key, meta, peer_presents);
+      guard_.SecretFailed(*k.key, call, peer_presents);
       return std::nullopt;
     }
   } else if (!secret.empty()) {
@@ -67,11 +68,22 @@ absl::StatusOr<std::optional<CredentialCheck::ActiveCredential>> CredentialCheck
   return out;
 }
 
+absl::StatusOr<Principal> CredentialCheck::AuthenticateCaller(const CallContext& call) {
+  static const std::string kNone;
+  auto token = BearerCredential(call.authorization ? *call.authorization : kNone);
+  auto caller = token.ok() ? AuthenticateBearer(*token, call.api_secret, call)
+                           : absl::StatusOr<Principal>(token.status());
+  if (absl::IsUnauthenticated(caller.status())) {
+    return MarkRefused(caller.status(), RefusalReason::kInvalidBearer);
+  }
+  return caller;
+}
+
 absl::StatusOr<Principal> CredentialCheck::AuthenticateBearer(absl::string_view token,
                                                               absl::string_view secret,
-                                                              const RequestMeta& meta) {
+                                                              const CallContext& call) {
   if (!ApiKeyPrefix(token).empty()) {
-    auto active = ApiKey(token, secret, meta, /*peer_presents=*/true, nullptr);
+    auto active = ApiKey(token, secret, call, /*peer_presents=*/true, nullptr);
     if (!active.ok()) return active.status();
     if (!active->has_value()) return absl::UnauthenticatedError("invalid bearer credential");
     ActiveCredential& c = **active;

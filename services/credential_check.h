@@ -5,7 +5,7 @@
 // one place that decides what a bearer credential is, for caller authentication, introspection
 // and the key grants alike.
 //
-//   auto caller = checks.AuthenticateBearer(bearer, secret, meta);  // Principal or an error
+//   auto caller = checks.AuthenticateCaller(call);  // Principal or an error
 #ifndef TESSERA_SERVICES_CREDENTIAL_CHECK_H_
 #define TESSERA_SERVICES_CREDENTIAL_CHECK_H_
 
@@ -52,15 +52,15 @@ class CredentialCheck {
   };
   absl::StatusOr<std::optional<ActiveCredential>> ApiKey(absl::string_view key,
                                                          absl::string_view secret,
-                                                         const RequestMeta& meta,
+                                                         const CallContext& call,
                                                          bool peer_presents,
                                                          const std::string* visible_org);
 
-  // The caller of a call, from its bearer credential (an access token, a user API token, or a
-  // service token with its secret): UNAUTHENTICATED unless it is active; RESOURCE_EXHAUSTED
-  // while a service token or the caller's address is locked out for wrong secrets.
-  absl::StatusOr<Principal> AuthenticateBearer(absl::string_view token, absl::string_view secret,
-                                               const RequestMeta& meta);
+  // The caller of a call, from the credential it presented (`authorization: Bearer <token>`:
+  // an access token, a user API token, or a service token with `api_secret`). UNAUTHENTICATED,
+  // marked RefusalReason::kInvalidBearer, unless it is active; RESOURCE_EXHAUSTED while a
+  // service token or the caller's address is locked out for wrong secrets.
+  absl::StatusOr<Principal> AuthenticateCaller(const CallContext& call);
 
   // The signature and times of an access token this service signed, revoked or not.
   absl::StatusOr<AccessTokenClaims> Verify(absl::string_view token, absl::Time now) {
@@ -68,6 +68,9 @@ class CredentialCheck {
   }
 
  private:
+  absl::StatusOr<Principal> AuthenticateBearer(absl::string_view token, absl::string_view secret,
+                                               const CallContext& call);
+
   const Clock& clock_;
   const SecretDigester& digester_;
   const AuthSnapshot& snapshot_;

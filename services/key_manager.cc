@@ -1,5 +1,7 @@
 #include "services/key_manager.h"
 
+#include <nlohmann/json.hpp>
+
 #include "absl/strings/str_cat.h"
 #include "core/encoding.h"
 #include "core/log.h"
@@ -80,6 +82,26 @@ absl::Status KeyManager::Load(const std::vector<SigningKeyRecord>& records) {
   Log(LogLevel::kInfo, "signing_keys_loaded", {{"count", std::to_string(entries.size())}});
   ring_.Replace(std::move(entries));
   return absl::OkStatus();
+}
+
+std::vector<PublicJwk> KeyManager::Jwks() const {
+  std::vector<PublicJwk> out;
+  for (const auto& key : ring_.Published(clock_.Now())) out.push_back(key->Jwk());
+  return out;
+}
+
+std::string KeyManager::JwksJson() const {
+  nlohmann::json keys = nlohmann::json::array();
+  for (const PublicJwk& k : Jwks()) {
+    nlohmann::json j = {{"kid", k.kid}, {"kty", k.kty}, {"alg", k.alg}, {"use", k.use}};
+    if (!k.crv.empty()) j["crv"] = k.crv;
+    if (!k.x.empty()) j["x"] = k.x;
+    if (!k.y.empty()) j["y"] = k.y;
+    if (!k.n.empty()) j["n"] = k.n;
+    if (!k.e.empty()) j["e"] = k.e;
+    keys.push_back(std::move(j));
+  }
+  return nlohmann::json{{"keys", keys}}.dump();
 }
 
 }  // namespace tessera

@@ -1,8 +1,12 @@
 // KeyManager: keeps the KeyRing in step with the signing keys in storage. At start it makes sure
 // an active key exists (creating and sealing one if this is the first replica ever) and loads
-// every key, unsealing private parts with the key-encryption key.
+// every key, unsealing private parts with the key-encryption key. It also publishes the ring's
+// public keys as the JWKS (for GetJwks and the HTTP side port alike).
 #ifndef TESSERA_SERVICES_KEY_MANAGER_H_
 #define TESSERA_SERVICES_KEY_MANAGER_H_
+
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "core/aead.h"
@@ -31,6 +35,11 @@ class KeyManager {
   };
   absl::StatusOr<Rotated> Rotate(absl::Duration publish_delay, absl::Duration verify_tail,
                                  AuditEntry audit);
+
+  // The public keys verifiers should trust now: the signing one, the next, and those still
+  // verifying tokens they signed. JwksJson is the same set as an RFC 7517 document.
+  std::vector<PublicJwk> Jwks() const;
+  std::string JwksJson() const;
 
  private:
   // A new key of the configured algorithm, sealed, signing from `activates_at`.

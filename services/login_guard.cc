@@ -112,25 +112,25 @@ std::string LoginGuard::SubjectForUnknownLogin(absl::string_view name_digest) {
   return absl::StrCat("login:", name_digest);
 }
 
-absl::Status LoginGuard::CheckPeer(const RequestMeta& meta, absl::Time now) const {
-  if (meta.peer.empty()) return absl::OkStatus();
-  auto until = peers_.LockedUntil(PeerAddress(meta.peer), now);
+absl::Status LoginGuard::CheckPeer(const CallContext& call, absl::Time now) const {
+  if (call.peer.empty()) return absl::OkStatus();
+  auto until = peers_.LockedUntil(PeerAddress(call.peer), now);
   if (until) return TooManyAttempts(*until - now);
   return absl::OkStatus();
 }
 
-void LoginGuard::CountPeerFailure(const RequestMeta& meta, absl::Time now) {
-  if (meta.peer.empty()) return;
-  std::string address = PeerAddress(meta.peer);
+void LoginGuard::CountPeerFailure(const CallContext& call, absl::Time now) {
+  if (call.peer.empty()) return;
+  std::string address = PeerAddress(call.peer);
   ThrottleVerdict v = peers_.CountFailure(address, now);
-  if (v.allowed && v.locked_until > now) AuditLockout("", "peer", address, v, now, meta);
+  if (v.allowed && v.locked_until > now) AuditLockout("", "peer", address, v, now, call);
 }
 
 absl::StatusOr<LoginGuard::Attempt> LoginGuard::BeginPassword(std::string subject,
                                                               std::string org_id,
-                                                              const RequestMeta& meta) {
+                                                              const CallContext& call) {
   absl::Time now = clock_.Now();
-  if (auto s = CheckPeer(meta, now); !s.ok()) return s;
+  if (auto s = CheckPeer(call, now); !s.ok()) return s;
   auto verdict = store_.CountFailure(subject, now, options_.subject);
   if (!verdict.ok()) return verdict.status();
   if (!verdict->allowed) return TooManyAttempts(verdict->locked_until - now);
@@ -146,44 +146,44 @@ absl::StatusOr<LoginGuard::Attempt> LoginGuard::BeginPassword(std::string subjec
   return a;
 }
 
-void LoginGuard::Succeeded(const Attempt& attempt, const RequestMeta& meta) {
+void LoginGuard::Succeeded(const Attempt& attempt, const CallContext& call) {
   absl::Status s = store_.Clear(attempt.subject);
   if (!s.ok()) {
     // The login stands; the stale count only brings a later lockout closer.
     Log(LogLevel::kWarning, "throttle_clear_failed",
-        {{"request_id", meta.request_id}, {"error", std::string(s.message())}});
+        {{"request_id", call.request_id}, {"error", std::string(s.message())}});
   }
 }
 
-void LoginGuard::Failed(const Attempt& attempt, const RequestMeta& meta) {
+void LoginGuard::Failed(const Attempt& attempt, const CallContext& call) {
   absl::Time now = clock_.Now();
-  CountPeerFailure(meta, now);
+  CountPeerFailure(call, now);
   // Begin already counted this failure; if that count engaged the lock, this is the lockout.
   if (attempt.verdict.locked_until > now) {
     AuditLockout(attempt.org_id, attempt.target_type, attempt.target_id, attempt.verdict, now,
-                 meta);
+                 call);
   }
 }
 
-absl::Status LoginGuard::CheckSecret(const ApiKeyCredential& key, const RequestMeta& meta,
+absl::Status LoginGuard::CheckSecret(const ApiKeyCredential& key, const CallContext& call,
                                      bool peer_presents) const {
   absl::Time now = clock_.Now();
   if (key.secret_locked_until > now) return TooManyAttempts(key.secret_locked_until - now);
-  return peer_presents ? CheckPeer(meta, now) : absl::OkStatus();
+  return peer_presents ? CheckPeer(call, now) : absl::OkStatus();
 }
 
-void LoginGuard::SecretFailed(const ApiKeyCredential& key, const RequestMeta& meta,
+void LoginGuard::SecretFailed(const ApiKeyCredential& key, const CallContext& call,
                               bool peer_presents) {
   absl::Time now = clock_.Now();
-  if (peer_presents) CountPeerFailure(meta, now);
+  if (peer_presents) CountPeerFailure(call, now);
   auto v = store_.CountSecretFailure(key.org_id, key.id, now, options_.subject);
   if (!v.ok()) {
     Log(LogLevel::kWarning, "throttle_count_failed",
-        {{"request_id", meta.request_id}, {"error", std::string(v.status().message())}});
+        {{"request_id", call.request_id}, {"error", std::string(v.status().message())}});
     return;
   }
   if (v->allowed && v->locked_until > now) {
-    AuditLockout(key.org_id, "api_key", key.id, *v, now, meta);
+    AuditLockout(key.org_id, "api_key", key.id, *v, now, call);
   }
 }
 
@@ -195,7 +195,7 @@ absl::Status LoginGuard::Prune() {
 
 void LoginGuard::AuditLockout(const std::string& org_id, absl::string_view target_type,
                               absl::string_view target_id, const ThrottleVerdict& verdict,
-                              absl::Time now, const RequestMeta& meta) {
+                              absl::Time now, const CallContext& call) {
   int64_t seconds = absl::ToInt64Seconds(absl::Ceil(verdict.locked_until - now, absl::Seconds(1)));
   nlohmann::json details = {{"failures", verdict.failures}, {"locked_seconds", seconds}};
   AuditEntry e{.org_id = org_id,
@@ -204,17 +204,17 @@ void LoginGuard::AuditLockout(const std::string& org_id, absl::string_view targe
                .action = "auth.lockout",
                .target_type = std::string(target_type),
                .target_id = std::string(target_id),
-               .peer = meta.peer,
-               .request_id = meta.request_id,
+               .peer = call.peer,
+               .request_id = call.request_id,
                .details_json = details.dump()};
   Log(LogLevel::kWarning, "auth_lockout",
-      {{"request_id", meta.request_id},
+      {{"request_id", call.request_id},
        {"target_type", std::string(target_type)},
        {"target_id", std::string(target_id)},
        {"locked_seconds", std::to_string(seconds)}});
   if (absl::Status s = audit_.Append(std::move(e)); !s.ok()) {
     Log(LogLevel::kError, "audit_write_failed",
-        {{"request_id", meta.request_id}, {"error", std::string(s.message())}});
+        {{"request_id", call.request_id}, {"error", std::string(s.message())}});
   }
 }
 

@@ -85,21 +85,21 @@ class LoginGuard {
     ThrottleVerdict verdict;
   };
   absl::StatusOr<Attempt> BeginPassword(std::string subject, std::string org_id,
-                                        const RequestMeta& meta);
+                                        const CallContext& call);
   // Forgets the subject's failures; the peer keeps its own (one valid login must not open the
   // door to guessing others).
-  void Succeeded(const Attempt& attempt, const RequestMeta& meta);
-  void Failed(const Attempt& attempt, const RequestMeta& meta);
+  void Succeeded(const Attempt& attempt, const CallContext& call);
+  void Failed(const Attempt& attempt, const CallContext& call);
 
   // Before a service token's secret is compared (memory only): RESOURCE_EXHAUSTED while the key
   // or, when `peer_presents`, the calling address is locked. An Introspect caller relays other
   // clients' tokens: it is not the presenter, and locking it out would let anyone who hands it
   // bad secrets cut it off.
-  absl::Status CheckSecret(const ApiKeyCredential& key, const RequestMeta& meta,
+  absl::Status CheckSecret(const ApiKeyCredential& key, const CallContext& call,
                            bool peer_presents) const;
   // A wrong secret for `key`: counted in PostgreSQL (and for the peer when it presents). Best
   // effort: when the count cannot be written the attempt has still failed.
-  void SecretFailed(const ApiKeyCredential& key, const RequestMeta& meta, bool peer_presents);
+  void SecretFailed(const ApiKeyCredential& key, const CallContext& call, bool peer_presents);
 
   // Drops stale counters, in memory and in PostgreSQL.
   absl::Status Prune();
@@ -110,11 +110,11 @@ class LoginGuard {
   static std::string SubjectForUnknownLogin(absl::string_view name_digest);
 
  private:
-  absl::Status CheckPeer(const RequestMeta& meta, absl::Time now) const;
-  void CountPeerFailure(const RequestMeta& meta, absl::Time now);
+  absl::Status CheckPeer(const CallContext& call, absl::Time now) const;
+  void CountPeerFailure(const CallContext& call, absl::Time now);
   void AuditLockout(const std::string& org_id, absl::string_view target_type,
                     absl::string_view target_id, const ThrottleVerdict& verdict, absl::Time now,
-                    const RequestMeta& meta);
+                    const CallContext& call);
 
   const Clock& clock_;
   const GuardOptions options_;

@@ -1,11 +1,12 @@
-// Who is calling, and from where: what the authenticator derives from a request's credential,
-// and the request facts (ID, peer) that go into audit rows and logs.
+// Who is calling: what caller authentication derives from a call's credential, and the audit row
+// such a caller's writes start from.
 #ifndef TESSERA_SERVICES_PRINCIPAL_H_
 #define TESSERA_SERVICES_PRINCIPAL_H_
 
 #include <string>
 
 #include "core/scopes.h"
+#include "services/call_context.h"
 #include "storage/records.h"
 
 namespace tessera {
@@ -22,18 +23,13 @@ struct Principal {
   bool platform = false;
 };
 
-struct RequestMeta {
-  std::string request_id;
-  std::string peer;
-};
-
 // An audit row by `caller` at `at`, for the store to complete with its action and target.
-inline AuditEntry AuditBy(const Principal& caller, const RequestMeta& meta, absl::Time at) {
+inline AuditEntry AuditBy(const Principal& caller, const CallContext& call, absl::Time at) {
   return AuditEntry{.org_id = caller.org_id,
                     .at = at,
                     .actor_id = caller.account_id,
-                    .peer = meta.peer,
-                    .request_id = meta.request_id};
+                    .peer = call.peer,
+                    .request_id = call.request_id};
 }
 
 }  // namespace tessera

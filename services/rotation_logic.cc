@@ -20,7 +20,7 @@ RotationLogic::RotationLogic(const Clock& clock, RotationOptions options,
       snapshot_(snapshot) {}
 
 absl::StatusOr<Rotation> RotationLogic::ServiceAccountPassword(const Principal& caller,
-                                                               const RequestMeta& meta,
+                                                               const CallContext& call,
                                                                absl::string_view account_id) {
   if (auto s = CheckId("service_account_password.account_id", account_id); !s.ok()) return s;
   if (auto s = RequireScope(caller, kScopeAccountsWrite); !s.ok()) return s;
@@ -36,30 +36,30 @@ absl::StatusOr<Rotation> RotationLogic::ServiceAccountPassword(const Principal& 
   if (!hash.ok()) return hash.status();
   if (!hash->ok()) return hash->status();
   auto s = accounts_.RotatePassword(caller.org_id, account_id, **hash, clock_.Now(),
-                                    AuditBy(caller, meta, clock_.Now()));
+                                    AuditBy(caller, call, clock_.Now()));
   if (!s.ok()) return s;
   return out;
 }
 
 absl::StatusOr<Rotation> RotationLogic::ServiceTokenSecret(const Principal& caller,
-                                                           const RequestMeta& meta,
+                                                           const CallContext& call,
                                                            absl::string_view api_key_id,
                                                            int64_t overlap_seconds) {
-  auto rotated = api_keys_.RotateSecret(caller, meta, api_key_id, overlap_seconds);
+  auto rotated = api_keys_.RotateSecret(caller, call, api_key_id, overlap_seconds);
   if (!rotated.ok()) return rotated.status();
   return Rotation{.new_secret = std::move(rotated->secret),
                   .previous_valid_until = rotated->previous_valid_until};
 }
 
 absl::StatusOr<Rotation> RotationLogic::SigningKey(const Principal& caller,
-                                                   const RequestMeta& meta) {
+                                                   const CallContext& call) {
   if (!IsPlatformAdmin(caller)) {
     return absl::PermissionDeniedError(
         "signing_key: signing keys are the service's own; only a platform organization's admin "
         "may rotate them");
   }
   auto rotated = keys_.Rotate(options_.publish_delay, options_.verify_tail,
-                              AuditBy(caller, meta, clock_.Now()));
+                              AuditBy(caller, call, clock_.Now()));
   if (!rotated.ok()) return rotated.status();
   // The replaced keys sign until the new one activates and verify (stay in the JWKS) until:
   return Rotation{.kid = rotated->kid,

@@ -39,14 +39,14 @@ class RotationLogic {
                 KeyManager& keys, const AuthSnapshot& snapshot);
 
   // Needs accounts:write and every scope the account holds, in the caller's organization.
-  absl::StatusOr<Rotation> ServiceAccountPassword(const Principal& caller, const RequestMeta& meta,
+  absl::StatusOr<Rotation> ServiceAccountPassword(const Principal& caller, const CallContext& call,
                                                   absl::string_view account_id);
   // The key's own account, or api_keys:write.
-  absl::StatusOr<Rotation> ServiceTokenSecret(const Principal& caller, const RequestMeta& meta,
+  absl::StatusOr<Rotation> ServiceTokenSecret(const Principal& caller, const CallContext& call,
                                               absl::string_view api_key_id,
                                               int64_t overlap_seconds);
   // Signing keys belong to the whole service: `admin` of a platform organization only.
-  absl::StatusOr<Rotation> SigningKey(const Principal& caller, const RequestMeta& meta);
+  absl::StatusOr<Rotation> SigningKey(const Principal& caller, const CallContext& call);
 
  private:
   const Clock& clock_;

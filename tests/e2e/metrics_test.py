@@ -81,6 +81,9 @@ class Metrics(unittest.TestCase):
             "issued_api_key": 'tessera_tokens_issued_total{grant="api_key"}',
             "issued_service_token": 'tessera_tokens_issued_total{grant="service_token"}',
             "bad_bearer": 'tessera_auth_failures_total{reason="invalid_bearer"}',
+            "bad_password": 'tessera_auth_failures_total{reason="invalid_credentials"}',
+            "bad_refresh": 'tessera_auth_failures_total{reason="invalid_refresh_token"}',
+            "locked_out": 'tessera_auth_failures_total{reason="locked_out"}',
             "jwks_refused": 'grpc_server_handled_total{grpc_service="tessera.v1.TokenService",'
                             'grpc_method="GetJwks",grpc_code="Unauthenticated"}',
         }
@@ -94,6 +97,12 @@ class Metrics(unittest.TestCase):
         ok, _ = self.curl("tessera.v1.TokenService/Introspect", {"token": "garbage"}, token)
         self.assertTrue(ok)
         ok, _ = self.curl("tessera.v1.TokenService/GetJwks", {}, "not-a-token")
+        self.assertFalse(ok)
+        # Each refused credential by its own reason, and by nothing else.
+        ok, _ = self.curl("tessera.v1.TokenService/IssueToken", {
+            "password": {"org_slug": "acme", "username": "admin", "password": "wrong"}})
+        self.assertFalse(ok)
+        ok, _ = self.curl("tessera.v1.TokenService/Refresh", {"refresh_token": "rt_" + "0" * 43})
         self.assertFalse(ok)
         # The key grants are counted by their own grant.
         ok, user = self.curl("tessera.v1.AdminService/CreateApiKey", {
@@ -115,7 +124,8 @@ class Metrics(unittest.TestCase):
         delta = {k: (self.sample(text, v) or 0) - base[k] for k, v in counted.items()}
         self.assertEqual(delta, {"ok": 4, "started": 4, "timed": 4, "active": 3, "inactive": 1,
                                  "issued": 1, "issued_api_key": 1, "issued_service_token": 1,
-                                 "bad_bearer": 1, "jwks_refused": 1})
+                                 "bad_bearer": 1, "jwks_refused": 1, "bad_password": 1,
+                                 "bad_refresh": 1, "locked_out": 0})
         self.assertGreaterEqual(self.sample(text, 'tessera_snapshot_entries{kind="accounts"}'), 1)
         self.assertIsNotNone(self.sample(text, "tessera_signing_key_age_seconds"))
         self.assertIsNotNone(self.sample(text, 'tessera_db_pool_connections{state="idle"}'))

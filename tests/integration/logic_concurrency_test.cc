@@ -8,12 +8,22 @@
 #include <thread>
 
 #include "core/sync.h"
-#include "services/token_logic.h"
+#include "services/credential_check.h"
+#include "services/introspection_logic.h"
+#include "services/revocation_logic.h"
+#include "services/session_logic.h"
 #include "tests/integration/replica.h"
 #include "tests/integration/server_fixture.h"
 
 namespace tessera {
 namespace {
+
+// The caller `token` authenticates as, through the logic the faces call.
+absl::StatusOr<Principal> AuthenticateAs(ServerApp& app, const std::string& token,
+                                         CallContext call) {
+  call.authorization = "Bearer " + token;
+  return app.credentials().AuthenticateCaller(call);
+}
 
 // Sets `flag` when it goes out of scope: declared after the threads that wait for the flag, so a
 // failed assertion stops them before they are joined.
@@ -37,22 +47,22 @@ class LogicConcurrencyTest : public ServerTest {
   void Configure(Config& c) override {
     c.health_interval = absl::Milliseconds(20);  // the key-usage flush runs beside the calls
   }
-  Principal Admin(TokenLogic& logic) {
-    auto p = logic.AuthenticateBearer(a_.token, "", meta_);
+  Principal Admin(ServerApp& logic) {
+    auto p = AuthenticateAs(logic, a_.token, meta_);
     EXPECT_TRUE(p.ok()) << p.status();
     return p.ok() ? *p : Principal{};
   }
-  RequestMeta meta_{.request_id = "concurrency", .peer = "ipv4:127.0.0.1:1"};
+  CallContext meta_{.request_id = "concurrency", .peer = "ipv4:127.0.0.1:1"};
 };
 
 TEST_F(LogicConcurrencyTest, RefreshersIntrospectorsAndARevocationShareTheSnapshot) {
-  TokenLogic& logic = app_->token_logic();
+  ServerApp& logic = *app_;
   MakeUser(a_.token, "erin", {"read:x"});
   std::string erin_id;
   constexpr int kThieves = 3;
   std::vector<std::string> refresh(kThieves);
   for (int t = 0; t < kThieves; ++t) {
-    auto login = logic.LoginWithPassword(
+    auto login = logic.sessions().LoginWithPassword(
         PasswordLogin{.org_slug = "org-a", .username = "erin", .password = "password-erin"}, meta_);
     ASSERT_TRUE(login.ok()) << login.status();
     refresh[t] = login->refresh_token;
@@ -69,7 +79,7 @@ TEST_F(LogicConcurrencyTest, RefreshersIntrospectorsAndARevocationShareTheSnapsh
       threads.emplace_back([&, t] {
         for (int i = 0; i < 300; ++i) {
           bool was_revoked = revoked.load();
-          auto r = logic.Refresh(refresh[t], meta_);
+          auto r = logic.sessions().Refresh(refresh[t], meta_);
           if (!r.ok()) {
             if (was_revoked) return;
             continue;
@@ -97,7 +107,7 @@ TEST_F(LogicConcurrencyTest, RefreshersIntrospectorsAndARevocationShareTheSnapsh
             tokens = minted;
           }
           for (const std::string& token : tokens) {
-            auto r = logic.Introspect(token, "", meta_, &admin);
+            auto r = logic.introspection().Introspect(meta_, &admin, token, "");
             ASSERT_TRUE(r.ok()) << r.status();
             // Once a replica has shown a token inactive it never shows it active again.
             if (!r->active) seen_inactive.insert(token);
@@ -108,7 +118,7 @@ TEST_F(LogicConcurrencyTest, RefreshersIntrospectorsAndARevocationShareTheSnapsh
     }
     ASSERT_TRUE(WaitUntil([&] { return refreshed.load() >= 6; }));
     Principal admin = Admin(logic);
-    ASSERT_TRUE(logic.RevokeAccount(admin, erin_id, meta_).ok());
+    ASSERT_TRUE(logic.revocation().Revoke(admin, {RevokeTarget::kAccount, erin_id}, meta_).ok());
     revoked = true;
   }
   EXPECT_EQ(after.load(), 0) << "refreshes that began after the revocation succeeded";
@@ -116,9 +126,9 @@ TEST_F(LogicConcurrencyTest, RefreshersIntrospectorsAndARevocationShareTheSnapsh
   clock_.Advance(absl::Seconds(2));
   Principal admin = Admin(logic);
   for (int t = 0; t < kThieves; ++t) {
-    EXPECT_FALSE(logic.Refresh(refresh[t], meta_).ok());
+    EXPECT_FALSE(logic.sessions().Refresh(refresh[t], meta_).ok());
     if (!last_access[t].empty()) {
-      EXPECT_FALSE(logic.Introspect(last_access[t], "", meta_, &admin)->active);
+      EXPECT_FALSE(logic.introspection().Introspect(meta_, &admin, last_access[t], "")->active);
     }
   }
 }
@@ -126,8 +136,8 @@ TEST_F(LogicConcurrencyTest, RefreshersIntrospectorsAndARevocationShareTheSnapsh
 TEST_F(LogicConcurrencyTest, AReplicaIntrospectsWhileItsFeedAppliesRevocations) {
   Replica b(config_, clock_);
   ASSERT_TRUE(b.status.ok()) << b.status;
-  TokenLogic& on_a = app_->token_logic();
-  TokenLogic& on_b = b.app.token_logic();
+  ServerApp& on_a = *app_;
+  ServerApp& on_b = b.app;
   MakeUser(a_.token, "fred", {"read:x"});
   constexpr int kTokens = 24;
   std::vector<std::string> tokens;
@@ -145,7 +155,7 @@ TEST_F(LogicConcurrencyTest, AReplicaIntrospectsWhileItsFeedAppliesRevocations) 
         Principal admin = Admin(on_b);
         while (!done.load()) {
           for (int i = t; i < kTokens; i += 3) {
-            auto r = on_b.Introspect(tokens[i], "", meta_, &admin);
+            auto r = on_b.introspection().Introspect(meta_, &admin, tokens[i], "");
             if (!r.ok()) continue;
             if (!r->active) seen_inactive[i] = true;
             if (r->active && seen_inactive[i].load()) went_back.fetch_add(1);
@@ -154,19 +164,20 @@ TEST_F(LogicConcurrencyTest, AReplicaIntrospectsWhileItsFeedAppliesRevocations) 
       });
     }
     Principal admin = Admin(on_a);
-    for (int i = 0; i < kTokens; ++i) ASSERT_TRUE(on_a.RevokeToken(admin, tokens[i], meta_).ok());
+    for (int i = 0; i < kTokens; ++i)
+      ASSERT_TRUE(on_a.revocation().Revoke(admin, {RevokeTarget::kToken, tokens[i]}, meta_).ok());
     SyncFeed(b.app.change_feed());
     done = true;
   }
   EXPECT_EQ(went_back.load(), 0);
   Principal admin = Admin(on_b);
   for (int i = 0; i < kTokens; ++i) {
-    EXPECT_FALSE(on_b.Introspect(tokens[i], "", meta_, &admin)->active) << i;
+    EXPECT_FALSE(on_b.introspection().Introspect(meta_, &admin, tokens[i], "")->active) << i;
   }
 }
 
 TEST_F(LogicConcurrencyTest, LoginsAndKeyUseRaceTheUsageFlush) {
-  TokenLogic& logic = app_->token_logic();
+  ServerApp& logic = *app_;
   for (int u = 0; u < 3; ++u) MakeUser(a_.token, "gus" + std::to_string(u), {"read:x"});
   std::atomic<int> ok{0};
   v1::CreateApiKeyResponse key;  // before the threads that read it, so it outlives them
@@ -176,7 +187,7 @@ TEST_F(LogicConcurrencyTest, LoginsAndKeyUseRaceTheUsageFlush) {
       threads.emplace_back([&, u] {
         std::string name = "gus" + std::to_string(u);
         for (int i = 0; i < 8; ++i) {
-          auto r = logic.LoginWithPassword(
+          auto r = logic.sessions().LoginWithPassword(
               PasswordLogin{.org_slug = "org-a", .username = name, .password = "password-" + name},
               meta_);
           if (r.ok()) ok.fetch_add(1);
@@ -191,7 +202,7 @@ TEST_F(LogicConcurrencyTest, LoginsAndKeyUseRaceTheUsageFlush) {
     for (int t = 0; t < 2; ++t) {
       threads.emplace_back([&] {
         for (int i = 0; i < 200; ++i) {
-          auto p = logic.AuthenticateBearer(key.key(), "", meta_);
+          auto p = AuthenticateAs(logic, key.key(), meta_);
           ASSERT_TRUE(p.ok()) << p.status();
           clock_.Advance(absl::Milliseconds(5));
         }

@@ -1,21 +1,19 @@
-// The gRPC adapter for tessera.v1.AdminService over AdminLogic.
-#ifndef TESSERA_SERVICES_ADMIN_SERVICE_H_
-#define TESSERA_SERVICES_ADMIN_SERVICE_H_
+// The gRPC face of tessera.v1.AdminService over AdminLogic and ApiKeyLogic: every method
+// authenticates its caller through GrpcEdge, then translates a request and an outcome.
+#ifndef TESSERA_SERVER_GRPC_ADMIN_SERVICE_H_
+#define TESSERA_SERVER_GRPC_ADMIN_SERVICE_H_
 
+#include "server/grpc/grpc_edge.h"
 #include "services/admin_logic.h"
 #include "services/api_key_logic.h"
-#include "services/call_notes.h"
-#include "services/service_metrics.h"
-#include "services/token_logic.h"
 #include "tessera/v1/admin.grpc.pb.h"
 
 namespace tessera {
 
 class AdminServiceImpl final : public tessera::v1::AdminService::Service {
  public:
-  AdminServiceImpl(TokenLogic& tokens, AdminLogic& logic, ApiKeyLogic& api_keys,
-                   ServiceMetrics& metrics, CallNotes& calls)
-      : tokens_(tokens), logic_(logic), api_keys_(api_keys), metrics_(metrics), calls_(calls) {}
+  AdminServiceImpl(GrpcEdge& edge, AdminLogic& logic, ApiKeyLogic& api_keys)
+      : edge_(edge), logic_(logic), api_keys_(api_keys) {}
 
   grpc::Status CreateOrganization(grpc::ServerContext* context,
                                   const v1::CreateOrganizationRequest* request,
@@ -48,13 +46,11 @@ class AdminServiceImpl final : public tessera::v1::AdminService::Service {
   template <typename Body>
   grpc::Status Handle(grpc::ServerContext* context, absl::string_view method, Body body);
 
-  TokenLogic& tokens_;
+  GrpcEdge& edge_;
   AdminLogic& logic_;
   ApiKeyLogic& api_keys_;
-  ServiceMetrics& metrics_;
-  CallNotes& calls_;
 };
 
 }  // namespace tessera
 
-#endif  // TESSERA_SERVICES_ADMIN_SERVICE_H_
+#endif  // TESSERA_SERVER_GRPC_ADMIN_SERVICE_H_

@@ -3,8 +3,8 @@
 // invalid UTF-8 (which proto3 refuses while parsing) is the usual cause. The server interceptor
 // (rpc_metrics.cc) turns that answer into INVALID_ARGUMENT naming the field, which it learns from
 // protobuf's own log line about it, caught by the handler installed here on the parsing thread.
-#ifndef TESSERA_SERVICES_UNREADABLE_REQUEST_H_
-#define TESSERA_SERVICES_UNREADABLE_REQUEST_H_
+#ifndef TESSERA_SERVER_GRPC_UNREADABLE_REQUEST_H_
+#define TESSERA_SERVER_GRPC_UNREADABLE_REQUEST_H_
 
 #include <string>
 
@@ -23,4 +23,4 @@ absl::Status UnreadableRequestStatus();
 
 }  // namespace tessera
 
-#endif  // TESSERA_SERVICES_UNREADABLE_REQUEST_H_
+#endif  // TESSERA_SERVER_GRPC_UNREADABLE_REQUEST_H_

@@ -1,4 +1,4 @@
-#include "services/rpc_metrics.h"
+#include "server/grpc/rpc_metrics.h"
 
 #include <google/protobuf/descriptor.h>
 #include <grpcpp/server_context.h>
@@ -7,8 +7,8 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "core/log.h"
-#include "services/request_id.h"
-#include "services/unreadable_request.h"
+#include "server/grpc/request_id.h"
+#include "server/grpc/unreadable_request.h"
 
 namespace tessera {
 namespace {

@@ -1,7 +1,7 @@
 // Request IDs: every answer carries one (`x-request-id` initial metadata) and so does its log
 // line. The caller's own is kept when it is safe to log and echo; otherwise a new one is made.
-#ifndef TESSERA_SERVICES_REQUEST_ID_H_
-#define TESSERA_SERVICES_REQUEST_ID_H_
+#ifndef TESSERA_SERVER_GRPC_REQUEST_ID_H_
+#define TESSERA_SERVER_GRPC_REQUEST_ID_H_
 
 #include <grpcpp/support/string_ref.h>
 
@@ -15,4 +15,4 @@ std::string RequestIdFor(const std::multimap<grpc::string_ref, grpc::string_ref>
 
 }  // namespace tessera
 
-#endif  // TESSERA_SERVICES_REQUEST_ID_H_
+#endif  // TESSERA_SERVER_GRPC_REQUEST_ID_H_

@@ -3,8 +3,8 @@
 // grpc_server_handling_seconds; each method's cells are looked up once and kept, so a call
 // touches only atomics), and one JSON log line per call: request ID, method, code, duration,
 // the caller's org and principal (from CallNotes, filled by the handler) and peer.
-#ifndef TESSERA_SERVICES_RPC_METRICS_H_
-#define TESSERA_SERVICES_RPC_METRICS_H_
+#ifndef TESSERA_SERVER_GRPC_RPC_METRICS_H_
+#define TESSERA_SERVER_GRPC_RPC_METRICS_H_
 
 #include <grpcpp/support/server_interceptor.h>
 
@@ -15,7 +15,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "core/metrics.h"
-#include "services/call_notes.h"
+#include "server/grpc/call_notes.h"
 
 namespace tessera {
 
@@ -54,4 +54,4 @@ class RpcMetrics {
 
 }  // namespace tessera
 
-#endif  // TESSERA_SERVICES_RPC_METRICS_H_
+#endif  // TESSERA_SERVER_GRPC_RPC_METRICS_H_

@@ -1,4 +1,4 @@
-#include "services/call_notes.h"
+#include "server/grpc/call_notes.h"
 
 #include <cstdint>
 

@@ -1,8 +1,8 @@
 // HealthService: grpc.health.v1.Health, implemented here (not gRPC's built-in one) so that its
 // descriptor is in the generated pool and server reflection can describe it. The server flips
 // the status as PostgreSQL comes and goes; Watch streams every change.
-#ifndef TESSERA_SERVICES_HEALTH_SERVICE_H_
-#define TESSERA_SERVICES_HEALTH_SERVICE_H_
+#ifndef TESSERA_SERVER_GRPC_HEALTH_SERVICE_H_
+#define TESSERA_SERVER_GRPC_HEALTH_SERVICE_H_
 
 #include "core/sync.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -35,4 +35,4 @@ class HealthService final : public grpc::health::v1::Health::Service {
 
 }  // namespace tessera
 
-#endif  // TESSERA_SERVICES_HEALTH_SERVICE_H_
+#endif  // TESSERA_SERVER_GRPC_HEALTH_SERVICE_H_

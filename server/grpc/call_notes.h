@@ -2,8 +2,8 @@
 // when a call arrives and closes it when the status goes out; in between, the handler records
 // the caller it authenticated (or the principal it logged in). Keyed by the call's context and
 // sharded, so concurrent calls rarely share a lock.
-#ifndef TESSERA_SERVICES_CALL_NOTES_H_
-#define TESSERA_SERVICES_CALL_NOTES_H_
+#ifndef TESSERA_SERVER_GRPC_CALL_NOTES_H_
+#define TESSERA_SERVER_GRPC_CALL_NOTES_H_
 
 #include <array>
 #include <string>
@@ -36,4 +36,4 @@ class CallNotes {
 
 }  // namespace tessera
 
-#endif  // TESSERA_SERVICES_CALL_NOTES_H_
+#endif  // TESSERA_SERVER_GRPC_CALL_NOTES_H_

@@ -1,31 +1,30 @@
-// TokenLogic: what TokenService does, free of gRPC so that tests can call it directly. Logs
-// principals in, verifies bearer credentials, introspects tokens and publishes the JWKS. Every
-// method returns absl::Status codes from DESIGN.md §2; the gRPC adapter only translates.
-#ifndef TESSERA_SERVICES_TOKEN_LOGIC_H_
-#define TESSERA_SERVICES_TOKEN_LOGIC_H_
+// SessionLogic: how a principal gets tokens. A password login (a session: an access token and
+// a refresh-token family), a login with an API key or a service token (a short-lived access
+// token only), and the refresh of a session. Each answer says which grant issued it, so the
+// faces count it without knowing the logic's branches.
+//
+//   auto issued = sessions.LoginWithPassword({.org_slug = "acme", .username = "ann",
+//                                             .password = pw}, call);
+//   if (issued.ok()) Send(issued->access_token, issued->refresh_token);
+#ifndef TESSERA_SERVICES_SESSION_LOGIC_H_
+#define TESSERA_SERVICES_SESSION_LOGIC_H_
 
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/clock.h"
-#include "core/jwt.h"
 #include "core/key_ring.h"
 #include "core/password_hasher.h"
 #include "core/secret_digest.h"
-#include "core/verified_token_cache.h"
 #include "core/worker_pool.h"
-#include "services/auth_snapshot.h"
+#include "services/call_context.h"
 #include "services/credential_check.h"
 #include "services/login_guard.h"
-#include "services/principal.h"
 #include "storage/account_store.h"
 #include "storage/audit_store.h"
-#include "storage/organization_store.h"
 #include "storage/refresh_token_store.h"
-#include "storage/revocation_store.h"
 
 namespace tessera {
 
@@ -68,61 +67,26 @@ struct IssuedTokens {
   Account account;
 };
 
-// RFC 7662 answer. When `active` is false every other field is empty.
-struct Introspection {
-  bool active = false;
-  AccessTokenClaims claims;  // scopes here are the effective (intersected) ones
-  std::string username;
-  std::string token_type;
-};
-
-class TokenLogic {
+class SessionLogic {
  public:
-  TokenLogic(const Clock& clock, TokenOptions options, const KeyRing& keys,
-             const PasswordHasher& hasher, BoundedWorkerPool& password_pool,
-             const SecretDigester& digester, AccountStore& accounts,
-             RefreshTokenStore& refresh_tokens, AuditStore& audit, OrganizationStore& orgs,
-             RevocationStore& revocations, const AuthSnapshot& snapshot, CredentialCheck& checks,
-             LoginGuard& guard);
+  SessionLogic(const Clock& clock, TokenOptions options, const KeyRing& keys,
+               const PasswordHasher& hasher, BoundedWorkerPool& password_pool,
+               const SecretDigester& digester, AccountStore& accounts,
+               RefreshTokenStore& refresh_tokens, AuditStore& audit, CredentialCheck& checks,
+               LoginGuard& guard);
 
   absl::StatusOr<IssuedTokens> LoginWithPassword(const PasswordLogin& login,
-                                                 const RequestMeta& meta);
+                                                 const CallContext& call);
   // The api_key and service_token grants: a short-lived access token (no refresh token) whose
   // scopes are what the credential grants now, optionally narrowed. `kind` is the grant used:
   // a user token presented as a service token (or the reverse) is refused. Answered from memory
   // (a wrong service-token secret is counted in PostgreSQL; see LoginGuard).
   absl::StatusOr<IssuedTokens> LoginWithApiKey(const KeyLogin& login, ApiKeyKind kind,
-                                               const RequestMeta& meta);
+                                               const CallContext& call);
 
   // Spends `refresh_token` for a new pair (one-time use, grace-window replay, reuse detection:
   // see RefreshTokenStore::Rotate). Every refusal is UNAUTHENTICATED "invalid refresh token".
-  absl::StatusOr<IssuedTokens> Refresh(absl::string_view refresh_token, const RequestMeta& meta);
-
-  // Never an error for a bad token: inactive instead. Answers from memory (the verified-token
-  // cache and the snapshot) and never waits on PostgreSQL; UNAVAILABLE only before the
-  // snapshot's first load. `secret` is only for service tokens. The caller relays someone
-  // else's credential, so its own address is not throttled for a wrong secret; the key is.
-  // Tenants stay apart: a token of another organization than `caller`'s is inactive to it,
-  // unless the caller belongs to a platform organization (a shared gateway). `caller` null: a
-  // caller authenticated by client certificate alone (--introspect_auth=mtls), bound to no org.
-  absl::StatusOr<Introspection> Introspect(absl::string_view token, absl::string_view secret,
-                                           const RequestMeta& meta, const Principal* caller);
-
-  // Authenticates a bearer credential for a call (CredentialCheck::AuthenticateBearer).
-  absl::StatusOr<Principal> AuthenticateBearer(absl::string_view token, absl::string_view secret,
-                                               const RequestMeta& meta);
-
-  // RFC 7009: an access token (its jti until it expires) or a refresh token (its family).
-  // Unknown, malformed or expired tokens succeed. PERMISSION_DENIED for another account's token
-  // without tokens:revoke, or another organization's.
-  absl::Status RevokeToken(const Principal& caller, absl::string_view token,
-                           const RequestMeta& meta);
-  // "Log out everywhere": every family and every access token of the account issued so far.
-  absl::Status RevokeAccount(const Principal& caller, absl::string_view account_id,
-                             const RequestMeta& meta);
-
-  std::vector<PublicJwk> Jwks() const;
-  std::string JwksJson() const;
+  absl::StatusOr<IssuedTokens> Refresh(absl::string_view refresh_token, const CallContext& call);
 
   const TokenOptions& options() const { return options_; }
 
@@ -136,14 +100,10 @@ class TokenLogic {
                                               const std::string& client_id, const ScopeSet& scopes,
                                               const std::string& audience, absl::Time issued_at,
                                               const std::string& jti, const std::string& sid);
-  // Introspect for a token of `visible_org` (null: of any organization).
-  absl::StatusOr<Introspection> IntrospectIn(absl::string_view token, absl::string_view secret,
-                                             const RequestMeta& meta,
-                                             const std::string* visible_org);
   // An auth.failed row: on the account the name matched, or (`matched` null) on the digest of
   // the unknown name.
   void AuditFailedLogin(const PasswordLogin& login, const LoginCandidate* matched,
-                        absl::string_view name, const RequestMeta& meta, absl::string_view reason);
+                        absl::string_view name, const CallContext& call, absl::string_view reason);
   // Identifies an unknown login name in an organization without holding it: peppered, folded.
   std::string UnknownNameDigest(absl::string_view org_slug, absl::string_view name) const;
 
@@ -156,13 +116,10 @@ class TokenLogic {
   AccountStore& accounts_;
   RefreshTokenStore& refresh_tokens_;
   AuditStore& audit_;
-  OrganizationStore& orgs_;
-  RevocationStore& revocations_;
-  const AuthSnapshot& snapshot_;
   CredentialCheck& checks_;
   LoginGuard& guard_;
 };
 
 }  // namespace tessera
 
-#endif  // TESSERA_SERVICES_TOKEN_LOGIC_H_
+#endif  // TESSERA_SERVICES_SESSION_LOGIC_H_

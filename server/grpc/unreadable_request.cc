@@ -1,4 +1,4 @@
-#include "services/unreadable_request.h"
+#include "server/grpc/unreadable_request.h"
 
 #include <google/protobuf/stubs/logging.h>
 

@@ -1,4 +1,4 @@
-#include "services/health_service.h"
+#include "server/grpc/health_service.h"
 
 namespace tessera {
 

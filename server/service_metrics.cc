@@ -1,15 +1,9 @@
-#include "services/service_metrics.h"
+#include "server/service_metrics.h"
 
-#include "absl/strings/cord.h"
 #include "services/login_guard.h"
+#include "services/refusal.h"
 
 namespace tessera {
-namespace {
-
-constexpr char kReusePayload[] = "tessera/refresh-reuse";
-
-}  // namespace
-
 ServiceMetrics::ServiceMetrics(MetricsRegistry& r)
     : issued_(r.AddCounter("tessera_tokens_issued_total", "Access tokens issued, by grant.",
                            {"grant"})),
@@ -39,27 +33,27 @@ ServiceMetrics::ServiceMetrics(MetricsRegistry& r)
 
 void ServiceMetrics::Issued(IssueGrant grant) { issued_by_grant_[static_cast<int>(grant)]->Inc(); }
 
-void ServiceMetrics::Revoked(Revocation kind) { revoked_by_kind_[static_cast<int>(kind)]->Inc(); }
+void ServiceMetrics::Revoked(RevokedKind kind) { revoked_by_kind_[static_cast<int>(kind)]->Inc(); }
 
-void ServiceMetrics::AuthFailure(const absl::Status& status, const char* reason) {
+void ServiceMetrics::Refused(const absl::Status& status) {
   if (RetryAfterSeconds(status).has_value()) {  // a lockout, not a full queue
     locked_out_->Inc();
-  } else if (absl::IsUnauthenticated(status)) {
-    absl::string_view r(reason);
-    Counter* c = r == "invalid_refresh_token" ? invalid_refresh_token_
-                 : r == "invalid_bearer"      ? invalid_bearer_
-                                              : invalid_credentials_;
-    c->Inc();
+    return;
   }
-}
-
-absl::Status MarkRefreshReuse(absl::Status status) {
-  status.SetPayload(kReusePayload, absl::Cord("1"));
-  return status;
-}
-
-bool IsRefreshReuse(const absl::Status& status) {
-  return status.GetPayload(kReusePayload).has_value();
+  auto reason = RefusalOf(status);
+  if (!reason.has_value()) return;
+  switch (*reason) {
+    case RefusalReason::kInvalidCredentials:
+      invalid_credentials_->Inc();
+      break;
+    case RefusalReason::kInvalidRefreshToken:
+      invalid_refresh_token_->Inc();
+      if (IsRefreshReuse(status)) refresh_reuse_->Inc();
+      break;
+    case RefusalReason::kInvalidBearer:
+      invalid_bearer_->Inc();
+      break;
+  }
 }
 
 }  // namespace tessera

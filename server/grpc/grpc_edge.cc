@@ -1,4 +1,4 @@
-#include "services/grpc_edge.h"
+#include "server/grpc/grpc_edge.h"
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -6,8 +6,8 @@
 #include "core/credentials.h"
 #include "core/encoding.h"
 #include "core/log.h"
+#include "server/grpc/request_id.h"
 #include "services/login_guard.h"
-#include "services/request_id.h"
 
 namespace tessera {
 namespace {
@@ -26,45 +26,41 @@ void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
 
 }  // namespace
 
-RequestMeta MetaFrom(grpc::ServerContext* context) {
-  RequestMeta meta;
-  meta.request_id = RequestIdFor(context->client_metadata());
-  meta.peer = context->peer();
-  context->AddInitialMetadata("x-request-id", meta.request_id);
-  return meta;
+CallContext GrpcEdge::Begin(grpc::ServerContext* context) const {
+  CallContext call;
+  call.request_id = RequestIdFor(context->client_metadata());
+  call.peer = context->peer();
+  if (context->client_metadata().count("authorization") > 0) {
+    call.authorization = FirstMetadata(context, "authorization");
+  }
+  // A service token's secret travels in its own metadata entry.
+  call.api_secret = FirstMetadata(context, "x-api-secret");
+  if (mutual_tls_) {
+    std::shared_ptr<const grpc::AuthContext> auth = context->auth_context();
+    // TLS sets the peer identity only from a client certificate that verified against the CA.
+    call.client_certificate_verified = auth != nullptr && auth->IsPeerAuthenticated() &&
+                                       !auth->FindPropertyValues("x509_pem_cert").empty();
+  }
+  call.deadline = absl::FromChrono(context->deadline());
+  context->AddInitialMetadata("x-request-id", call.request_id);
+  return call;
 }
 
-absl::StatusOr<Principal> AuthenticateCall(grpc::ServerContext* context, const RequestMeta& meta,
-                                           TokenLogic& tokens, ServiceMetrics& metrics,
-                                           CallNotes& calls) {
-  std::string header = FirstMetadata(context, "authorization");
-  auto token = BearerCredential(header);
-  // A service token's secret travels in its own metadata entry.
-  auto caller =
-      token.ok() ? tokens.AuthenticateBearer(*token, FirstMetadata(context, "x-api-secret"), meta)
-                 : absl::StatusOr<Principal>(token.status());
-  if (!caller.ok()) {
-    metrics.AuthFailure(caller.status(), "invalid_bearer");
-    return caller;
-  }
-  calls.Record(context, caller->org_id, caller->account_id);
+absl::StatusOr<Principal> GrpcEdge::Caller(grpc::ServerContext* context, const CallContext& call) {
+  auto caller = checks_.AuthenticateCaller(call);
+  if (caller.ok()) Note(context, caller->org_id, caller->account_id);
   return caller;
 }
 
-bool HasAuthorization(grpc::ServerContext* context) {
-  return context->client_metadata().count("authorization") > 0;
+void GrpcEdge::Note(grpc::ServerContext* context, absl::string_view org_id,
+                    absl::string_view account_id) {
+  notes_.Record(context, org_id, account_id);
 }
 
-bool HasVerifiedClientCertificate(grpc::ServerContext* context) {
-  std::shared_ptr<const grpc::AuthContext> auth = context->auth_context();
-  // TLS sets the peer identity only from a client certificate that verified against the CA.
-  return auth != nullptr && auth->IsPeerAuthenticated() &&
-         !auth->FindPropertyValues("x509_pem_cert").empty();
-}
-
-grpc::Status ToGrpcStatus(grpc::ServerContext* context, const absl::Status& status,
-                          const RequestMeta& meta, absl::string_view method) {
+grpc::Status GrpcEdge::Finish(grpc::ServerContext* context, const CallContext& call,
+                              const absl::Status& status, absl::string_view method) {
   if (status.ok()) return grpc::Status::OK;
+  metrics_.Refused(status);  // the one place this face counts a refused credential
   if (auto seconds = RetryAfterSeconds(status)) {
     context->AddTrailingMetadata("retry-after", std::to_string(*seconds));
   }
@@ -74,14 +70,14 @@ grpc::Status ToGrpcStatus(grpc::ServerContext* context, const absl::Status& stat
     case absl::StatusCode::kUnknown:
     case absl::StatusCode::kDataLoss:
       Log(LogLevel::kError, "rpc_internal_error",
-          {{"request_id", meta.request_id},
+          {{"request_id", call.request_id},
            {"method", std::string(method)},
            {"error", std::string(status.message())}});
       return grpc::Status(grpc::StatusCode::INTERNAL,
-                          absl::StrCat("internal error (request id ", meta.request_id, ")"));
+                          absl::StrCat("internal error (request id ", call.request_id, ")"));
     case absl::StatusCode::kUnavailable:
       Log(LogLevel::kWarning, "rpc_unavailable",
-          {{"request_id", meta.request_id},
+          {{"request_id", call.request_id},
            {"method", std::string(method)},
            {"error", std::string(status.message())}});
       return grpc::Status(grpc::StatusCode::UNAVAILABLE,

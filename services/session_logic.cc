@@ -1,4 +1,4 @@
-#include "services/token_logic.h"
+#include "services/session_logic.h"
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -9,8 +9,7 @@
 #include "core/encoding.h"
 #include "core/log.h"
 #include "core/names.h"
-#include "services/authority.h"
-#include "services/service_metrics.h"
+#include "services/refusal.h"
 #include "services/validation.h"
 
 namespace tessera {
@@ -20,16 +19,18 @@ namespace {
 // from a wrong password or a disabled account.
 constexpr char kBadCredentials[] = "invalid credentials";
 
-absl::Status Unauthenticated() { return absl::UnauthenticatedError(kBadCredentials); }
+absl::Status Unauthenticated() {
+  return MarkRefused(absl::UnauthenticatedError(kBadCredentials),
+                     RefusalReason::kInvalidCredentials);
+}
 
 }  // namespace
 
-TokenLogic::TokenLogic(const Clock& clock, TokenOptions options, const KeyRing& keys,
-                       const PasswordHasher& hasher, BoundedWorkerPool& password_pool,
-                       const SecretDigester& digester, AccountStore& accounts,
-                       RefreshTokenStore& refresh_tokens, AuditStore& audit,
-                       OrganizationStore& orgs, RevocationStore& revocations,
-                       const AuthSnapshot& snapshot, CredentialCheck& checks, LoginGuard& guard)
+SessionLogic::SessionLogic(const Clock& clock, TokenOptions options, const KeyRing& keys,
+                           const PasswordHasher& hasher, BoundedWorkerPool& password_pool,
+                           const SecretDigester& digester, AccountStore& accounts,
+                           RefreshTokenStore& refresh_tokens, AuditStore& audit,
+                           CredentialCheck& checks, LoginGuard& guard)
     : clock_(clock),
       options_(std::move(options)),
       keys_(keys),
@@ -39,13 +40,10 @@ TokenLogic::TokenLogic(const Clock& clock, TokenOptions options, const KeyRing& 
       accounts_(accounts),
       refresh_tokens_(refresh_tokens),
       audit_(audit),
-      orgs_(orgs),
-      revocations_(revocations),
-      snapshot_(snapshot),
       checks_(checks),
       guard_(guard) {}
 
-absl::StatusOr<ScopeSet> TokenLogic::NarrowScopes(const ScopeSet& held,
+absl::StatusOr<ScopeSet> SessionLogic::NarrowScopes(const ScopeSet& held,
                                                   const std::vector<std::string>& requested) {
   if (requested.empty()) return held;
   auto wanted = ParseScopes("scopes", requested);
@@ -58,7 +56,7 @@ absl::StatusOr<ScopeSet> TokenLogic::NarrowScopes(const ScopeSet& held,
   return *wanted;
 }
 
-absl::StatusOr<std::string> TokenLogic::MintAccessToken(
+absl::StatusOr<std::string> SessionLogic::MintAccessToken(
     const std::string& org_id, const std::string& account_id, const std::string& client_id,
     const ScopeSet& scopes, const std::string& audience, absl::Time issued_at,
     const std::string& jti, const std::string& sid) {
@@ -79,21 +77,21 @@ absl::StatusOr<std::string> TokenLogic::MintAccessToken(
   return EncodeAccessToken(c, **key);
 }
 
-std::string TokenLogic::UnknownNameDigest(absl::string_view org_slug,
+std::string SessionLogic::UnknownNameDigest(absl::string_view org_slug,
                                           absl::string_view name) const {
   return digester_.Digest(absl::StrCat("login-name:", org_slug, ":", NameKey(name)));
 }
 
-void TokenLogic::AuditFailedLogin(const PasswordLogin& login, const LoginCandidate* matched,
-                                  absl::string_view name, const RequestMeta& meta,
+void SessionLogic::AuditFailedLogin(const PasswordLogin& login, const LoginCandidate* matched,
+                                  absl::string_view name, const CallContext& call,
                                   absl::string_view reason) {
   nlohmann::json details = {
       {"grant", "password"}, {"org_slug", login.org_slug}, {"reason", std::string(reason)}};
   AuditEntry e{.at = clock_.Now(),
                .actor_id = "anonymous",
                .action = "auth.failed",
-               .peer = meta.peer,
-               .request_id = meta.request_id};
+               .peer = call.peer,
+               .request_id = call.request_id};
   if (matched != nullptr) {
     e.org_id = matched->org.id;
     e.target_type = "account";
@@ -109,12 +107,12 @@ void TokenLogic::AuditFailedLogin(const PasswordLogin& login, const LoginCandida
   absl::Status s = audit_.Append(std::move(e));
   if (!s.ok()) {
     Log(LogLevel::kError, "audit_write_failed",
-        {{"request_id", meta.request_id}, {"error", std::string(s.message())}});
+        {{"request_id", call.request_id}, {"error", std::string(s.message())}});
   }
 }
 
-absl::StatusOr<IssuedTokens> TokenLogic::LoginWithPassword(const PasswordLogin& login,
-                                                           const RequestMeta& meta) {
+absl::StatusOr<IssuedTokens> SessionLogic::LoginWithPassword(const PasswordLogin& login,
+                                                           const CallContext& call) {
   if (auto s = CheckSlug("password.org_slug", login.org_slug); !s.ok()) return s;
   // Text, not necessarily a name a new account could take: accounts from before the name rules
   // (core/names.h) keep logging in by theirs. It is looked up by its NameKey either way.
@@ -132,35 +130,35 @@ absl::StatusOr<IssuedTokens> TokenLogic::LoginWithPassword(const PasswordLogin& 
     // An unknown name is throttled and answered exactly like a known one, so neither the
     // answer, nor its cost, nor a lockout tells the two apart.
     auto attempt = guard_.BeginPassword(
-        LoginGuard::SubjectForUnknownLogin(UnknownNameDigest(login.org_slug, *name)), "", meta);
+        LoginGuard::SubjectForUnknownLogin(UnknownNameDigest(login.org_slug, *name)), "", call);
     if (!attempt.ok()) return attempt.status();
     auto spent = password_pool_.Run<bool>([&] {
       hasher_.VerifyDummy(login.password);
       return false;
     });
-    guard_.Failed(*attempt, meta);
+    guard_.Failed(*attempt, call);
     if (!spent.ok()) return spent.status();
-    AuditFailedLogin(login, nullptr, *name, meta, "unknown_account");
+    AuditFailedLogin(login, nullptr, *name, call, "unknown_account");
     return Unauthenticated();
   }
   if (!candidate.ok()) return candidate.status();
 
   auto attempt = guard_.BeginPassword(LoginGuard::SubjectForAccount(candidate->account.id),
-                                      candidate->org.id, meta);
+                                      candidate->org.id, call);
   if (!attempt.ok()) return attempt.status();
   const std::string& hash = candidate->password_hash;
   auto verified = password_pool_.Run<bool>([&] { return hasher_.Verify(hash, login.password); });
   if (!verified.ok()) {
-    guard_.Failed(*attempt, meta);
+    guard_.Failed(*attempt, call);
     return verified.status();
   }
   if (!*verified || candidate->account.disabled) {
-    guard_.Failed(*attempt, meta);
-    AuditFailedLogin(login, &*candidate, *name, meta,
+    guard_.Failed(*attempt, call);
+    AuditFailedLogin(login, &*candidate, *name, call,
                      *verified ? "account_disabled" : "wrong_password");
     return Unauthenticated();
   }
-  guard_.Succeeded(*attempt, meta);
+  guard_.Succeeded(*attempt, call);
 
   auto scopes = NarrowScopes(candidate->scopes, login.scopes);
   if (!scopes.ok()) return scopes.status();
@@ -186,8 +184,8 @@ absl::StatusOr<IssuedTokens> TokenLogic::LoginWithPassword(const PasswordLogin& 
                    .at = now,
                    .actor_id = account_id,
                    .action = "token.issued",
-                   .peer = meta.peer,
-                   .request_id = meta.request_id,
+                   .peer = call.peer,
+                   .request_id = call.request_id,
                    .details_json = R"({"grant":"password"})"};
   auto family = refresh_tokens_.CreateFamily(row, candidate->password_hash, std::move(audit));
   if (!family.ok()) return family.status();
@@ -198,7 +196,7 @@ absl::StatusOr<IssuedTokens> TokenLogic::LoginWithPassword(const PasswordLogin& 
     case NewFamilyRefusal::kPasswordChanged:
       // Disabled, or the password replaced, while it was being checked: the same answer as a
       // disabled account or a wrong password.
-      AuditFailedLogin(login, &*candidate, *name, meta,
+      AuditFailedLogin(login, &*candidate, *name, call,
                        family->refused == NewFamilyRefusal::kAccountEnded ? "account_disabled"
                                                                           : "password_changed");
       return Unauthenticated();
@@ -218,9 +216,12 @@ absl::StatusOr<IssuedTokens> TokenLogic::LoginWithPassword(const PasswordLogin& 
   return out;
 }
 
-absl::StatusOr<IssuedTokens> TokenLogic::Refresh(absl::string_view refresh_token,
-                                                 const RequestMeta& meta) {
-  auto invalid = [] { return absl::UnauthenticatedError("invalid refresh token"); };
+absl::StatusOr<IssuedTokens> SessionLogic::Refresh(absl::string_view refresh_token,
+                                                 const CallContext& call) {
+  auto invalid = [](bool reused = false) {
+    return MarkRefused(absl::UnauthenticatedError("invalid refresh token"),
+                       RefusalReason::kInvalidRefreshToken, reused);
+  };
   if (!IsRefreshTokenFormat(refresh_token)) return invalid();
   // The child is derived from the parent under the pepper, so a retry of the parent yields the
   // same child without the child ever being stored in plaintext.
@@ -231,16 +232,16 @@ absl::StatusOr<IssuedTokens> TokenLogic::Refresh(absl::string_view refresh_token
                            .now = now,
                            .grace = options_.refresh_grace,
                            .child_ttl = options_.refresh_token_ttl};
-  AuditEntry audit{.at = now, .peer = meta.peer, .request_id = meta.request_id};
+  AuditEntry audit{.at = now, .peer = call.peer, .request_id = call.request_id};
   auto result = refresh_tokens_.Rotate(rotation, std::move(audit));
   if (!result.ok()) return result.status();
   if (result->outcome == RefreshOutcome::kReuse) {
     Log(LogLevel::kWarning, "refresh_reuse_detected",
-        {{"request_id", meta.request_id},
+        {{"request_id", call.request_id},
          {"org_id", result->org_id},
          {"family_id", result->family_id},
-         {"peer", meta.peer}});
-    return MarkRefreshReuse(invalid());
+         {"peer", call.peer}});
+    return invalid(/*reused=*/true);
   }
   if (result->outcome == RefreshOutcome::kInvalid) return invalid();
 
@@ -264,14 +265,14 @@ absl::StatusOr<IssuedTokens> TokenLogic::Refresh(absl::string_view refresh_token
   return out;
 }
 
-absl::StatusOr<IssuedTokens> TokenLogic::LoginWithApiKey(const KeyLogin& login, ApiKeyKind kind,
-                                                         const RequestMeta& meta) {
+absl::StatusOr<IssuedTokens> SessionLogic::LoginWithApiKey(const KeyLogin& login, ApiKeyKind kind,
+                                                         const CallContext& call) {
   const char* field = kind == ApiKeyKind::kServiceToken ? "service_token" : "api_key";
   if (login.key.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ".key: required"));
   if (login.key.size() > 128 || login.secret.size() > 128) return Unauthenticated();
   if (auto s = CheckText("audience", login.audience, 256, /*required=*/false); !s.ok()) return s;
   if (auto s = ParseScopes("scopes", login.scopes); !s.ok()) return s.status();
-  auto active = checks_.ApiKey(login.key, login.secret, meta, /*peer_presents=*/true, nullptr);
+  auto active = checks_.ApiKey(login.key, login.secret, call, /*peer_presents=*/true, nullptr);
   if (!active.ok()) return active.status();
   if (!active->has_value() || (*active)->key->kind != kind) return Unauthenticated();
   CredentialCheck::ActiveCredential& c = **active;
@@ -291,129 +292,6 @@ absl::StatusOr<IssuedTokens> TokenLogic::LoginWithApiKey(const KeyLogin& login, 
   out.org = c.account->org;
   out.account = c.account->account;
   return out;
-}
-
-absl::StatusOr<Introspection> TokenLogic::Introspect(absl::string_view token,
-                                                     absl::string_view secret,
-                                                     const RequestMeta& meta,
-                                                     const Principal* caller) {
-  const std::string* visible_org =
-      caller == nullptr || caller->platform ? nullptr : &caller->org_id;
-  auto out = IntrospectIn(token, secret, meta, visible_org);
-  if (!out.ok() || !out->active || visible_org == nullptr) return out;
-  if (out->claims.org_id != *visible_org) return Introspection{};  // not this caller's tenant
-  return out;
-}
-
-absl::StatusOr<Introspection> TokenLogic::IntrospectIn(absl::string_view token,
-                                                       absl::string_view secret,
-                                                       const RequestMeta& meta,
-                                                       const std::string* visible_org) {
-  if (!ApiKeyPrefix(token).empty()) {
-    auto active = checks_.ApiKey(token, secret, meta, /*peer_presents=*/false, visible_org);
-    Introspection out;
-    if (absl::IsResourceExhausted(active.status())) return out;  // a locked key is not active
-    if (!active.ok()) return active.status();
-    if (!active->has_value()) return out;
-    CredentialCheck::ActiveCredential& c = **active;
-    out.active = true;
-    out.claims.sub = c.key->account_id;
-    out.claims.org_id = c.key->org_id;
-    out.claims.client_id = c.key->id;
-    out.claims.iss = options_.issuer;
-    out.claims.scopes = c.effective.ToVector();
-    if (c.key->expires_at != absl::InfiniteFuture()) {
-      out.claims.exp = absl::ToUnixSeconds(c.key->expires_at);
-    }
-    out.username = c.account->username;
-    out.token_type = c.key->kind == ApiKeyKind::kServiceToken ? "service_token" : "api_key";
-    return out;
-  }
-  auto active = checks_.AccessToken(token);
-  if (!active.ok()) return active.status();
-  Introspection out;
-  if (!active->has_value()) return out;
-  CredentialCheck::ActiveToken& t = **active;
-  out.active = true;
-  out.claims = std::move(t.claims);
-  out.claims.scopes = t.effective.ToVector();
-  out.username = t.account->username;
-  out.token_type = "Bearer";
-  return out;
-}
-
-absl::StatusOr<Principal> TokenLogic::AuthenticateBearer(absl::string_view token,
-                                                         absl::string_view secret,
-                                                         const RequestMeta& meta) {
-  return checks_.AuthenticateBearer(token, secret, meta);
-}
-
-absl::Status TokenLogic::RevokeToken(const Principal& caller, absl::string_view token,
-                                     const RequestMeta& meta) {
-  absl::Time now = clock_.Now();
-  AuditEntry audit{
-      .at = now, .actor_id = caller.account_id, .peer = meta.peer, .request_id = meta.request_id};
-  // The caller may revoke its own tokens; others' need tokens:revoke in the same organization
-  // and every scope their account holds.
-  auto may_revoke = [&](const std::string& org_id, const std::string& account_id) {
-    if (caller.org_id == org_id && caller.account_id == account_id) return absl::OkStatus();
-    if (caller.org_id != org_id || !caller.scopes.Grants(kScopeTokensRevoke)) {
-      return absl::PermissionDeniedError("token: not yours to revoke (needs tokens:revoke)");
-    }
-    return RequireAuthorityOver(snapshot_, caller, account_id, "token");
-  };
-  if (IsRefreshTokenFormat(token)) {
-    auto owner = revocations_.FindRefreshToken(digester_.Digest(token));
-    if (!owner.ok()) return owner.status();
-    if (!owner->has_value()) return absl::OkStatus();  // unknown: RFC 7009 says succeed
-    const RefreshTokenOwner& o = **owner;
-    if (auto s = may_revoke(o.org_id, o.account_id); !s.ok()) return s;
-    return revocations_.RevokeFamily(o.org_id, o.family_id, now, std::move(audit));
-  }
-  // Only tokens this service signed and that have not expired are worth recording.
-  auto claims = checks_.Verify(token, now);
-  if (!claims.ok() || !CheckId("org_id", claims->org_id).ok()) return absl::OkStatus();
-  if (auto s = may_revoke(claims->org_id, claims->sub); !s.ok()) return s;
-  return revocations_.RevokeAccessToken(claims->org_id, claims->jti,
-                                        absl::FromUnixSeconds(claims->exp) + options_.leeway, now,
-                                        std::move(audit));
-}
-
-absl::Status TokenLogic::RevokeAccount(const Principal& caller, absl::string_view account_id,
-                                       const RequestMeta& meta) {
-  if (auto s = CheckId("account_id", account_id); !s.ok()) return s;
-  if (caller.account_id != account_id) {
-    if (!caller.scopes.Grants(kScopeTokensRevoke)) {
-      return absl::PermissionDeniedError("account_id: not yours to revoke (needs tokens:revoke)");
-    }
-    if (auto s = RequireAuthorityOver(snapshot_, caller, account_id, "account_id"); !s.ok()) {
-      return s;
-    }
-  }
-  absl::Time now = clock_.Now();
-  AuditEntry audit{
-      .at = now, .actor_id = caller.account_id, .peer = meta.peer, .request_id = meta.request_id};
-  return revocations_.RevokeAccount(caller.org_id, account_id, now, std::move(audit));
-}
-
-std::vector<PublicJwk> TokenLogic::Jwks() const {
-  std::vector<PublicJwk> out;
-  for (const auto& key : keys_.Published(clock_.Now())) out.push_back(key->Jwk());
-  return out;
-}
-
-std::string TokenLogic::JwksJson() const {
-  nlohmann::json keys = nlohmann::json::array();
-  for (const PublicJwk& k : Jwks()) {
-    nlohmann::json j = {{"kid", k.kid}, {"kty", k.kty}, {"alg", k.alg}, {"use", k.use}};
-    if (!k.crv.empty()) j["crv"] = k.crv;
-    if (!k.x.empty()) j["x"] = k.x;
-    if (!k.y.empty()) j["y"] = k.y;
-    if (!k.n.empty()) j["n"] = k.n;
-    if (!k.e.empty()) j["e"] = k.e;
-    keys.push_back(std::move(j));
-  }
-  return nlohmann::json{{"keys", keys}}.dump();
 }
 
 }  // namespace tessera

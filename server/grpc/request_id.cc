@@ -1,4 +1,4 @@
-#include "services/request_id.h"
+#include "server/grpc/request_id.h"
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/string_view.h"

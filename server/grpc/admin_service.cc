@@ -1,22 +1,22 @@
-#include "services/admin_service.h"
+#include "server/grpc/admin_service.h"
 
-#include "services/grpc_edge.h"
+#include "server/grpc/grpc_edge.h"
 
 namespace tessera {
 
 template <typename Body>
 grpc::Status AdminServiceImpl::Handle(grpc::ServerContext* context, absl::string_view method,
                                       Body body) {
-  RequestMeta meta = MetaFrom(context);
-  auto caller = AuthenticateCall(context, meta, tokens_, metrics_, calls_);
-  if (!caller.ok()) return ToGrpcStatus(context, caller.status(), meta, method);
-  return ToGrpcStatus(context, body(*caller, meta), meta, method);
+  CallContext call = edge_.Begin(context);
+  auto caller = edge_.Caller(context, call);
+  if (!caller.ok()) return edge_.Finish(context, call, caller.status(), method);
+  return edge_.Finish(context, call, body(*caller, call), method);
 }
 
 grpc::Status AdminServiceImpl::CreateOrganization(grpc::ServerContext* context,
                                                   const v1::CreateOrganizationRequest* request,
                                                   v1::CreateOrganizationResponse* response) {
-  return Handle(context, "CreateOrganization", [&](const Principal& caller, const RequestMeta& m) {
+  return Handle(context, "CreateOrganization", [&](const Principal& caller, const CallContext& m) {
     auto created = logic_.CreateOrganization(caller, m, request->slug(), request->name(),
                                              request->admin_username());
     if (!created.ok()) return created.status();
@@ -32,7 +32,7 @@ grpc::Status AdminServiceImpl::CreateOrganization(grpc::ServerContext* context,
 grpc::Status AdminServiceImpl::CreateAccount(grpc::ServerContext* context,
                                              const v1::CreateAccountRequest* request,
                                              v1::CreateAccountResponse* response) {
-  return Handle(context, "CreateAccount", [&](const Principal& caller, const RequestMeta& m) {
+  return Handle(context, "CreateAccount", [&](const Principal& caller, const CallContext& m) {
     CreateAccountInput in;
     switch (request->kind()) {
       case v1::ACCOUNT_KIND_USER:
@@ -61,7 +61,7 @@ grpc::Status AdminServiceImpl::CreateAccount(grpc::ServerContext* context,
 grpc::Status AdminServiceImpl::GetAccount(grpc::ServerContext* context,
                                           const v1::GetAccountRequest* request,
                                           v1::GetAccountResponse* response) {
-  return Handle(context, "GetAccount", [&](const Principal& caller, const RequestMeta&) {
+  return Handle(context, "GetAccount", [&](const Principal& caller, const CallContext&) {
     auto account = logic_.GetAccount(caller, request->account_id());
     if (!account.ok()) return account.status();
     auto org = logic_.CallerOrganization(caller);
@@ -74,7 +74,7 @@ grpc::Status AdminServiceImpl::GetAccount(grpc::ServerContext* context,
 grpc::Status AdminServiceImpl::ListAccounts(grpc::ServerContext* context,
                                             const v1::ListAccountsRequest* request,
                                             v1::ListAccountsResponse* response) {
-  return Handle(context, "ListAccounts", [&](const Principal& caller, const RequestMeta&) {
+  return Handle(context, "ListAccounts", [&](const Principal& caller, const CallContext&) {
     auto page = logic_.ListAccounts(caller, request->page_size(), request->page_token());
     if (!page.ok()) return page.status();
     auto org = logic_.CallerOrganization(caller);
@@ -88,7 +88,7 @@ grpc::Status AdminServiceImpl::ListAccounts(grpc::ServerContext* context,
 grpc::Status AdminServiceImpl::DisableAccount(grpc::ServerContext* context,
                                               const v1::DisableAccountRequest* request,
                                               v1::DisableAccountResponse* response) {
-  return Handle(context, "DisableAccount", [&](const Principal& caller, const RequestMeta& m) {
+  return Handle(context, "DisableAccount", [&](const Principal& caller, const CallContext& m) {
     auto account = logic_.DisableAccount(caller, m, request->account_id());
     if (!account.ok()) return account.status();
     auto org = logic_.CallerOrganization(caller);
@@ -101,7 +101,7 @@ grpc::Status AdminServiceImpl::DisableAccount(grpc::ServerContext* context,
 grpc::Status AdminServiceImpl::CreateRole(grpc::ServerContext* context,
                                           const v1::CreateRoleRequest* request,
                                           v1::CreateRoleResponse* response) {
-  return Handle(context, "CreateRole", [&](const Principal& caller, const RequestMeta& m) {
+  return Handle(context, "CreateRole", [&](const Principal& caller, const CallContext& m) {
     auto role = logic_.CreateRole(caller, m, request->name(),
                                   {request->scopes().begin(), request->scopes().end()});
     if (!role.ok()) return role.status();
@@ -115,7 +115,7 @@ grpc::Status AdminServiceImpl::CreateRole(grpc::ServerContext* context,
 grpc::Status AdminServiceImpl::AssignRole(grpc::ServerContext* context,
                                           const v1::AssignRoleRequest* request,
                                           v1::AssignRoleResponse*) {
-  return Handle(context, "AssignRole", [&](const Principal& caller, const RequestMeta& m) {
+  return Handle(context, "AssignRole", [&](const Principal& caller, const CallContext& m) {
     return logic_.AssignRole(caller, m, request->account_id(), request->role());
   });
 }
@@ -123,7 +123,7 @@ grpc::Status AdminServiceImpl::AssignRole(grpc::ServerContext* context,
 grpc::Status AdminServiceImpl::ListAuditEvents(grpc::ServerContext* context,
                                                const v1::ListAuditEventsRequest* request,
                                                v1::ListAuditEventsResponse* response) {
-  return Handle(context, "ListAuditEvents", [&](const Principal& caller, const RequestMeta&) {
+  return Handle(context, "ListAuditEvents", [&](const Principal& caller, const CallContext&) {
     auto page = logic_.ListAuditEvents(caller, request->page_size(), request->page_token(),
                                        request->action(), request->actor_id());
     if (!page.ok()) return page.status();
@@ -136,7 +136,7 @@ grpc::Status AdminServiceImpl::ListAuditEvents(grpc::ServerContext* context,
 grpc::Status AdminServiceImpl::UnassignRole(grpc::ServerContext* context,
                                             const v1::UnassignRoleRequest* request,
                                             v1::UnassignRoleResponse*) {
-  return Handle(context, "UnassignRole", [&](const Principal& caller, const RequestMeta& m) {
+  return Handle(context, "UnassignRole", [&](const Principal& caller, const CallContext& m) {
     return logic_.UnassignRole(caller, m, request->account_id(), request->role());
   });
 }
@@ -144,7 +144,7 @@ grpc::Status AdminServiceImpl::UnassignRole(grpc::ServerContext* context,
 grpc::Status AdminServiceImpl::CreateApiKey(grpc::ServerContext* context,
                                             const v1::CreateApiKeyRequest* request,
                                             v1::CreateApiKeyResponse* response) {
-  return Handle(context, "CreateApiKey", [&](const Principal& caller, const RequestMeta& m) {
+  return Handle(context, "CreateApiKey", [&](const Principal& caller, const CallContext& m) {
     NewApiKeyInput in{.account_id = request->account_id(),
                       .name = request->name(),
                       .scopes = {request->scopes().begin(), request->scopes().end()},
@@ -172,7 +172,7 @@ grpc::Status AdminServiceImpl::CreateApiKey(grpc::ServerContext* context,
 grpc::Status AdminServiceImpl::ListApiKeys(grpc::ServerContext* context,
                                            const v1::ListApiKeysRequest* request,
                                            v1::ListApiKeysResponse* response) {
-  return Handle(context, "ListApiKeys", [&](const Principal& caller, const RequestMeta&) {
+  return Handle(context, "ListApiKeys", [&](const Principal& caller, const CallContext&) {
     auto keys = api_keys_.List(caller, request->account_id());
     if (!keys.ok()) return keys.status();
     for (const ApiKeyInfo& k : *keys) ToProto(k, response->add_api_keys());

@@ -1,0 +1,35 @@
+// CallContext: one call as the logic sees it, made once at a face's edge (gRPC metadata today,
+// an HTTP request later) so that nothing in services/ sees a transport type. It carries what
+// identifies the call in logs and audit rows (request ID, peer), the credential the caller
+// presented for the call itself, what TLS verified about the connection, and the deadline.
+//
+//   CallContext call{.request_id = "r1", .peer = "ipv4:10.0.0.7:5100",
+//                    .authorization = "Bearer eyJ..."};
+//   auto caller = checks.AuthenticateCaller(call);  // Principal or UNAUTHENTICATED
+//
+// The credential fields are secrets: never logged, never copied into an audit row.
+#ifndef TESSERA_SERVICES_CALL_CONTEXT_H_
+#define TESSERA_SERVICES_CALL_CONTEXT_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/time/time.h"
+
+namespace tessera {
+
+struct CallContext {
+  std::string request_id;
+  std::string peer;
+  // The `authorization` value as presented ("Bearer <token>"); nullopt: the call carried none.
+  std::optional<std::string> authorization;
+  // A service token's secret, which travels beside its bearer token (`x-api-secret`).
+  std::string api_secret;
+  // TLS verified a client certificate for this connection against the configured CA.
+  bool client_certificate_verified = false;
+  absl::Time deadline = absl::InfiniteFuture();
+};
+
+}  // namespace tessera
+
+#endif  // TESSERA_SERVICES_CALL_CONTEXT_H_
