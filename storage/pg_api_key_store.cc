@@ -23,28 +23,25 @@ std::optional<std::string> ScopesParam(const std::optional<ScopeSet>& scopes) {
   if (!scopes) return std::nullopt;
   return JoinScopes(*scopes);
 }
-std::optional<ScopeSet> ReadScopes(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return SplitScopes(f.as<std::string>());
-}
-
 constexpr char kInfoColumns[] =
     "id, org_id, account_id, kind, name, display_prefix, array_to_string(scopes, ' '),"
     " tessera_us(created_at), tessera_us(expires_at), tessera_us(last_used_at),"
     " tessera_us(revoked_at)";
 
-ApiKeyInfo ReadInfo(const pqxx::row& row) {
-  return ApiKeyInfo{.id = row[0].as<std::string>(),
-                    .org_id = row[1].as<std::string>(),
-                    .account_id = row[2].as<std::string>(),
-                    .kind = ParseKeyKind(row[3].as<std::string>()),
-                    .name = row[4].as<std::string>(),
-                    .display_prefix = row[5].as<std::string>(),
-                    .scopes = ReadScopes(row[6]),
-                    .created_at = FromUs(row[7].as<int64_t>()),
-                    .expires_at = OptionalTime(row[8]),
-                    .last_used_at = OptionalTime(row[9]),
-                    .revoked_at = OptionalTime(row[10])};
+// Row `i` of a result of kInfoColumns. (A braced list is evaluated in order, left to right.)
+ApiKeyInfo ReadInfo(const pqxx::result& r, int i = 0) {
+  Columns c(r, i);
+  return ApiKeyInfo{.id = c.Text(),
+                    .org_id = c.Text(),
+                    .account_id = c.Text(),
+                    .kind = ParseKeyKind(c.Text()),
+                    .name = c.Text(),
+                    .display_prefix = c.Text(),
+                    .scopes = c.MaybeScopes(),
+                    .created_at = c.Time(),
+                    .expires_at = c.MaybeTime(),
+                    .last_used_at = c.MaybeTime(),
+                    .revoked_at = c.MaybeTime()};
 }
 
 void NotifyKey(Tx& tx, Changes& changes, absl::string_view org_id, absl::string_view id) {
@@ -70,7 +67,7 @@ class PgApiKeyStore final : public ApiKeyStore {
           k.org_id, k.account_id, std::string(KeyKindName(k.kind)), k.name, k.display_prefix,
           k.digest, ScopesParam(k.scopes), k.secret_digest, Us(k.now),
           k.expires_at ? std::optional<int64_t>(Us(*k.expires_at)) : std::nullopt);
-      ApiKeyInfo info = ReadInfo(r[0]);
+      ApiKeyInfo info = ReadInfo(r);
       NotifyKey(tx, changes, info.org_id, info.id);
       audit.org_id = k.org_id;
       audit.action = "api_key.created";
@@ -90,7 +87,7 @@ class PgApiKeyStore final : public ApiKeyStore {
                                   std::string(org_id), std::string(account_id));
           std::vector<ApiKeyInfo> out;
           out.reserve(r.size());
-          for (const auto& row : r) out.push_back(ReadInfo(row));
+          for (int i = 0; i < static_cast<int>(r.size()); ++i) out.push_back(ReadInfo(r, i));
           return out;
         });
   }
@@ -178,7 +175,7 @@ class PgApiKeyStore final : public ApiKeyStore {
           auto r = tx.exec_params(
               absl::StrCat("SELECT ", kInfoColumns, " FROM api_keys WHERE ", where), params...);
           if (r.empty()) return std::optional<ApiKeyInfo>();
-          return std::optional<ApiKeyInfo>(ReadInfo(r[0]));
+          return std::optional<ApiKeyInfo>(ReadInfo(r));
         });
   }
 
@@ -192,21 +189,23 @@ constexpr char kCredentialColumns[] =
     " tessera_us(previous_valid_until), tessera_us(expires_at),"
     " (SELECT t.locked_until_us FROM auth_throttle t WHERE t.subject = 'key:' || api_keys.id)";
 
-ApiKeyCredential ReadCredential(const pqxx::row& row) {
-  return ApiKeyCredential{
-      .id = row[0].as<std::string>(),
-      .org_id = row[1].as<std::string>(),
-      .account_id = row[2].as<std::string>(),
-      .kind = ParseKeyKind(row[3].as<std::string>()),
-      .digest = row[4].as<std::string>(),
-      .scopes = ReadScopes(row[5]),
-      .secret_digest = row[6].as<std::string>(),
-      .previous_secret_digest = row[7].as<std::string>(),
-      .previous_valid_until = OptionalTime(row[8]).value_or(absl::InfinitePast()),
-      .expires_at = OptionalTime(row[9]).value_or(absl::InfiniteFuture()),
-      .secret_locked_until = row[10].is_null() || row[10].as<int64_t>() == 0
-                                 ? absl::InfinitePast()
-                                 : FromUs(row[10].as<int64_t>())};
+// Row `i` of a result of kCredentialColumns.
+ApiKeyCredential ReadCredential(const pqxx::result& r, int i = 0) {
+  Columns c(r, i);
+  ApiKeyCredential k{.id = c.Text(),
+                     .org_id = c.Text(),
+                     .account_id = c.Text(),
+                     .kind = ParseKeyKind(c.Text()),
+                     .digest = c.Text(),
+                     .scopes = c.MaybeScopes(),
+                     .secret_digest = c.Text(),
+                     .previous_secret_digest = c.Text(),
+                     .previous_valid_until = c.MaybeTime().value_or(absl::InfinitePast()),
+                     .expires_at = c.MaybeTime().value_or(absl::InfiniteFuture())};
+  std::optional<int64_t> locked_until_us = c.MaybeInt();
+  k.secret_locked_until =
+      locked_until_us.value_or(0) == 0 ? absl::InfinitePast() : FromUs(*locked_until_us);
+  return k;
 }
 
 }  // namespace
@@ -218,7 +217,7 @@ std::vector<ApiKeyCredential> LoadLiveApiKeysTx(Tx& tx, absl::Time now) {
                           Us(now));
   std::vector<ApiKeyCredential> out;
   out.reserve(r.size());
-  for (const auto& row : r) out.push_back(ReadCredential(row));
+  for (int i = 0; i < static_cast<int>(r.size()); ++i) out.push_back(ReadCredential(r, i));
   return out;
 }
 
@@ -230,7 +229,7 @@ std::optional<ApiKeyCredential> LoadLiveApiKeyTx(Tx& tx, absl::string_view org_i
                    " AND (expires_at IS NULL OR expires_at > tessera_ts($3))"),
       std::string(org_id), std::string(id), Us(now));
   if (r.empty()) return std::nullopt;
-  return ReadCredential(r[0]);
+  return ReadCredential(r);
 }
 
 }  // namespace pg_internal

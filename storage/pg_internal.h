@@ -1,10 +1,10 @@
-// Private to the PostgreSQL stores (storage/pg_*.cc): helpers every store's transactions use.
-// The only header with pqxx in it; nothing outside storage/ may include it.
+// Private to the PostgreSQL stores (storage/pg_*.cc): helpers every store's transactions use
+// (storage/pg_internal.cc). pqxx is only forward-declared, as in every header; nothing outside
+// storage/ may include this one.
 #ifndef TESSERA_STORAGE_PG_INTERNAL_H_
 #define TESSERA_STORAGE_PG_INTERNAL_H_
 
 #include <optional>
-#include <pqxx/pqxx>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +24,12 @@
 #include "storage/records.h"
 #include "storage/snapshot_store.h"
 
+namespace pqxx {
+class field;
+class result;
+class transaction_base;
+}  // namespace pqxx
+
 namespace tessera::pg_internal {
 
 using Tx = pqxx::transaction_base;
@@ -37,11 +43,31 @@ inline ScopeSet SplitScopes(const std::string& joined) {
   return ScopeSet(parts.begin(), parts.end());
 }
 
-// A nullable timestamptz column read as tessera_us(...).
-inline std::optional<absl::Time> OptionalTime(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return FromUs(f.as<int64_t>());
-}
+// Reads one row of a result column after column, in the order of the query's SELECT list: a
+// query's layout is written once, as that list, and no read counts positions by hand.
+//
+//   auto r = tx.exec_params(absl::StrCat("SELECT ", kOrgColumns, ", a.password_hash ..."), ...);
+//   Columns c(r);
+//   Organization org = ReadOrg(c);
+//   std::string hash = c.Text();
+class Columns {
+ public:
+  explicit Columns(const pqxx::result& result, int row = 0) : result_(result), row_(row) {}
+  std::string Text();
+  bool Bool();
+  int64_t Int();
+  absl::Time Time();                      // a tessera_us(...) column
+  std::optional<absl::Time> MaybeTime();  // a nullable tessera_us(...) column
+  std::optional<int64_t> MaybeInt();
+  ScopeSet Scopes();  // space separated
+  std::optional<ScopeSet> MaybeScopes();
+
+ private:
+  const pqxx::field Next();
+  const pqxx::result& result_;
+  int row_;
+  int column_ = 0;
+};
 
 inline const char* KindName(AccountKind k) {
   return k == AccountKind::kService ? "SERVICE" : "USER";
@@ -57,28 +83,17 @@ inline constexpr int64_t kBootstrapLock = 7658504845423474;   // tessera bootstr
 inline constexpr int64_t kSigningKeyLock = 7658504845423475;  // the first signing key, rotations
 
 // Takes `lock` until the transaction ends.
-inline void AdvisoryXactLock(Tx& tx, int64_t lock) {
-  tx.exec_params("SELECT pg_advisory_xact_lock($1)", lock);
-}
+void AdvisoryXactLock(Tx& tx, int64_t lock);
 
 // The changes one write transaction makes, for the change feed.
 using Changes = std::vector<Change>;
 
 // Sends `c` on the change channel (PostgreSQL delivers it when `tx` commits) and remembers it for
 // this replica's own snapshot.
-inline void Notify(Tx& tx, Changes& changes, Change c) {
-  c.sent_at = absl::Now();  // wall clock on purpose: it measures real propagation lag
-  tx.exec_params("SELECT pg_notify($1, $2)", std::string(kChangeChannel), EncodeChange(c));
-  changes.push_back(std::move(c));
-}
+void Notify(Tx& tx, Changes& changes, Change c);
 
-inline void NotifyAccount(Tx& tx, Changes& changes, absl::string_view org_id,
-                          absl::string_view account_id) {
-  Notify(tx, changes,
-         Change{.kind = ChangeKind::kAccount,
-                .org_id = std::string(org_id),
-                .id = std::string(account_id)});
-}
+void NotifyAccount(Tx& tx, Changes& changes, absl::string_view org_id,
+                   absl::string_view account_id);
 
 // Runs write transactions and, once one has committed, applies its changes to this replica's
 // snapshot before the caller answers, so a client reads its own writes.
@@ -124,22 +139,11 @@ class Writer {
   ChangeSink* local_;
 };
 
-inline void AppendAudit(Tx& tx, const AuditEntry& e) {
-  tx.exec_params(
-      "INSERT INTO audit_events (org_id, occurred_at, actor_id, action, target_type, target_id,"
-      " peer, request_id, details)"
-      " VALUES (nullif($1, '')::uuid, tessera_ts($2), $3, $4, $5, $6, $7, $8, $9::jsonb)",
-      e.org_id, Us(e.at), e.actor_id, e.action, e.target_type, e.target_id, e.peer, e.request_id,
-      e.details_json);
-}
+void AppendAudit(Tx& tx, const AuditEntry& e);
 
 // Completes `audit` with what the write touched and appends it inside the write's transaction.
-inline void AppendAuditOn(Tx& tx, AuditEntry& audit, absl::string_view target_type,
-                          absl::string_view target_id) {
-  audit.target_type = std::string(target_type);
-  audit.target_id = std::string(target_id);
-  AppendAudit(tx, audit);
-}
+void AppendAuditOn(Tx& tx, AuditEntry& audit, absl::string_view target_type,
+                   absl::string_view target_id);
 
 // The account row is the lock of the account's sessions: every write that starts, extends or
 // ends one (a login's new family, a rotation, reuse detection, revoking the account or a family,
@@ -158,16 +162,8 @@ struct AccountSessions {
 };
 
 // Locks the account's sessions; nullopt when the account is not in the org.
-inline std::optional<AccountSessions> LockAccountSessions(Tx& tx, absl::string_view org_id,
-                                                          absl::string_view account_id) {
-  auto r = tx.exec_params(
-      "SELECT disabled, tessera_us(tokens_valid_after) FROM accounts"
-      " WHERE org_id = $1 AND id = $2 FOR NO KEY UPDATE",
-      std::string(org_id), std::string(account_id));
-  if (r.empty()) return std::nullopt;
-  return AccountSessions{.disabled = r[0][0].as<bool>(),
-                         .tokens_valid_after = OptionalTime(r[0][1])};
-}
+std::optional<AccountSessions> LockAccountSessions(Tx& tx, absl::string_view org_id,
+                                                   absl::string_view account_id);
 
 // Whether a session (refresh token) created at `created_at` survives the account's cutoff.
 inline bool SurvivesCutoff(const AccountSessions& a, absl::Time created_at) {
@@ -178,27 +174,11 @@ inline bool SurvivesCutoff(const AccountSessions& a, absl::Time created_at) {
 // its organization's one namespace of login names (migration 0006), by their NameKey.
 // ALREADY_EXISTS, naming the field ("username" or "email"), when another account of the
 // organization holds one; that account's ID goes to `holder` if given.
-inline absl::Status AddLoginNamesTx(Tx& tx, const std::string& org_id,
-                                    const std::string& account_id, absl::string_view username,
-                                    absl::string_view email, std::string* holder = nullptr) {
-  for (auto [field, name] : {std::pair{"username", username}, std::pair{"email", email}}) {
-    if (name.empty()) continue;
-    auto claimed = tx.exec_params(
-        "INSERT INTO account_login_names (org_id, name_key, account_id) VALUES ($1, $2, $3)"
-        " ON CONFLICT (org_id, name_key) DO UPDATE SET account_id = account_login_names.account_id"
-        " RETURNING account_id",
-        org_id, NameKey(name), account_id);
-    std::string owner = claimed[0][0].as<std::string>();
-    if (owner != account_id) {
-      if (holder != nullptr) *holder = owner;
-      return absl::AlreadyExistsError(
-          absl::StrCat(field, ": already the username or email of another account"));
-    }
-  }
-  return absl::OkStatus();
-}
+absl::Status AddLoginNamesTx(Tx& tx, const std::string& org_id, const std::string& account_id,
+                             absl::string_view username, absl::string_view email,
+                             std::string* holder = nullptr);
 
-// The shared reads of account and organization rows (storage/pg_rows.cc).
+// The shared reads of account and organization rows.
 // Columns of an account row, as read by GetAccountTx and List.
 inline constexpr char kAccountColumns[] =
     "a.id, a.org_id, a.kind, a.username, coalesce(a.email, ''), a.disabled,"
@@ -213,10 +193,10 @@ inline constexpr char kAccountScopes[] =
     "   WHERE ar.org_id = a.org_id AND ar.account_id = a.id), '')";
 inline constexpr char kOrgColumns[] = "o.id, o.slug, o.name, o.platform, tessera_us(o.created_at)";
 
-// An account row read with kAccountColumns, starting at column `first`.
-Account ReadAccount(const pqxx::row& row, int first = 0);
-// An organization row read with kOrgColumns, starting at column `first`.
-Organization ReadOrg(const pqxx::row& row, int first = 0);
+// An account read from its kAccountColumns.
+Account ReadAccount(Columns& c);
+// An organization read from its kOrgColumns.
+Organization ReadOrg(Columns& c);
 // NOT_FOUND when the org has no such account.
 absl::StatusOr<Account> GetAccountTx(Tx& tx, absl::string_view org_id,
                                      absl::string_view account_id);

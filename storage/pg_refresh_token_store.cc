@@ -95,21 +95,21 @@ absl::StatusOr<RefreshResult> RotateTx(Tx& tx, Changes& changes, const RefreshRo
                    " WHERE t.digest = $1 FOR UPDATE OF t"),
       rot.presented_digest);
   if (r.empty()) return out;
-  const auto& row = r[0];
-  out.account = ReadAccount(row, 12);
-  out.org = ReadOrg(row, 12 + 8);
-  out.org_id = row[0].as<std::string>();
-  std::string token_id = row[1].as<std::string>();
-  out.family_id = row[2].as<std::string>();
-  out.account_id = row[3].as<std::string>();
-  ScopeSet family_scopes = SplitScopes(row[4].as<std::string>());
-  out.audience = row[5].as<std::string>();
-  absl::Time expires_at = FromUs(row[6].as<int64_t>());
-  absl::Time family_expires_at = FromUs(row[7].as<int64_t>());
-  std::optional<absl::Time> used_at = OptionalTime(row[8]);
-  bool revoked = row[9].as<bool>();
-  absl::Time created_at = FromUs(row[10].as<int64_t>());
-  out.scopes = family_scopes.IntersectHeld(SplitScopes(row[11].as<std::string>()));
+  Columns c(r);  // kRefreshSelect, kAccountScopes, kAccountColumns, kOrgColumns
+  out.org_id = c.Text();
+  std::string token_id = c.Text();
+  out.family_id = c.Text();
+  out.account_id = c.Text();
+  ScopeSet family_scopes = c.Scopes();
+  out.audience = c.Text();
+  absl::Time expires_at = c.Time();
+  absl::Time family_expires_at = c.Time();
+  std::optional<absl::Time> used_at = c.MaybeTime();
+  bool revoked = c.Bool();
+  absl::Time created_at = c.Time();
+  out.scopes = family_scopes.IntersectHeld(c.Scopes());
+  out.account = ReadAccount(c);
+  out.org = ReadOrg(c);
   audit.org_id = out.org_id;
   audit.actor_id = out.account_id;
   audit.target_type = "token_family";

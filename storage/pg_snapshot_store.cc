@@ -20,17 +20,19 @@ constexpr char kPermissionsSelect[] =
     "SELECT a.org_id, a.id, a.username, a.disabled, o.platform, tessera_us(a.tokens_valid_after),"
     " o.id, o.slug, o.name, o.platform, tessera_us(o.created_at), ";
 
-AccountPermissions ReadPermissions(const pqxx::row& row) {
+// Row `i` of kPermissionsSelect, kAccountColumns, kAccountScopes.
+AccountPermissions ReadPermissions(const pqxx::result& r, int i = 0) {
+  Columns c(r, i);
   AccountPermissions p;
-  p.org_id = row[0].as<std::string>();
-  p.account_id = row[1].as<std::string>();
-  p.username = row[2].as<std::string>();
-  p.disabled = row[3].as<bool>();
-  p.org_platform = row[4].as<bool>();
-  p.tokens_valid_after = OptionalTime(row[5]);
-  p.org = ReadOrg(row, 6);
-  p.account = ReadAccount(row, 11);
-  p.scopes = SplitScopes(row[19].as<std::string>());
+  p.org_id = c.Text();
+  p.account_id = c.Text();
+  p.username = c.Text();
+  p.disabled = c.Bool();
+  p.org_platform = c.Bool();
+  p.tokens_valid_after = c.MaybeTime();
+  p.org = ReadOrg(c);
+  p.account = ReadAccount(c);
+  p.scopes = c.Scopes();
   return p;
 }
 
@@ -46,7 +48,9 @@ class PgSnapshotStore final : public SnapshotStore {
                                " FROM accounts a JOIN organizations o"
                                " ON o.id = a.org_id"));
       out.accounts.reserve(accounts.size());
-      for (const auto& row : accounts) out.accounts.push_back(ReadPermissions(row));
+      for (int i = 0; i < static_cast<int>(accounts.size()); ++i) {
+        out.accounts.push_back(ReadPermissions(accounts, i));
+      }
       auto jtis = tx.exec_params(
           "SELECT org_id, jti, tessera_us(expires_at) FROM revoked_access_tokens"
           " WHERE expires_at > tessera_ts($1)",
@@ -84,7 +88,7 @@ class PgSnapshotStore final : public SnapshotStore {
                                           " WHERE a.org_id = $1 AND a.id = $2"),
                              std::string(org_id), std::string(account_id));
           if (r.empty()) return std::optional<AccountPermissions>();
-          return std::optional<AccountPermissions>(ReadPermissions(r[0]));
+          return std::optional<AccountPermissions>(ReadPermissions(r));
         });
   }
 

@@ -36,6 +36,11 @@ struct Stores {
 // changes are applied to `local` (this replica's snapshot; may be null) before the call returns.
 Stores MakePgStores(PgPool& pool, ChangeSink* local);
 
+std::unique_ptr<OrganizationStore> MakePgOrganizationStore(PgPool& pool, ChangeSink* local);
+std::unique_ptr<AccountStore> MakePgAccountStore(PgPool& pool, ChangeSink* local);
+std::unique_ptr<RoleStore> MakePgRoleStore(PgPool& pool);
+std::unique_ptr<SigningKeyStore> MakePgSigningKeyStore(PgPool& pool, ChangeSink* local);
+std::unique_ptr<AuditStore> MakePgAuditStore(PgPool& pool);
 std::unique_ptr<ApiKeyStore> MakePgApiKeyStore(PgPool& pool, ChangeSink* local);
 std::unique_ptr<RefreshTokenStore> MakePgRefreshTokenStore(PgPool& pool, ChangeSink* local);
 std::unique_ptr<RevocationStore> MakePgRevocationStore(PgPool& pool, ChangeSink* local);

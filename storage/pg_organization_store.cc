@@ -1,0 +1,117 @@
+// PgOrganizationStore: organizations, and bootstrapping the first one (once, under kBootstrapLock).
+#include <algorithm>
+#include <optional>
+#include <pqxx/pqxx>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "core/encoding.h"
+#include "storage/pg_internal.h"
+#include "storage/pg_stores.h"
+
+namespace tessera {
+namespace {
+
+using namespace pg_internal;  // NOLINT: the shared helpers of the PostgreSQL stores
+
+class PgOrganizationStore final : public OrganizationStore {
+ public:
+  PgOrganizationStore(PgPool& pool, ChangeSink* local) : pool_(pool), writer_(pool, local) {}
+
+  absl::StatusOr<CreatedOrganization> Create(const NewOrganizationWithAdmin& req,
+                                             AuditEntry audit) override {
+    return writer_.Value<CreatedOrganization>(
+        [&](Tx& tx, Changes& changes) { return CreateTx(tx, changes, req, audit); });
+  }
+
+  absl::StatusOr<CreatedOrganization> Bootstrap(const NewOrganizationWithAdmin& req,
+                                                AuditEntry audit) override {
+    return writer_.Value<CreatedOrganization>(
+        [&](Tx& tx, Changes& changes) -> absl::StatusOr<CreatedOrganization> {
+          CreatedOrganization out;
+          // Serializes concurrent bootstraps (two Job pods, a Job and a developer).
+          AdvisoryXactLock(tx, kBootstrapLock);
+          auto existing = tx.exec_params(
+              absl::StrCat("SELECT ", kOrgColumns, " FROM organizations o WHERE o.slug = $1"),
+              req.slug);
+          if (!existing.empty()) {
+            Columns c(existing);
+            out.org = ReadOrg(c);
+            out.created = false;
+            return out;
+          }
+          return CreateTx(tx, changes, req, audit);
+        });
+  }
+
+  absl::StatusOr<Organization> Get(absl::string_view org_id) override {
+    return pool_.TransactValue<Organization>([&](Tx& tx) -> absl::StatusOr<Organization> {
+      Organization out;
+      auto r = tx.exec_params(
+          absl::StrCat("SELECT ", kOrgColumns, " FROM organizations o WHERE o.id = $1"),
+          std::string(org_id));
+      if (r.empty()) return absl::NotFoundError("organization not found");
+      Columns c(r);
+      out = ReadOrg(c);
+      return out;
+    });
+  }
+
+ private:
+  static absl::StatusOr<CreatedOrganization> CreateTx(Tx& tx, Changes& changes,
+                                                      const NewOrganizationWithAdmin& req,
+                                                      AuditEntry audit) {
+    CreatedOrganization out;
+    auto r = tx.exec_params(
+        "INSERT INTO organizations AS o (slug, name, platform, created_at)"
+        " VALUES ($1, $2, $3, tessera_ts($4)) RETURNING id, slug, name, platform,"
+        " tessera_us(created_at)",
+        req.slug, req.name, req.platform, Us(req.now));
+    Columns c(r);
+    out.org = ReadOrg(c);
+    if (audit.org_id.empty()) audit.org_id = out.org.id;
+    audit.target_type = "organization";
+    audit.target_id = out.org.id;
+    audit.action = "organization.created";
+    AppendAudit(tx, audit);
+    if (!req.admin_username.empty()) {
+      tx.exec_params(
+          "INSERT INTO roles (org_id, name, scopes, created_at)"
+          " VALUES ($1, 'admin', ARRAY['admin'], tessera_ts($2))",
+          out.org.id, Us(req.now));
+      NewAccount admin{.org_id = out.org.id,
+                       .kind = AccountKind::kService,
+                       .username = req.admin_username,
+                       .email = "",
+                       .password_hash = req.admin_password_hash,
+                       .roles = {"admin"},
+                       .now = req.now};
+      auto account = InsertAccountTx(tx, changes, admin);
+      if (!account.ok()) return account.status();
+      out.admin = *std::move(account);
+      AuditEntry a = audit;
+      a.org_id = out.org.id;
+      a.action = "account.created";
+      a.target_type = "account";
+      a.target_id = out.admin->id;
+      a.details_json = R"({"kind":"SERVICE","roles":["admin"]})";
+      AppendAudit(tx, a);
+    }
+    return out;
+  }
+
+  PgPool& pool_;
+  Writer writer_;
+};
+
+}  // namespace
+
+std::unique_ptr<OrganizationStore> MakePgOrganizationStore(PgPool& pool, ChangeSink* local) {
+  return std::make_unique<PgOrganizationStore>(pool, local);
+}
+
+}  // namespace tessera
