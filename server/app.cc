@@ -65,6 +65,21 @@ ServerApp::~ServerApp() { Shutdown(absl::ZeroDuration()); }
 absl::Status ServerApp::Start() {
   InstallProtobufLogHandler();
   SetLogLevel(config_.log_level);
+  // Each step builds on the objects of the ones before it, in dependency order.
+  if (auto s = OpenDatabase(); !s.ok()) return s;
+  if (auto s = LoadState(); !s.ok()) return s;
+  BuildLogic();
+  if (auto s = StartFaces(); !s.ok()) return s;
+  health_thread_ = std::thread([this] { HealthLoop(); });
+  maintenance_thread_ = std::thread([this] { MaintenanceLoop(); });
+  Log(LogLevel::kInfo, "serving",
+      {{"grpc_port", std::to_string(grpc_port_)},
+       {"http_port", std::to_string(http_port_)},
+       {"signing_alg", std::string(SigningAlgName(config_.signing_alg))}});
+  return absl::OkStatus();
+}
+
+absl::Status ServerApp::OpenDatabase() {
   // The database may still be starting (a pod next to it, scripts/run): wait for it.
   absl::Time give_up = absl::Now() + config_.startup_timeout;
   absl::StatusOr<int> migrated;
@@ -76,35 +91,46 @@ absl::Status ServerApp::Start() {
   }
   if (!migrated.ok()) return migrated.status();
   Log(LogLevel::kInfo, "migrations_applied", {{"count", std::to_string(*migrated)}});
-
   pool_ = std::make_unique<PgPool>(
       PgPoolOptions{.url = config_.database_url, .max_connections = config_.db_pool_size});
+  return absl::OkStatus();
+}
+
+absl::Status ServerApp::LoadState() {
+  // The signing keys come first, so that the snapshot can be handed a key manager that exists:
+  // their store writes to no local sink (a rotation reloads the ring itself, and other replicas
+  // hear of it through the change feed), which is what breaks the snapshot -> keys -> stores ->
+  // snapshot cycle.
+  auto kek = Aead::Create(config_.key_encryption_key);
+  if (!kek.ok()) return kek.status();
+  kek_ = std::make_unique<Aead>(*std::move(kek));
+  key_ring_ = std::make_unique<KeyRing>();
+  signing_key_store_ = MakePgSigningKeyStore(*pool_, /*local=*/nullptr);
+  key_manager_ = std::make_unique<KeyManager>(clock_, *kek_, *signing_key_store_, *key_ring_,
+                                              config_.signing_alg);
+  if (auto s = key_manager_->EnsureAndLoad(); !s.ok()) return s;
   snapshot_store_ = MakePgSnapshotStore(*pool_);
   snapshot_ = std::make_unique<AuthSnapshot>(
       clock_, *snapshot_store_,
       SnapshotOptions{.family_tail = config_.access_token_ttl + TokenOptions().leeway},
-      [this] { return key_manager_->Reload(); });
+      [keys = key_manager_.get()] { return keys->Reload(); });
   stores_ = std::make_unique<Stores>(MakePgStores(*pool_, snapshot_.get()));
-  key_ring_ = std::make_unique<KeyRing>();
-  auto kek = Aead::Create(config_.key_encryption_key);
-  if (!kek.ok()) return kek.status();
-  kek_ = std::make_unique<Aead>(*std::move(kek));
-  digester_ = std::make_unique<SecretDigester>(config_.pepper);
-  hasher_ = std::make_unique<PasswordHasher>(config_.argon2);
-  // Nice 10: while logins are hashed, RPC threads still get the cores first, so a burst of
-  // logins (or a password-guessing flood) cannot stretch introspection's tail latency.
-  password_pool_ = std::make_unique<BoundedWorkerPool>(
-      config_.password_threads, static_cast<size_t>(config_.password_queue), /*nice=*/10);
-  key_manager_ = std::make_unique<KeyManager>(clock_, *kek_, *stores_->signing_keys, *key_ring_,
-                                              config_.signing_alg);
-  if (auto s = key_manager_->EnsureAndLoad(); !s.ok()) return s;
   feed_ =
       std::make_unique<PgChangeFeed>(ChangeFeedOptions{.url = config_.database_url}, *snapshot_);
   feed_->Start();
   if (!feed_->WaitInSync(config_.startup_timeout)) {
     return absl::UnavailableError("could not load the introspection snapshot (see the log)");
   }
+  return absl::OkStatus();
+}
 
+void ServerApp::BuildLogic() {
+  digester_ = std::make_unique<SecretDigester>(config_.pepper);
+  hasher_ = std::make_unique<PasswordHasher>(config_.argon2);
+  // Nice 10: while logins are hashed, RPC threads still get the cores first, so a burst of
+  // logins (or a password-guessing flood) cannot stretch introspection's tail latency.
+  password_pool_ = std::make_unique<BoundedWorkerPool>(
+      config_.password_threads, static_cast<size_t>(config_.password_queue), /*nice=*/10);
   key_usage_ = std::make_unique<KeyUsage>();
   ThrottlePolicy throttle{.max_failures = config_.login_max_failures,
                           .window = config_.login_failure_window,
@@ -145,6 +171,9 @@ absl::Status ServerApp::Start() {
   admin_logic_ = std::make_unique<AdminLogic>(clock_, *hasher_, *password_pool_, *stores_->orgs,
                                               *stores_->accounts, *stores_->roles, *stores_->audit,
                                               *snapshot_);
+}
+
+absl::Status ServerApp::StartFaces() {
   metrics_ = std::make_unique<MetricsRegistry>();
   RegisterMetrics();
   grpc_edge_ = std::make_unique<GrpcEdge>(*checks_, *service_metrics_, *call_notes_,
@@ -173,13 +202,7 @@ absl::Status ServerApp::Start() {
     return absl::UnavailableError(
         absl::StrCat("config: --grpc_listen: cannot listen on ", config_.grpc_listen));
   }
-  if (auto s = StartHttp(); !s.ok()) return s;
-  health_thread_ = std::thread([this] { HealthLoop(); });
-  Log(LogLevel::kInfo, "serving",
-      {{"grpc_port", std::to_string(grpc_port_)},
-       {"http_port", std::to_string(http_port_)},
-       {"signing_alg", std::string(SigningAlgName(config_.signing_alg))}});
-  return absl::OkStatus();
+  return StartHttp();
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerApp::ServerCredentials() const {
@@ -291,13 +314,26 @@ void ServerApp::FlushKeyUsage() {
 
 void ServerApp::HealthLoop() {
   bool was_serving = true;
-  absl::Time last_prune = absl::Now();
   while (!stopping_.WaitForNotificationWithTimeout(config_.health_interval)) {
     absl::Status s = pool_->Ping();
     // A replica that cannot hear the change feed would answer from a snapshot that no longer
     // follows revocations: still answer, but tell load balancers to prefer another replica.
     if (s.ok() && !feed_->in_sync()) s = absl::UnavailableError("change feed reconnecting");
     bool serving = s.ok();
+    if (serving != was_serving) {
+      Log(serving ? LogLevel::kInfo : LogLevel::kWarning,
+          serving ? "database_reachable" : "database_unreachable",
+          {{"error", std::string(s.message())}});
+      was_serving = serving;
+    }
+    health_->SetServing(serving);
+  }
+}
+
+void ServerApp::MaintenanceLoop() {
+  absl::Time last_prune = absl::Now();
+  // As often as the health probe: last_used_at is then at most that far behind.
+  while (!stopping_.WaitForNotificationWithTimeout(config_.health_interval)) {
     FlushKeyUsage();
     if (absl::Now() - last_prune > absl::Seconds(30)) {
       snapshot_->Prune();
@@ -306,13 +342,6 @@ void ServerApp::HealthLoop() {
       }
       last_prune = absl::Now();
     }
-    if (serving != was_serving) {
-      Log(serving ? LogLevel::kInfo : LogLevel::kWarning,
-          serving ? "database_reachable" : "database_unreachable",
-          {{"error", std::string(s.message())}});
-      was_serving = serving;
-    }
-    health_->SetServing(serving);
   }
 }
 
@@ -330,6 +359,7 @@ void ServerApp::Shutdown(absl::Duration grace) {
   if (http_server_) http_server_->stop();
   if (http_thread_.joinable()) http_thread_.join();
   if (health_thread_.joinable()) health_thread_.join();
+  if (maintenance_thread_.joinable()) maintenance_thread_.join();
   Log(LogLevel::kInfo, "stopped");
 }
 

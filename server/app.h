@@ -51,6 +51,7 @@ class ServiceMetrics;
 class RotationLogic;
 class PgChangeFeed;
 class SnapshotStore;
+class SigningKeyStore;
 
 class ServerApp {
  public:
@@ -81,7 +82,16 @@ class ServerApp {
   AdminLogic& admin_logic() { return *admin_logic_; }
 
  private:
+  // Start's steps, in order: each uses only what the ones before it built.
+  absl::Status OpenDatabase();  // waits for PostgreSQL, migrates, opens the pool
+  absl::Status LoadState();     // signing keys, the snapshot, the stores, the change feed
+  void BuildLogic();            // the transport-free logic of services/
+  absl::Status StartFaces();    // metrics, the gRPC server, the HTTP side port
+
+  // Marks the replica NOT_SERVING while PostgreSQL or the change feed is away.
   void HealthLoop();
+  // Flushes API keys' last_used_at and prunes the snapshot and the login throttle.
+  void MaintenanceLoop();
   // Writes the API keys' last_used_at times noted since the last flush.
   void FlushKeyUsage();
   absl::Status StartHttp();
@@ -93,6 +103,7 @@ class ServerApp {
   Config config_;
   const Clock& clock_;
   std::unique_ptr<PgPool> pool_;
+  std::unique_ptr<SigningKeyStore> signing_key_store_;
   std::unique_ptr<SnapshotStore> snapshot_store_;
   std::unique_ptr<AuthSnapshot> snapshot_;
   std::unique_ptr<Stores> stores_;
@@ -124,6 +135,7 @@ class ServerApp {
   std::unique_ptr<httplib::Server> http_server_;
   std::thread http_thread_;
   std::thread health_thread_;
+  std::thread maintenance_thread_;
   Notification stopping_;
   bool shut_down_ = false;
   std::vector<grpc::Service*> extra_services_;
