@@ -76,7 +76,7 @@ struct Flags {
 };
 
 Config BenchConfig(const std::string& url) {
-  Config config;
+  Config config = DefaultConfig();
   config.database_url = url;
   config.grpc_listen = "127.0.0.1:0";
   config.http_listen = "127.0.0.1:0";

@@ -355,11 +355,11 @@ void ServerApp::Shutdown(absl::Duration grace) {
     grpc_server_->Wait();
   }
   if (feed_) feed_->Stop();
-  if (key_usage_) FlushKeyUsage();
-  if (http_server_) http_server_->stop();
-  if (http_thread_.joinable()) http_thread_.join();
   if (health_thread_.joinable()) health_thread_.join();
   if (maintenance_thread_.joinable()) maintenance_thread_.join();
+  if (key_usage_) FlushKeyUsage();  // the last uses, once nothing else flushes
+  if (http_server_) http_server_->stop();
+  if (http_thread_.joinable()) http_thread_.join();
   Log(LogLevel::kInfo, "stopped");
 }
 

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -31,8 +33,8 @@ const SettingSpec* Find(absl::string_view flag) {
 
 class Values {
  public:
-  Values(std::map<std::string, std::string> flags, const std::map<std::string, std::string>& env)
-      : flags_(std::move(flags)), env_(env) {}
+  Values(const SettingFlags& flags, const std::map<std::string, std::string>& env)
+      : flags_(flags), env_(env) {}
 
   // Flag, else environment, else default.
   std::string Get(const SettingSpec& s) const {
@@ -45,19 +47,19 @@ class Values {
   }
 
  private:
-  std::map<std::string, std::string> flags_;
+  const SettingFlags& flags_;
   const std::map<std::string, std::string>& env_;
 };
 
 const SettingSpec& Spec(absl::string_view flag) { return *Find(flag); }
 
-absl::StatusOr<int64_t> PositiveInt(const Values& v, absl::string_view flag, int64_t min,
-                                    int64_t max) {
-  const SettingSpec& s = Spec(flag);
+// A number setting, within the bounds the table gives it.
+absl::StatusOr<int64_t> Number(const Values& v, const SettingSpec& s) {
   int64_t n = 0;
   std::string text = v.Get(s);
   if (!absl::SimpleAtoi(text, &n)) return Bad(s, absl::StrCat("\"", text, "\" is not a number"));
-  if (n < min || n > max) return Bad(s, absl::StrCat("must be between ", min, " and ", max));
+  if (n < s.min || n > s.max)
+    return Bad(s, absl::StrCat("must be between ", s.min, " and ", s.max));
   return n;
 }
 
@@ -119,32 +121,41 @@ const std::vector<SettingSpec>& SettingSpecs() {
       {"http_listen", "TESSERA_HTTP_LISTEN", "127.0.0.1:9464",
        "HTTP side port: /healthz, /readyz, /metrics, /.well-known/jwks.json"},
       {"issuer", "TESSERA_ISSUER", "tessera", "`iss` of access tokens, checked on verification"},
-      {"access_token_ttl", "TESSERA_ACCESS_TOKEN_TTL", "900", "access token lifetime, seconds"},
+      {"access_token_ttl", "TESSERA_ACCESS_TOKEN_TTL", "900", "access token lifetime, seconds", 10,
+       86400, [](Config& c, int64_t v) { c.access_token_ttl = absl::Seconds(v); }},
       {"refresh_token_ttl", "TESSERA_REFRESH_TOKEN_TTL", "2592000",
-       "refresh token lifetime, seconds (30 days)"},
+       "refresh token lifetime, seconds (30 days)", 60, 365LL * 86400,
+       [](Config& c, int64_t v) { c.refresh_token_ttl = absl::Seconds(v); }},
       {"refresh_grace", "TESSERA_REFRESH_GRACE", "10",
-       "seconds a spent refresh token may be retried for the same child (0 = never)"},
+       "seconds a spent refresh token may be retried for the same child (0 = never)", 0, 300,
+       [](Config& c, int64_t v) { c.refresh_grace = absl::Seconds(v); }},
       {"api_key_prefix", "TESSERA_API_KEY_PREFIX", "tsr",
        "prefix of user API tokens (1-16 lowercase letters and digits)"},
       {"service_token_prefix", "TESSERA_SERVICE_TOKEN_PREFIX", "tss",
        "prefix of service tokens (1-16 lowercase letters and digits)"},
       {"signing_key_publish_delay", "TESSERA_SIGNING_KEY_PUBLISH_DELAY", "300",
-       "seconds a rotated signing key is published in the JWKS before it signs"},
+       "seconds a rotated signing key is published in the JWKS before it signs", 0, 7 * 86400,
+       [](Config& c, int64_t v) { c.signing_key_publish_delay = absl::Seconds(v); }},
       {"login_max_failures", "TESSERA_LOGIN_MAX_FAILURES", "5",
-       "failed passwords per account (or service-token secrets per key) that lock it out"},
+       "failed passwords per account (or service-token secrets per key) that lock it out", 1, 1000,
+       [](Config& c, int64_t v) { c.login_max_failures = static_cast<int>(v); }},
       {"login_failure_window", "TESSERA_LOGIN_FAILURE_WINDOW", "900",
-       "seconds after which failures are forgotten; also the longest lockout"},
+       "seconds after which failures are forgotten; also the longest lockout", 1, 7 * 86400,
+       [](Config& c, int64_t v) { c.login_failure_window = absl::Seconds(v); }},
       {"login_lockout", "TESSERA_LOGIN_LOCKOUT", "60",
-       "seconds of the first lockout; doubles with each further failure"},
+       "seconds of the first lockout; doubles with each further failure", 1, 7 * 86400,
+       [](Config& c, int64_t v) { c.login_lockout = absl::Seconds(v); }},
       {"peer_max_failures", "TESSERA_PEER_MAX_FAILURES", "20",
-       "failed authentications per client address (this replica) that lock the address out"},
+       "failed authentications per client address (this replica) that lock the address out", 1,
+       100000, [](Config& c, int64_t v) { c.peer_max_failures = static_cast<int>(v); }},
       {"tls_cert", "TESSERA_TLS_CERT", "",
        "PEM certificate chain for TLS on the gRPC port (with tls_key; none = plaintext)"},
       {"tls_key", "TESSERA_TLS_KEY", "", "PEM private key of tls_cert"},
       {"tls_client_ca", "TESSERA_TLS_CLIENT_CA", "",
        "PEM CA bundle: require client certificates it signed (mutual TLS)"},
       {"tls_reload_interval", "TESSERA_TLS_RELOAD_INTERVAL", "10",
-       "seconds between checks of the TLS files for rotated ones (no restart needed)"},
+       "seconds between checks of the TLS files for rotated ones (no restart needed)", 1, 86400,
+       [](Config& c, int64_t v) { c.tls_reload_interval = absl::Seconds(v); }},
       {"introspect_auth", "TESSERA_INTROSPECT_AUTH", "scope",
        "scope: Introspect needs a bearer with tokens:introspect; mtls: a client certificate "
        "is enough"},
@@ -158,17 +169,30 @@ const std::vector<SettingSpec>& SettingSpecs() {
        "at least 32 bytes as hex; HMAC key for stored token and secret digests"},
       {"pepper_file", "TESSERA_PEPPER_FILE", "", "file holding the pepper (instead of the value)"},
       {"password_threads", "TESSERA_PASSWORD_THREADS", "0",
-       "threads hashing passwords (Argon2id); 0 = one per core"},
+       "threads hashing passwords (Argon2id); 0 = one per core", 0, 256,
+       [](Config& c, int64_t v) {
+         c.password_threads =
+             v == 0 ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
+                    : static_cast<int>(v);
+       }},
       {"password_queue", "TESSERA_PASSWORD_QUEUE", "64",
-       "password hashes waiting before logins fail fast with RESOURCE_EXHAUSTED"},
-      {"argon2_memory_kib", "TESSERA_ARGON2_MEMORY_KIB", "19456", "Argon2id memory cost, KiB"},
-      {"argon2_iterations", "TESSERA_ARGON2_ITERATIONS", "2", "Argon2id time cost"},
-      {"db_pool_size", "TESSERA_DB_POOL_SIZE", "8", "PostgreSQL connections per replica"},
-      {"health_interval", "TESSERA_HEALTH_INTERVAL", "1", "seconds between database health probes"},
+       "password hashes waiting before logins fail fast with RESOURCE_EXHAUSTED", 1, 100000,
+       [](Config& c, int64_t v) { c.password_queue = static_cast<int>(v); }},
+      {"argon2_memory_kib", "TESSERA_ARGON2_MEMORY_KIB", "19456", "Argon2id memory cost, KiB", 8,
+       4 * 1024 * 1024,
+       [](Config& c, int64_t v) { c.argon2.memory_kib = static_cast<uint32_t>(v); }},
+      {"argon2_iterations", "TESSERA_ARGON2_ITERATIONS", "2", "Argon2id time cost", 1, 100,
+       [](Config& c, int64_t v) { c.argon2.iterations = static_cast<uint32_t>(v); }},
+      {"db_pool_size", "TESSERA_DB_POOL_SIZE", "8", "PostgreSQL connections per replica", 1, 1000,
+       [](Config& c, int64_t v) { c.db_pool_size = static_cast<int>(v); }},
+      {"health_interval", "TESSERA_HEALTH_INTERVAL", "1", "seconds between database health probes",
+       1, 3600, [](Config& c, int64_t v) { c.health_interval = absl::Seconds(v); }},
       {"shutdown_grace", "TESSERA_SHUTDOWN_GRACE", "10",
-       "seconds in-flight RPCs get to finish after SIGTERM"},
+       "seconds in-flight RPCs get to finish after SIGTERM", 0, 3600,
+       [](Config& c, int64_t v) { c.shutdown_grace = absl::Seconds(v); }},
       {"startup_timeout", "TESSERA_STARTUP_TIMEOUT", "60",
-       "seconds `serve` waits for the database at start before giving up"},
+       "seconds `serve` waits for the database at start before giving up", 0, 3600,
+       [](Config& c, int64_t v) { c.startup_timeout = absl::Seconds(v); }},
       {"log_level", "TESSERA_LOG_LEVEL", "info", "debug, info, warning or error"},
   };
   return *specs;
@@ -185,56 +209,60 @@ std::map<std::string, std::string> ProcessEnvironment() {
   return env;
 }
 
-absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args,
-                                   const std::map<std::string, std::string>& env, Needs needs,
-                                   std::map<std::string, std::string>* extra) {
-  std::map<std::string, std::string> flags;
-  for (size_t i = 0; i < args.size(); ++i) {
-    absl::string_view a = args[i];
-    if (!absl::StartsWith(a, "--")) {
-      return absl::InvalidArgumentError(absl::StrCat("config: unexpected argument \"", a, "\""));
-    }
-    a.remove_prefix(2);
-    std::string name, value;
-    if (size_t eq = a.find('='); eq != absl::string_view::npos) {
-      name = std::string(a.substr(0, eq));
-      value = std::string(a.substr(eq + 1));
-    } else {
-      name = std::string(a);
-      if (i + 1 >= args.size()) {
-        return absl::InvalidArgumentError(absl::StrCat("config: --", name, " needs a value"));
-      }
-      value = args[++i];
-    }
-    if (Find(name) != nullptr) {
-      flags[name] = value;
-    } else if (extra != nullptr) {
-      (*extra)[name] = value;
-    } else {
-      return absl::InvalidArgumentError(absl::StrCat("config: unknown flag --", name));
-    }
+void AddSettings(CLI::App& command, SettingFlags& flags) {
+  for (const SettingSpec& spec : SettingSpecs()) {
+    std::string flag = spec.flag;
+    std::string description = absl::StrCat(
+        spec.help, " [", spec.env,
+        *spec.default_value ? absl::StrCat(", default ", spec.default_value) : "", "]");
+    command.add_option_function<std::string>(
+        "--" + flag, [&flags, flag](const std::string& value) { flags[flag] = value; },
+        description);
   }
-  Values v(std::move(flags), env);
+}
+
+absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args,
+                                   const std::map<std::string, std::string>& env, Needs needs) {
+  CLI::App command("tessera", "tessera");
+  SettingFlags flags;
+  AddSettings(command, flags);
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last first
+  try {
+    command.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    return absl::InvalidArgumentError(absl::StrCat("config: ", e.what()));
+  }
+  return BuildConfig(flags, env, needs);
+}
+
+Config DefaultConfig() {
+  auto c = BuildConfig({}, {}, Needs::kNothing);
+  // The table's defaults pass its own checks; a failure here is a broken table.
+  if (!c.ok()) std::abort();
+  return *std::move(c);
+}
+
+absl::StatusOr<Config> BuildConfig(const SettingFlags& flags,
+                                   const std::map<std::string, std::string>& env, Needs needs) {
+  Values v(flags, env);
   Config c;
+  for (const SettingSpec& spec : SettingSpecs()) {
+    if (spec.assign == nullptr) continue;
+    auto n = Number(v, spec);
+    if (!n.ok()) return n.status();
+    spec.assign(c, *n);
+  }
 
   c.database_url = v.Get(Spec("database_url"));
-  if (c.database_url.empty()) return Bad(Spec("database_url"), "required");
+  if (c.database_url.empty() && needs != Needs::kNothing) {
+    return Bad(Spec("database_url"), "required");
+  }
   if (auto s = CheckListen(v, "grpc_listen"); !s.ok()) return s;
   if (auto s = CheckListen(v, "http_listen"); !s.ok()) return s;
   c.grpc_listen = v.Get(Spec("grpc_listen"));
   c.http_listen = v.Get(Spec("http_listen"));
   c.issuer = v.Get(Spec("issuer"));
   if (c.issuer.empty() || c.issuer.size() > 256) return Bad(Spec("issuer"), "1 to 256 characters");
-
-  auto access_ttl = PositiveInt(v, "access_token_ttl", 10, 86400);
-  if (!access_ttl.ok()) return access_ttl.status();
-  c.access_token_ttl = absl::Seconds(*access_ttl);
-  auto refresh_ttl = PositiveInt(v, "refresh_token_ttl", 60, 365LL * 86400);
-  if (!refresh_ttl.ok()) return refresh_ttl.status();
-  c.refresh_token_ttl = absl::Seconds(*refresh_ttl);
-  auto grace = PositiveInt(v, "refresh_grace", 0, 300);
-  if (!grace.ok()) return grace.status();
-  c.refresh_grace = absl::Seconds(*grace);
 
   c.api_key_prefix = v.Get(Spec("api_key_prefix"));
   c.service_token_prefix = v.Get(Spec("service_token_prefix"));
@@ -246,25 +274,9 @@ absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args,
   if (c.api_key_prefix == c.service_token_prefix) {
     return Bad(Spec("service_token_prefix"), "must differ from api_key_prefix");
   }
-  auto publish = PositiveInt(v, "signing_key_publish_delay", 0, 7 * 86400);
-  if (!publish.ok()) return publish.status();
-  c.signing_key_publish_delay = absl::Seconds(*publish);
-
-  auto max_failures = PositiveInt(v, "login_max_failures", 1, 1000);
-  if (!max_failures.ok()) return max_failures.status();
-  c.login_max_failures = static_cast<int>(*max_failures);
-  auto window = PositiveInt(v, "login_failure_window", 1, 7 * 86400);
-  if (!window.ok()) return window.status();
-  c.login_failure_window = absl::Seconds(*window);
-  auto lockout = PositiveInt(v, "login_lockout", 1, 7 * 86400);
-  if (!lockout.ok()) return lockout.status();
-  c.login_lockout = absl::Seconds(*lockout);
   if (c.login_lockout > c.login_failure_window) {
     return Bad(Spec("login_lockout"), "must not exceed login_failure_window");
   }
-  auto peer_failures = PositiveInt(v, "peer_max_failures", 1, 100000);
-  if (!peer_failures.ok()) return peer_failures.status();
-  c.peer_max_failures = static_cast<int>(*peer_failures);
 
   c.tls_cert = v.Get(Spec("tls_cert"));
   c.tls_key = v.Get(Spec("tls_key"));
@@ -276,14 +288,13 @@ absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args,
   if (!c.tls_client_ca.empty() && c.tls_cert.empty()) {
     return Bad(Spec("tls_client_ca"), "needs tls_cert and tls_key (mutual TLS is TLS first)");
   }
-  auto reload = PositiveInt(v, "tls_reload_interval", 1, 86400);
-  if (!reload.ok()) return reload.status();
-  c.tls_reload_interval = absl::Seconds(*reload);
   std::string introspect_auth = v.Get(Spec("introspect_auth"));
   if (introspect_auth == "mtls") {
     if (c.tls_client_ca.empty()) return Bad(Spec("introspect_auth"), "mtls needs tls_client_ca");
     c.introspect_auth = Config::IntrospectAuth::kMtls;
-  } else if (introspect_auth != "scope") {
+  } else if (introspect_auth == "scope") {
+    c.introspect_auth = Config::IntrospectAuth::kScope;
+  } else {
     return Bad(Spec("introspect_auth"), "one of scope, mtls");
   }
 
@@ -299,33 +310,6 @@ absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args,
     if (!pepper.ok()) return pepper.status();
     c.pepper = *std::move(pepper);
   }
-
-  auto threads = PositiveInt(v, "password_threads", 0, 256);
-  if (!threads.ok()) return threads.status();
-  c.password_threads = *threads == 0
-                           ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
-                           : static_cast<int>(*threads);
-  auto queue = PositiveInt(v, "password_queue", 1, 100000);
-  if (!queue.ok()) return queue.status();
-  c.password_queue = static_cast<int>(*queue);
-  auto mem = PositiveInt(v, "argon2_memory_kib", 8, 4 * 1024 * 1024);
-  if (!mem.ok()) return mem.status();
-  c.argon2.memory_kib = static_cast<uint32_t>(*mem);
-  auto iters = PositiveInt(v, "argon2_iterations", 1, 100);
-  if (!iters.ok()) return iters.status();
-  c.argon2.iterations = static_cast<uint32_t>(*iters);
-  auto pool = PositiveInt(v, "db_pool_size", 1, 1000);
-  if (!pool.ok()) return pool.status();
-  c.db_pool_size = static_cast<int>(*pool);
-  auto health = PositiveInt(v, "health_interval", 1, 3600);
-  if (!health.ok()) return health.status();
-  c.health_interval = absl::Seconds(*health);
-  auto drain = PositiveInt(v, "shutdown_grace", 0, 3600);
-  if (!drain.ok()) return drain.status();
-  c.shutdown_grace = absl::Seconds(*drain);
-  auto startup = PositiveInt(v, "startup_timeout", 0, 3600);
-  if (!startup.ok()) return startup.status();
-  c.startup_timeout = absl::Seconds(*startup);
   if (!ParseLogLevel(v.Get(Spec("log_level")), &c.log_level)) {
     return Bad(Spec("log_level"), "debug, info, warning or error");
   }

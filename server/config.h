@@ -1,7 +1,14 @@
-// Configuration of the tessera binary: every setting is a flag (--name=value or --name value)
-// with an environment variable (TESSERA_NAME); a flag wins over the environment, which wins over
-// the default. Parsing and validation are separate from main() so tests can reach them, and every
-// error names the setting at fault.
+// Configuration of the tessera binary: one table of settings (SettingSpecs), each a flag
+// (--name=value or --name value, parsed by CLI11) with an environment variable (TESSERA_NAME)
+// and one default; a flag wins over the environment, which wins over the default. Every number
+// has its range in the table, checked whichever source it came from, and every error names the
+// setting at fault. Parsing and checking are separate from main() so tests can reach them.
+//
+//   CLI::App serve;
+//   SettingFlags flags;
+//   AddSettings(serve, flags);          // --database_url, --grpc_listen, ...
+//   serve.parse(argc, argv);
+//   auto config = BuildConfig(flags, ProcessEnvironment(), Needs::kDatabaseAndSecrets);
 #ifndef TESSERA_SERVER_CONFIG_H_
 #define TESSERA_SERVER_CONFIG_H_
 
@@ -15,21 +22,34 @@
 #include "core/password_hasher.h"
 #include "core/signing_key.h"
 
+namespace CLI {
+class App;
+}  // namespace CLI
+
 namespace tessera {
 
 // This build's version, as `tessera version` prints it and tessera_build_info labels it.
 inline constexpr char kTesseraVersion[] = "0.1.0";
 
-// One row of the settings table (also rendered as `tessera help` and the README table).
+struct Config;
+
+// One row of the settings table (also rendered by `tessera <command> --help` and, by hand, as
+// the README's table, which a test holds to it).
 struct SettingSpec {
   const char* flag;
   const char* env;
   const char* default_value;
   const char* help;
+  // A number: its bounds, and where it goes. Other settings are checked one by one.
+  int64_t min = 0;
+  int64_t max = 0;
+  void (*assign)(Config&, int64_t) = nullptr;
 };
 
 const std::vector<SettingSpec>& SettingSpecs();
 
+// Each member's value comes from the table (DefaultConfig, BuildConfig); none has a default of
+// its own here (a number is zero until then), so there is one default per setting.
 struct Config {
   std::string database_url;
   std::string grpc_listen;
@@ -37,43 +57,54 @@ struct Config {
   std::string issuer;
   absl::Duration access_token_ttl;
   absl::Duration refresh_token_ttl;
-  absl::Duration refresh_grace = absl::Seconds(10);
-  std::string api_key_prefix = "tsr";
-  std::string service_token_prefix = "tss";
-  absl::Duration signing_key_publish_delay = absl::Minutes(5);
-  int login_max_failures = 5;
-  absl::Duration login_failure_window = absl::Minutes(15);
-  absl::Duration login_lockout = absl::Minutes(1);
-  int peer_max_failures = 20;
+  absl::Duration refresh_grace;
+  std::string api_key_prefix;
+  std::string service_token_prefix;
+  absl::Duration signing_key_publish_delay;
+  int login_max_failures{};
+  absl::Duration login_failure_window;
+  absl::Duration login_lockout;
+  int peer_max_failures{};
   // TLS on the gRPC port (both empty: plaintext). The files are watched and reloaded.
   std::string tls_cert;
   std::string tls_key;
   std::string tls_client_ca;  // set: mutual TLS, every client presents a certificate it signed
-  absl::Duration tls_reload_interval = absl::Seconds(10);
+  absl::Duration tls_reload_interval;
   // kMtls: a verified client certificate is enough to call Introspect (no bearer credential).
   enum class IntrospectAuth { kScope, kMtls };
-  IntrospectAuth introspect_auth = IntrospectAuth::kScope;
-  SigningAlg signing_alg = SigningAlg::kES256;
+  IntrospectAuth introspect_auth{};
+  SigningAlg signing_alg{};
   std::string key_encryption_key;  // 32 raw bytes
   std::string pepper;              // >= 32 raw bytes
-  int password_threads = 1;
-  int password_queue = 64;
+  int password_threads{};
+  int password_queue{};
   Argon2Params argon2;
-  int db_pool_size = 8;
+  int db_pool_size{};
   absl::Duration health_interval;
   absl::Duration shutdown_grace;
   absl::Duration startup_timeout;
-  LogLevel log_level = LogLevel::kInfo;
+  LogLevel log_level{};
 };
 
-// What each subcommand needs besides the defaults.
-enum class Needs { kDatabase, kDatabaseAndSecrets };
+// What a command needs besides the defaults.
+enum class Needs { kNothing, kDatabase, kDatabaseAndSecrets };
 
-// Parses `args` (flags only, the subcommand already removed) against `env`. Flags not in the
-// table are returned in `extra` when `extra` is given (subcommand options), else an error.
+// The settings given as flags on one command line, by flag name.
+using SettingFlags = std::map<std::string, std::string>;
+
+// Adds every setting of the table to `command` as an option whose value lands in `flags`.
+void AddSettings(CLI::App& command, SettingFlags& flags);
+
+// The configuration from `flags`, then `env`, then the table's defaults, checked.
+absl::StatusOr<Config> BuildConfig(const SettingFlags& flags,
+                                   const std::map<std::string, std::string>& env, Needs needs);
+
+// The table's defaults, unchecked (tests and the benchmark start from it).
+Config DefaultConfig();
+
+// AddSettings, parse `args` (flags only, no command), BuildConfig: for tests and one-shot use.
 absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args,
-                                   const std::map<std::string, std::string>& env, Needs needs,
-                                   std::map<std::string, std::string>* extra = nullptr);
+                                   const std::map<std::string, std::string>& env, Needs needs);
 
 // The process environment as a map, for ParseConfig.
 std::map<std::string, std::string> ProcessEnvironment();

@@ -1,6 +1,8 @@
-// The tessera binary: `serve`, `migrate`, `bootstrap`, `version`.
+// The tessera binary: `serve`, `migrate`, `bootstrap`, `version`, as CLI11 subcommands, each
+// taking every setting of the table (server/config.h).
 #include <signal.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -18,23 +20,12 @@
 namespace tessera {
 namespace {
 
-void PrintUsage() {
-  std::fprintf(stderr,
-               "usage: tessera <serve|migrate|bootstrap|version> [--flag=value ...]\n"
-               "  bootstrap --org SLUG --admin USERNAME [--org_name NAME]\n\n"
-               "settings (flag / environment variable / default):\n");
-  for (const auto& s : SettingSpecs()) {
-    std::fprintf(stderr, "  --%-24s %-32s %-16s %s\n", s.flag, s.env,
-                 *s.default_value ? s.default_value : "-", s.help);
-  }
-}
-
 int Fail(const absl::Status& s) {
   std::fprintf(stderr, "tessera: %s\n", std::string(s.message()).c_str());
   return 1;
 }
 
-int Serve(const std::vector<std::string>& args) {
+int Serve(const SettingFlags& flags) {
   // Block the stop signals in every thread; this thread waits for them with sigwait.
   sigset_t stop;
   sigemptyset(&stop);
@@ -43,7 +34,7 @@ int Serve(const std::vector<std::string>& args) {
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   SetLogStream(stdout);  // a server's log is its output; one-shot commands keep stdout for JSON
 
-  auto config = ParseConfig(args, ProcessEnvironment(), Needs::kDatabaseAndSecrets);
+  auto config = BuildConfig(flags, ProcessEnvironment(), Needs::kDatabaseAndSecrets);
   if (!config.ok()) return Fail(config.status());
   RealClock clock;
   ServerApp app(*config, clock);
@@ -55,8 +46,8 @@ int Serve(const std::vector<std::string>& args) {
   return 0;
 }
 
-int Migrate(const std::vector<std::string>& args) {
-  auto config = ParseConfig(args, ProcessEnvironment(), Needs::kDatabase);
+int Migrate(const SettingFlags& flags) {
+  auto config = BuildConfig(flags, ProcessEnvironment(), Needs::kDatabase);
   if (!config.ok()) return Fail(config.status());
   auto applied = MigrateDatabase(config->database_url);
   if (!applied.ok()) return Fail(applied.status());
@@ -64,17 +55,16 @@ int Migrate(const std::vector<std::string>& args) {
   return 0;
 }
 
-int Bootstrap(const std::vector<std::string>& args) {
-  std::map<std::string, std::string> extra;
-  auto config = ParseConfig(args, ProcessEnvironment(), Needs::kDatabase, &extra);
+struct BootstrapArgs {
+  std::string org, admin, org_name;
+};
+
+int Bootstrap(const SettingFlags& flags, const BootstrapArgs& args) {
+  auto config = BuildConfig(flags, ProcessEnvironment(), Needs::kDatabase);
   if (!config.ok()) return Fail(config.status());
-  std::string org = extra["org"], admin = extra["admin"];
-  std::string org_name = extra.count("org_name") ? extra["org_name"] : org;
-  for (const auto& [k, v] : extra) {
-    if (k != "org" && k != "admin" && k != "org_name") {
-      return Fail(absl::InvalidArgumentError(absl::StrCat("bootstrap: unknown flag --", k)));
-    }
-  }
+  const std::string& org = args.org;
+  const std::string& admin = args.admin;
+  std::string org_name = args.org_name.empty() ? org : args.org_name;
   RealClock clock;
   auto result = RunBootstrap(*config, clock, org, org_name, admin);
   if (!result.ok()) return Fail(result.status());
@@ -104,24 +94,35 @@ int Bootstrap(const std::vector<std::string>& args) {
 }  // namespace tessera
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    tessera::PrintUsage();
-    return 2;
-  }
-  std::string cmd = argv[1];
-  std::vector<std::string> args(argv + 2, argv + argc);
-  if (cmd == "serve") return tessera::Serve(args);
-  if (cmd == "migrate") return tessera::Migrate(args);
-  if (cmd == "bootstrap") return tessera::Bootstrap(args);
-  if (cmd == "version" || cmd == "--version") {
+  using tessera::SettingFlags;
+  CLI::App app("tessera: identity and token service", "tessera");
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("tessera ") + tessera::kTesseraVersion);
+  app.footer("Every setting is also an environment variable (shown in brackets); a flag wins.");
+  SettingFlags flags;
+  int rc = 0;
+  auto* serve = app.add_subcommand("serve", "the service (migrates at start, under a lock)");
+  tessera::AddSettings(*serve, flags);
+  serve->callback([&] { rc = tessera::Serve(flags); });
+  auto* migrate =
+      app.add_subcommand("migrate", "apply the embedded migrations, print {\"applied\": N}");
+  tessera::AddSettings(*migrate, flags);
+  migrate->callback([&] { rc = tessera::Migrate(flags); });
+  tessera::BootstrapArgs boot;
+  auto* bootstrap = app.add_subcommand(
+      "bootstrap", "first run: create the platform organization and its admin, print the password");
+  bootstrap->add_option("--org", boot.org, "slug of the organization")->required();
+  bootstrap->add_option("--admin", boot.admin, "username of its admin")->required();
+  bootstrap->add_option("--org_name", boot.org_name, "display name (default: the slug)");
+  tessera::AddSettings(*bootstrap, flags);
+  bootstrap->callback([&] { rc = tessera::Bootstrap(flags, boot); });
+  app.add_subcommand("version", "print the version")->callback([] {
     std::printf("tessera %s\n", tessera::kTesseraVersion);
-    return 0;
+  });
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
   }
-  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
-    tessera::PrintUsage();
-    return 0;
-  }
-  std::fprintf(stderr, "tessera: unknown command \"%s\"\n", cmd.c_str());
-  tessera::PrintUsage();
-  return 2;
+  return rc;
 }

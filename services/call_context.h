@@ -1,7 +1,8 @@
 // CallContext: one call as the logic sees it, made once at a face's edge (gRPC metadata today,
 // an HTTP request later) so that nothing in services/ sees a transport type. It carries what
 // identifies the call in logs and audit rows (request ID, peer), the credential the caller
-// presented for the call itself, what TLS verified about the connection, and the deadline.
+// presented for the call itself, what TLS verified about the connection, and the caller's
+// deadline (carried for the logic; no unit reads it yet).
 //
 //   CallContext call{.request_id = "r1", .peer = "ipv4:10.0.0.7:5100",
 //                    .authorization = "Bearer eyJ..."};
@@ -25,8 +26,10 @@ struct CallContext {
   std::optional<std::string> authorization;
   // A service token's secret, which travels beside its bearer token (`x-api-secret`).
   std::string api_secret;
-  // TLS verified a client certificate for this connection against the configured CA.
+  // TLS verified a client certificate for this connection against the configured CA, and the
+  // identity it names (its SANs, else its CN, comma separated).
   bool client_certificate_verified = false;
+  std::string client_certificate_identity;
   absl::Time deadline = absl::InfiniteFuture();
 };
 

@@ -15,7 +15,6 @@ absl::StatusOr<std::optional<Principal>> IntrospectionLogic::Caller(const CallCo
   }
   auto caller = checks_.AuthenticateCaller(call);
   if (!caller.ok()) return caller.status();
-  if (auto s = RequireScope(*caller, kScopeTokensIntrospect); !s.ok()) return s;
   return std::optional<Principal>(*std::move(caller));
 }
 
@@ -23,6 +22,9 @@ absl::StatusOr<Introspection> IntrospectionLogic::Introspect(const CallContext& 
                                                              const Principal* caller,
                                                              absl::string_view token,
                                                              absl::string_view secret) {
+  if (caller != nullptr) {
+    if (auto s = RequireScope(*caller, kScopeTokensIntrospect); !s.ok()) return s;
+  }
   const std::string* visible_org =
       caller == nullptr || caller->platform ? nullptr : &caller->org_id;
   auto out = IntrospectIn(token, secret, call, visible_org);
@@ -32,9 +34,9 @@ absl::StatusOr<Introspection> IntrospectionLogic::Introspect(const CallContext& 
 }
 
 absl::StatusOr<Introspection> IntrospectionLogic::IntrospectIn(absl::string_view token,
-                                                       absl::string_view secret,
-                                                       const CallContext& call,
-                                                       const std::string* visible_org) {
+                                                               absl::string_view secret,
+                                                               const CallContext& call,
+                                                               const std::string* visible_org) {
   if (!ApiKeyPrefix(token).empty()) {
     auto active = checks_.ApiKey(token, secret, call, /*peer_presents=*/false, visible_org);
     Introspection out;

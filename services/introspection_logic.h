@@ -3,9 +3,9 @@
 // certificate TLS verified and that presents no bearer credential), and answers from memory:
 // the verified-token cache and the snapshot, never PostgreSQL.
 //
-//   auto caller = introspection.Caller(call);         // the policy: who is asking
+//   auto caller = introspection.Caller(call);  // the policy: who is asking
 //   if (!caller.ok()) return Fail(caller.status());
-//   auto answer = introspection.Introspect(call, caller->get(), token, secret);
+//   auto answer = introspection.Introspect(call, *caller ? &**caller : nullptr, token, secret);
 #ifndef TESSERA_SERVICES_INTROSPECTION_LOGIC_H_
 #define TESSERA_SERVICES_INTROSPECTION_LOGIC_H_
 
@@ -39,12 +39,13 @@ class IntrospectionLogic {
  public:
   IntrospectionLogic(CredentialCheck& checks, IntrospectionPolicy policy);
 
-  // Who is asking. With a bearer credential: its principal, which must hold tokens:introspect
-  // (UNAUTHENTICATED, marked invalid_bearer, or PERMISSION_DENIED otherwise). Without one, under
-  // the mTLS policy and with a verified client certificate: nullopt, a caller bound to no org.
+  // Who is asking. With a bearer credential: its principal (UNAUTHENTICATED, marked
+  // invalid_bearer, unless it is active). Without one, under the mTLS policy and with a
+  // verified client certificate: nullopt, a caller bound to no org.
   absl::StatusOr<std::optional<Principal>> Caller(const CallContext& call);
 
-  // Never an error for a bad token: inactive instead. UNAVAILABLE only before the snapshot's
+  // PERMISSION_DENIED unless `caller` holds tokens:introspect. Never an error for a bad token:
+  // inactive instead. UNAVAILABLE only before the snapshot's
   // first load. `secret` is only for service tokens. The caller relays someone else's
   // credential, so its own address is not throttled for a wrong secret; the key is. Tenants
   // stay apart: a token of another organization than `caller`'s is inactive to it, unless the

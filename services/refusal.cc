@@ -11,7 +11,8 @@ constexpr char kReusePayload[] = "tessera/refresh-reuse";
 }  // namespace
 
 absl::Status MarkRefused(absl::Status status, RefusalReason reason, bool reused) {
-  status.SetPayload(kReasonPayload, absl::Cord(std::string(1, static_cast<char>('0' + static_cast<int>(reason)))));
+  status.SetPayload(kReasonPayload,
+                    absl::Cord(std::string(1, static_cast<char>('0' + static_cast<int>(reason)))));
   if (reused) status.SetPayload(kReusePayload, absl::Cord("1"));
   return status;
 }

@@ -47,7 +47,7 @@ absl::StatusOr<RevokedKind> RevocationLogic::Revoke(const Principal& caller,
 }
 
 absl::Status RevocationLogic::RevokeToken(const Principal& caller, absl::string_view token,
-                                     const CallContext& call) {
+                                          const CallContext& call) {
   absl::Time now = clock_.Now();
   AuditEntry audit{
       .at = now, .actor_id = caller.account_id, .peer = call.peer, .request_id = call.request_id};
@@ -78,7 +78,7 @@ absl::Status RevocationLogic::RevokeToken(const Principal& caller, absl::string_
 }
 
 absl::Status RevocationLogic::RevokeAccount(const Principal& caller, absl::string_view account_id,
-                                       const CallContext& call) {
+                                            const CallContext& call) {
   if (auto s = CheckId("account_id", account_id); !s.ok()) return s;
   if (caller.account_id != account_id) {
     if (!caller.scopes.Grants(kScopeTokensRevoke)) {

@@ -44,7 +44,7 @@ SessionLogic::SessionLogic(const Clock& clock, TokenOptions options, const KeyRi
       guard_(guard) {}
 
 absl::StatusOr<ScopeSet> SessionLogic::NarrowScopes(const ScopeSet& held,
-                                                  const std::vector<std::string>& requested) {
+                                                    const std::vector<std::string>& requested) {
   if (requested.empty()) return held;
   auto wanted = ParseScopes("scopes", requested);
   if (!wanted.ok()) return wanted.status();
@@ -78,13 +78,13 @@ absl::StatusOr<std::string> SessionLogic::MintAccessToken(
 }
 
 std::string SessionLogic::UnknownNameDigest(absl::string_view org_slug,
-                                          absl::string_view name) const {
+                                            absl::string_view name) const {
   return digester_.Digest(absl::StrCat("login-name:", org_slug, ":", NameKey(name)));
 }
 
 void SessionLogic::AuditFailedLogin(const PasswordLogin& login, const LoginCandidate* matched,
-                                  absl::string_view name, const CallContext& call,
-                                  absl::string_view reason) {
+                                    absl::string_view name, const CallContext& call,
+                                    absl::string_view reason) {
   nlohmann::json details = {
       {"grant", "password"}, {"org_slug", login.org_slug}, {"reason", std::string(reason)}};
   AuditEntry e{.at = clock_.Now(),
@@ -112,7 +112,7 @@ void SessionLogic::AuditFailedLogin(const PasswordLogin& login, const LoginCandi
 }
 
 absl::StatusOr<IssuedTokens> SessionLogic::LoginWithPassword(const PasswordLogin& login,
-                                                           const CallContext& call) {
+                                                             const CallContext& call) {
   if (auto s = CheckSlug("password.org_slug", login.org_slug); !s.ok()) return s;
   // Text, not necessarily a name a new account could take: accounts from before the name rules
   // (core/names.h) keep logging in by theirs. It is looked up by its NameKey either way.
@@ -217,7 +217,7 @@ absl::StatusOr<IssuedTokens> SessionLogic::LoginWithPassword(const PasswordLogin
 }
 
 absl::StatusOr<IssuedTokens> SessionLogic::Refresh(absl::string_view refresh_token,
-                                                 const CallContext& call) {
+                                                   const CallContext& call) {
   auto invalid = [](bool reused = false) {
     return MarkRefused(absl::UnauthenticatedError("invalid refresh token"),
                        RefusalReason::kInvalidRefreshToken, reused);
@@ -266,7 +266,7 @@ absl::StatusOr<IssuedTokens> SessionLogic::Refresh(absl::string_view refresh_tok
 }
 
 absl::StatusOr<IssuedTokens> SessionLogic::LoginWithApiKey(const KeyLogin& login, ApiKeyKind kind,
-                                                         const CallContext& call) {
+                                                           const CallContext& call) {
   const char* field = kind == ApiKeyKind::kServiceToken ? "service_token" : "api_key";
   if (login.key.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ".key: required"));
   if (login.key.size() > 128 || login.secret.size() > 128) return Unauthenticated();

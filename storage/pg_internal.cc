@@ -1,11 +1,12 @@
 // What the PostgreSQL stores share: advisory locks, change notifications, audit rows, the
 // account sessions lock, login names, and the reads of account and organization rows.
+#include "storage/pg_internal.h"
+
 #include <pqxx/pqxx>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "storage/pg_internal.h"
 
 namespace tessera::pg_internal {
 
@@ -46,7 +47,7 @@ void Notify(Tx& tx, Changes& changes, Change c) {
 }
 
 void NotifyAccount(Tx& tx, Changes& changes, absl::string_view org_id,
-                          absl::string_view account_id) {
+                   absl::string_view account_id) {
   Notify(tx, changes,
          Change{.kind = ChangeKind::kAccount,
                 .org_id = std::string(org_id),
@@ -63,14 +64,14 @@ void AppendAudit(Tx& tx, const AuditEntry& e) {
 }
 
 void AppendAuditOn(Tx& tx, AuditEntry& audit, absl::string_view target_type,
-                          absl::string_view target_id) {
+                   absl::string_view target_id) {
   audit.target_type = std::string(target_type);
   audit.target_id = std::string(target_id);
   AppendAudit(tx, audit);
 }
 
 std::optional<AccountSessions> LockAccountSessions(Tx& tx, absl::string_view org_id,
-                                                          absl::string_view account_id) {
+                                                   absl::string_view account_id) {
   auto r = tx.exec_params(
       "SELECT disabled, tessera_us(tokens_valid_after) FROM accounts"
       " WHERE org_id = $1 AND id = $2 FOR NO KEY UPDATE",
@@ -80,9 +81,9 @@ std::optional<AccountSessions> LockAccountSessions(Tx& tx, absl::string_view org
   return AccountSessions{.disabled = c.Bool(), .tokens_valid_after = c.MaybeTime()};
 }
 
-absl::Status AddLoginNamesTx(Tx& tx, const std::string& org_id,
-                                    const std::string& account_id, absl::string_view username,
-                                    absl::string_view email, std::string* holder) {
+absl::Status AddLoginNamesTx(Tx& tx, const std::string& org_id, const std::string& account_id,
+                             absl::string_view username, absl::string_view email,
+                             std::string* holder) {
   for (auto [field, name] : {std::pair{"username", username}, std::pair{"email", email}}) {
     if (name.empty()) continue;
     auto claimed = tx.exec_params(

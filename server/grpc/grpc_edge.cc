@@ -40,6 +40,12 @@ CallContext GrpcEdge::Begin(grpc::ServerContext* context) const {
     // TLS sets the peer identity only from a client certificate that verified against the CA.
     call.client_certificate_verified = auth != nullptr && auth->IsPeerAuthenticated() &&
                                        !auth->FindPropertyValues("x509_pem_cert").empty();
+    if (call.client_certificate_verified) {
+      for (const grpc::string_ref& id : auth->GetPeerIdentity()) {
+        if (!call.client_certificate_identity.empty()) call.client_certificate_identity += ",";
+        call.client_certificate_identity.append(id.data(), id.size());
+      }
+    }
   }
   call.deadline = absl::FromChrono(context->deadline());
   context->AddInitialMetadata("x-request-id", call.request_id);

@@ -148,7 +148,7 @@ class ServerTest : public ::testing::Test {
     return {r.scopes().begin(), r.scopes().end()};
   }
 
-  Config config_;
+  Config config_ = DefaultConfig();
   FakeClock clock_;
   std::unique_ptr<ServerApp> app_;
   std::unique_ptr<v1::TokenService::Stub> tokens_;

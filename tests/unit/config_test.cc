@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/tls_files.h"
 
@@ -103,18 +104,58 @@ TEST(ConfigTest, MigrateNeedsNoSecrets) {
 namespace tessera {
 namespace {
 
-// The README's settings table is written by hand; every setting must have its row, with the
-// same default, so the docs cannot drift from the code.
-TEST(ConfigTest, EverySettingHasItsReadmeRow) {
+// The README's settings table is written by hand; it and the program's table must agree row for
+// row (flag, variable, default, meaning), so the docs cannot drift from the code.
+TEST(ConfigTest, TheReadmeTableIsTheProgramsTable) {
   std::ifstream in(std::string(TESSERA_SOURCE_DIR) + "/README.md");
   ASSERT_TRUE(in.good());
-  std::stringstream readme;
-  readme << in.rdbuf();
+  std::vector<std::string> readme_rows;
+  bool in_table = false;
+  for (std::string line; std::getline(in, line);) {
+    if (absl::StartsWith(line, "| flag | environment variable | default | meaning |")) {
+      in_table = true;
+    } else if (in_table && absl::StartsWith(line, "| `--")) {
+      readme_rows.push_back(line);
+    } else if (in_table && !absl::StartsWith(line, "|---")) {
+      in_table = false;
+    }
+  }
+  std::vector<std::string> program_rows;
   for (const SettingSpec& spec : SettingSpecs()) {
     std::string def = *spec.default_value ? absl::StrCat("`", spec.default_value, "`") : "(none)";
-    std::string row = absl::StrCat("| `--", spec.flag, "` | `", spec.env, "` | ", def, " |");
-    EXPECT_NE(readme.str().find(row), std::string::npos) << "README.md lacks: " << row;
+    program_rows.push_back(
+        absl::StrCat("| `--", spec.flag, "` | `", spec.env, "` | ", def, " | ", spec.help, " |"));
   }
+  ASSERT_EQ(readme_rows.size(), program_rows.size()) << "README.md's table has another row count";
+  for (size_t i = 0; i < program_rows.size(); ++i) {
+    EXPECT_EQ(readme_rows[i], program_rows[i]) << "row " << i + 1 << " of README.md's table";
+  }
+}
+
+// Every number is checked against the table's bounds, from a flag and from the environment.
+TEST(ConfigTest, NumbersOutOfTheirRangeAreRefusedFromAnySource) {
+  for (const SettingSpec& spec : SettingSpecs()) {
+    if (spec.assign == nullptr) continue;
+    ExpectErrorNaming({absl::StrCat("--", spec.flag, "=", spec.max + 1)}, Env(), spec.flag);
+    auto env = Env();
+    env[spec.env] = std::to_string(spec.min - 1);
+    ExpectErrorNaming({}, env, spec.flag);
+    env[spec.env] = std::to_string(spec.min);
+    // A lockout may not outlast the window; keep it short when the window is at its least.
+    if (std::string(spec.flag) != "login_lockout") env["TESSERA_LOGIN_LOCKOUT"] = "1";
+    EXPECT_TRUE(ParseConfig({}, env, Needs::kDatabaseAndSecrets).ok()) << spec.flag;
+  }
+}
+
+TEST(ConfigTest, DefaultConfigIsTheTablesDefaults) {
+  Config c = DefaultConfig();
+  EXPECT_EQ(c.db_pool_size, 8);
+  EXPECT_EQ(c.password_queue, 64);
+  EXPECT_EQ(c.login_max_failures, 5);
+  EXPECT_EQ(c.refresh_grace, absl::Seconds(10));
+  EXPECT_EQ(c.api_key_prefix, "tsr");
+  EXPECT_GE(c.password_threads, 1);  // 0 in the table: one per core
+  EXPECT_EQ(c.introspect_auth, Config::IntrospectAuth::kScope);
 }
 
 }  // namespace
