@@ -34,12 +34,12 @@ absl::StatusOr<BootstrapResult> RunBootstrap(const Config& config, const Clock& 
                                .admin_username = *admin,
                                .admin_password_hash = *std::move(hash),
                                .now = clock.Now()};
-  AuditEntry audit{.org_id = "",
+  AuditActor actor{.org_id = "",
                    .at = clock.Now(),
                    .actor_id = "bootstrap",
                    .peer = "local",
                    .request_id = absl::StrCat("bootstrap-", RandomHex(8))};
-  auto created = stores.orgs->Bootstrap(req, audit);
+  auto created = stores.orgs->Bootstrap(req, actor);
   if (!created.ok()) return created.status();
 
   BootstrapResult out;

@@ -16,10 +16,6 @@ namespace {
 constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 500;
 
-std::string Json(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 }  // namespace
 
 AdminLogic::AdminLogic(const Clock& clock, const PasswordHasher& hasher,
@@ -35,17 +31,8 @@ AdminLogic::AdminLogic(const Clock& clock, const PasswordHasher& hasher,
       audit_(audit),
       snapshot_(snapshot) {}
 
-AuditEntry AdminLogic::Audit(const Principal& caller, const CallContext& call,
-                             absl::string_view action, std::string details_json) const {
-  return AuditEntry{.org_id = caller.org_id,
-                    .at = clock_.Now(),
-                    .actor_id = caller.account_id,
-                    .action = std::string(action),
-                    .target_type = "",
-                    .target_id = "",
-                    .peer = call.peer,
-                    .request_id = call.request_id,
-                    .details_json = std::move(details_json)};
+AuditActor AdminLogic::Actor(const Principal& caller, const CallContext& call) const {
+  return AuditBy(caller, call, clock_.Now());
 }
 
 absl::StatusOr<std::string> AdminLogic::HashOnPool(const std::string& password) {
@@ -123,8 +110,7 @@ absl::StatusOr<CreatedOrg> AdminLogic::CreateOrganization(const Principal& calle
     req.admin_username = *admin_name;
     req.admin_password_hash = *std::move(hash);
   }
-  auto created =
-      orgs_.Create(req, Audit(caller, call, "organization.created", Json({{"slug", slug}})));
+  auto created = orgs_.Create(req, Actor(caller, call));
   if (absl::IsAlreadyExists(created.status())) {
     return absl::AlreadyExistsError(absl::StrCat("slug: organization \"", slug, "\" exists"));
   }
@@ -187,11 +173,7 @@ absl::StatusOr<CreatedAccount> AdminLogic::CreateAccount(const Principal& caller
                  .password_hash = *std::move(hash),
                  .roles = in.roles,
                  .now = clock_.Now()};
-  auto account = accounts_.Create(
-      row, Audit(caller, call, "account.created",
-                 Json({{"kind", in.kind == AccountKind::kService ? "SERVICE" : "USER"},
-                       {"username", *username},
-                       {"roles", in.roles}})));
+  auto account = accounts_.Create(row, Actor(caller, call));
   // The login-name namespace says which of the two it was; the accounts table's own unique
   // constraints (the same username or email to the letter) say it in SQL, never sent.
   if (absl::IsAlreadyExists(account.status()) &&
@@ -228,8 +210,7 @@ absl::StatusOr<Account> AdminLogic::DisableAccount(const Principal& caller, cons
   if (auto s = RequireScope(caller, kScopeAccountsWrite); !s.ok()) return s;
   if (auto s = CheckId("account_id", account_id); !s.ok()) return s;
   if (auto s = RequireAuthorityOver(snapshot_, caller, account_id, "account_id"); !s.ok()) return s;
-  return accounts_.Disable(caller.org_id, account_id, clock_.Now(),
-                           Audit(caller, call, "account.disabled"));
+  return accounts_.Disable(caller.org_id, account_id, clock_.Now(), Actor(caller, call));
 }
 
 absl::StatusOr<Role> AdminLogic::CreateRole(const Principal& caller, const CallContext& call,
@@ -241,9 +222,7 @@ absl::StatusOr<Role> AdminLogic::CreateRole(const Principal& caller, const CallC
   if (!parsed.ok()) return parsed.status();
   // A caller cannot mint a role that grants more than it holds itself.
   if (auto s = RequireHeld(caller, *parsed, "scopes"); !s.ok()) return s;
-  auto role = roles_.Create(
-      caller.org_id, name, *parsed, clock_.Now(),
-      Audit(caller, call, "role.created", Json({{"name", name}, {"scopes", parsed->ToVector()}})));
+  auto role = roles_.Create(caller.org_id, name, *parsed, clock_.Now(), Actor(caller, call));
   if (absl::IsAlreadyExists(role.status())) {
     return absl::AlreadyExistsError(absl::StrCat("name: role \"", name, "\" exists"));
   }
@@ -256,8 +235,7 @@ absl::Status AdminLogic::AssignRole(const Principal& caller, const CallContext& 
   if (auto s = CheckId("account_id", account_id); !s.ok()) return s;
   if (auto s = CheckRoleName("role", role); !s.ok()) return s;
   if (auto s = RequireRolesHeld(caller, {role}, "role"); !s.ok()) return s;
-  return accounts_.AssignRole(caller.org_id, account_id, role, clock_.Now(),
-                              Audit(caller, call, "role.assigned", Json({{"role", role}})));
+  return accounts_.AssignRole(caller.org_id, account_id, role, clock_.Now(), Actor(caller, call));
 }
 
 absl::Status AdminLogic::UnassignRole(const Principal& caller, const CallContext& call,
@@ -266,8 +244,7 @@ absl::Status AdminLogic::UnassignRole(const Principal& caller, const CallContext
   if (auto s = CheckId("account_id", account_id); !s.ok()) return s;
   if (auto s = CheckRoleName("role", role); !s.ok()) return s;
   if (auto s = RequireRolesHeld(caller, {role}, "role"); !s.ok()) return s;
-  return accounts_.UnassignRole(caller.org_id, account_id, role, clock_.Now(),
-                                Audit(caller, call, "role.unassigned", Json({{"role", role}})));
+  return accounts_.UnassignRole(caller.org_id, account_id, role, clock_.Now(), Actor(caller, call));
 }
 
 }  // namespace tessera

@@ -82,8 +82,8 @@ class AdminLogic {
   absl::StatusOr<Organization> CallerOrganization(const Principal& caller);
 
  private:
-  AuditEntry Audit(const Principal& caller, const CallContext& call, absl::string_view action,
-                   std::string details_json = "{}") const;
+  // `caller` acting now, for the store that writes (and audits) what the call asked.
+  AuditActor Actor(const Principal& caller, const CallContext& call) const;
   absl::StatusOr<std::string> HashOnPool(const std::string& password);
   // PERMISSION_DENIED unless the caller holds every scope of the named roles of its org;
   // NOT_FOUND naming `field` and the first name the org has no role of.

@@ -156,14 +156,13 @@ absl::StatusOr<RotatedSecret> ApiKeyLogic::RotateSecret(const Principal& caller,
   RotatedSecret out{.secret = NewApiSecret()};
   absl::Time now = clock_.Now();
   out.previous_valid_until = now + absl::Seconds(overlap_seconds);
-  AuditEntry audit = AuditBy(caller, call, clock_.Now());
-  audit.details_json = absl::StrCat(R"({"overlap_seconds":)", overlap_seconds, "}");
+  AuditActor actor = AuditBy(caller, call, clock_.Now());
   auto s = store_.RotateSecret(SecretRotation{.org_id = caller.org_id,
                                               .id = std::string(api_key_id),
                                               .secret_digest = digester_.Digest(out.secret),
                                               .now = now,
                                               .previous_valid_until = out.previous_valid_until},
-                               std::move(audit));
+                               std::move(actor));
   if (!s.ok()) return s;
   return out;
 }

@@ -28,11 +28,11 @@ absl::StatusOr<SigningKeyRecord> KeyManager::NewRecord(absl::Time now, absl::Tim
 
 absl::StatusOr<KeyManager::Rotated> KeyManager::Rotate(absl::Duration publish_delay,
                                                        absl::Duration verify_tail,
-                                                       AuditEntry audit) {
+                                                       AuditActor actor) {
   absl::Time now = clock_.Now();
   auto rec = NewRecord(now, now + publish_delay);
   if (!rec.ok()) return rec.status();
-  auto records = store_.Rotate(*rec, rec->activates_at + verify_tail, std::move(audit));
+  auto records = store_.Rotate(*rec, rec->activates_at + verify_tail, std::move(actor));
   if (!records.ok()) return records.status();
   if (auto s = Load(*records); !s.ok()) return s;
   Log(LogLevel::kInfo, "signing_key_rotated",
@@ -44,12 +44,12 @@ absl::Status KeyManager::EnsureAndLoad() {
   absl::Time now = clock_.Now();
   auto rec = NewRecord(now, now);
   if (!rec.ok()) return rec.status();
-  AuditEntry audit{.org_id = "",
+  AuditActor actor{.org_id = "",
                    .at = now,
                    .actor_id = "system",
                    .peer = "local",
                    .request_id = absl::StrCat("startup-", RandomHex(8))};
-  auto records = store_.EnsureActiveKey(*rec, audit);
+  auto records = store_.EnsureActiveKey(*rec, actor);
   if (!records.ok()) return records.status();
   return Load(*records);
 }

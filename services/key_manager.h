@@ -34,7 +34,7 @@ class KeyManager {
     absl::Time activates_at;
   };
   absl::StatusOr<Rotated> Rotate(absl::Duration publish_delay, absl::Duration verify_tail,
-                                 AuditEntry audit);
+                                 AuditActor actor);
 
   // The public keys verifiers should trust now: the signing one, the next, and those still
   // verifying tokens they signed. JwksJson is the same set as an RFC 7517 document.

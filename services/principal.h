@@ -23,9 +23,9 @@ struct Principal {
   bool platform = false;
 };
 
-// An audit row by `caller` at `at`, for the store to complete with its action and target.
-inline AuditEntry AuditBy(const Principal& caller, const CallContext& call, absl::Time at) {
-  return AuditEntry{.org_id = caller.org_id,
+// `caller` acting at `at` in `call`: what a write's audit row is built from (by its store).
+inline AuditActor AuditBy(const Principal& caller, const CallContext& call, absl::Time at) {
+  return AuditActor{.org_id = caller.org_id,
                     .at = at,
                     .actor_id = caller.account_id,
                     .peer = call.peer,

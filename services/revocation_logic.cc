@@ -49,8 +49,7 @@ absl::StatusOr<RevokedKind> RevocationLogic::Revoke(const Principal& caller,
 absl::Status RevocationLogic::RevokeToken(const Principal& caller, absl::string_view token,
                                           const CallContext& call) {
   absl::Time now = clock_.Now();
-  AuditEntry audit{
-      .at = now, .actor_id = caller.account_id, .peer = call.peer, .request_id = call.request_id};
+  AuditActor actor = AuditBy(caller, call, now);
   // The caller may revoke its own tokens; others' need tokens:revoke in the same organization
   // and every scope their account holds.
   auto may_revoke = [&](const std::string& org_id, const std::string& account_id) {
@@ -66,7 +65,7 @@ absl::Status RevocationLogic::RevokeToken(const Principal& caller, absl::string_
     if (!owner->has_value()) return absl::OkStatus();  // unknown: RFC 7009 says succeed
     const RefreshTokenOwner& o = **owner;
     if (auto s = may_revoke(o.org_id, o.account_id); !s.ok()) return s;
-    return revocations_.RevokeFamily(o.org_id, o.family_id, now, std::move(audit));
+    return revocations_.RevokeFamily(o.org_id, o.family_id, now, std::move(actor));
   }
   // Only tokens this service signed and that have not expired are worth recording.
   auto claims = checks_.Verify(token, now);
@@ -74,7 +73,7 @@ absl::Status RevocationLogic::RevokeToken(const Principal& caller, absl::string_
   if (auto s = may_revoke(claims->org_id, claims->sub); !s.ok()) return s;
   return revocations_.RevokeAccessToken(claims->org_id, claims->jti,
                                         absl::FromUnixSeconds(claims->exp) + leeway_, now,
-                                        std::move(audit));
+                                        std::move(actor));
 }
 
 absl::Status RevocationLogic::RevokeAccount(const Principal& caller, absl::string_view account_id,
@@ -89,9 +88,7 @@ absl::Status RevocationLogic::RevokeAccount(const Principal& caller, absl::strin
     }
   }
   absl::Time now = clock_.Now();
-  AuditEntry audit{
-      .at = now, .actor_id = caller.account_id, .peer = call.peer, .request_id = call.request_id};
-  return revocations_.RevokeAccount(caller.org_id, account_id, now, std::move(audit));
+  return revocations_.RevokeAccount(caller.org_id, account_id, now, AuditBy(caller, call, now));
 }
 
 }  // namespace tessera

@@ -180,14 +180,12 @@ absl::StatusOr<IssuedTokens> SessionLogic::LoginWithPassword(const PasswordLogin
                       .created_at = now,
                       .expires_at = now + options_.refresh_token_ttl,
                       .family_expires_at = now + options_.refresh_family_ttl};
-  AuditEntry audit{.org_id = org_id,
+  AuditActor actor{.org_id = org_id,
                    .at = now,
                    .actor_id = account_id,
-                   .action = "token.issued",
                    .peer = call.peer,
-                   .request_id = call.request_id,
-                   .details_json = R"({"grant":"password"})"};
-  auto family = refresh_tokens_.CreateFamily(row, candidate->password_hash, std::move(audit));
+                   .request_id = call.request_id};
+  auto family = refresh_tokens_.CreateFamily(row, candidate->password_hash, std::move(actor));
   if (!family.ok()) return family.status();
   switch (family->refused) {
     case NewFamilyRefusal::kNone:
@@ -232,8 +230,9 @@ absl::StatusOr<IssuedTokens> SessionLogic::Refresh(absl::string_view refresh_tok
                            .now = now,
                            .grace = options_.refresh_grace,
                            .child_ttl = options_.refresh_token_ttl};
-  AuditEntry audit{.at = now, .peer = call.peer, .request_id = call.request_id};
-  auto result = refresh_tokens_.Rotate(rotation, std::move(audit));
+  // Whose act it is the store learns from the token.
+  AuditActor actor{.at = now, .peer = call.peer, .request_id = call.request_id};
+  auto result = refresh_tokens_.Rotate(rotation, std::move(actor));
   if (!result.ok()) return result.status();
   if (result->outcome == RefreshOutcome::kReuse) {
     Log(LogLevel::kWarning, "refresh_reuse_detected",

@@ -23,11 +23,17 @@ class PgAccountStore final : public AccountStore {
  public:
   PgAccountStore(PgPool& pool, ChangeSink* local) : pool_(pool), writer_(pool, local) {}
 
-  absl::StatusOr<Account> Create(const NewAccount& account, AuditEntry audit) override {
+  absl::StatusOr<Account> Create(const NewAccount& account, AuditActor actor) override {
     return writer_.Value<Account>([&](Tx& tx, Changes& changes) -> absl::StatusOr<Account> {
       auto a = InsertAccountTx(tx, changes, account);
       if (!a.ok()) return a.status();
-      AppendAuditOn(tx, audit, "account", a->id);
+      AppendAudit(tx, actor,
+                  {.action = "account.created",
+                   .target_type = "account",
+                   .target_id = a->id,
+                   .details_json = Details({{"kind", KindName(account.kind)},
+                                            {"username", account.username},
+                                            {"roles", account.roles}})});
       return a;
     });
   }
@@ -56,7 +62,7 @@ class PgAccountStore final : public AccountStore {
   }
 
   absl::StatusOr<Account> Disable(absl::string_view org_id, absl::string_view account_id,
-                                  absl::Time now, AuditEntry audit) override {
+                                  absl::Time now, AuditActor actor) override {
     return writer_.Value<Account>([&](Tx& tx, Changes& changes) -> absl::StatusOr<Account> {
       auto r = tx.exec_params(
           "UPDATE accounts SET disabled = true, updated_at = tessera_ts($3)"
@@ -64,14 +70,16 @@ class PgAccountStore final : public AccountStore {
           std::string(org_id), std::string(account_id), Us(now));
       if (r.affected_rows() == 0) return absl::NotFoundError("account not found");
       NotifyAccount(tx, changes, org_id, account_id);
-      AppendAuditOn(tx, audit, "account", std::string(account_id));
+      AppendAudit(
+          tx, actor,
+          {.action = "account.disabled", .target_type = "account", .target_id = account_id});
       return GetAccountTx(tx, org_id, account_id);
     });
   }
 
   absl::Status RotatePassword(absl::string_view org_id, absl::string_view account_id,
                               const std::string& password_hash, absl::Time now,
-                              AuditEntry audit) override {
+                              AuditActor actor) override {
     return writer_.Status([&](Tx& tx, Changes& changes) -> absl::Status {
       auto kind =
           tx.exec_params("SELECT kind FROM accounts WHERE org_id = $1 AND id = $2 FOR UPDATE",
@@ -98,16 +106,18 @@ class PgAccountStore final : public AccountStore {
                       .id = row[0].as<std::string>(),
                       .expires_at = FromUs(row[1].as<int64_t>())});
       }
-      audit.org_id = std::string(org_id);
-      audit.action = "account.password_rotated";
-      audit.details_json = absl::StrCat(R"({"families_revoked":)", families.size(), "}");
-      AppendAuditOn(tx, audit, "account", std::string(account_id));
+      AppendAudit(tx, actor,
+                  {.action = "account.password_rotated",
+                   .target_type = "account",
+                   .target_id = account_id,
+                   .details_json = Details({{"families_revoked", families.size()}}),
+                   .org_id = org_id});
       return absl::OkStatus();
     });
   }
 
   absl::Status AssignRole(absl::string_view org_id, absl::string_view account_id,
-                          absl::string_view role, absl::Time now, AuditEntry audit) override {
+                          absl::string_view role, absl::Time now, AuditActor actor) override {
     return writer_.Status([&](Tx& tx, Changes& changes) -> absl::Status {
       auto role_id = FindRoleAndAccount(tx, org_id, account_id, role);
       if (!role_id.ok()) return role_id.status();
@@ -117,13 +127,17 @@ class PgAccountStore final : public AccountStore {
           std::string(org_id), std::string(account_id), *role_id, Us(now));
       if (r.affected_rows() == 0) return absl::OkStatus();
       NotifyAccount(tx, changes, org_id, account_id);
-      AppendAuditOn(tx, audit, "account", std::string(account_id));
+      AppendAudit(tx, actor,
+                  {.action = "role.assigned",
+                   .target_type = "account",
+                   .target_id = account_id,
+                   .details_json = Details({{"role", role}})});
       return absl::OkStatus();
     });
   }
 
   absl::Status UnassignRole(absl::string_view org_id, absl::string_view account_id,
-                            absl::string_view role, absl::Time, AuditEntry audit) override {
+                            absl::string_view role, absl::Time, AuditActor actor) override {
     return writer_.Status([&](Tx& tx, Changes& changes) -> absl::Status {
       auto role_id = FindRoleAndAccount(tx, org_id, account_id, role);
       if (!role_id.ok()) return role_id.status();
@@ -132,7 +146,11 @@ class PgAccountStore final : public AccountStore {
           std::string(org_id), std::string(account_id), *role_id);
       if (r.affected_rows() == 0) return absl::OkStatus();
       NotifyAccount(tx, changes, org_id, account_id);
-      AppendAuditOn(tx, audit, "account", std::string(account_id));
+      AppendAudit(tx, actor,
+                  {.action = "role.unassigned",
+                   .target_type = "account",
+                   .target_id = account_id,
+                   .details_json = Details({{"role", role}})});
       return absl::OkStatus();
     });
   }

@@ -53,7 +53,7 @@ class PgApiKeyStore final : public ApiKeyStore {
  public:
   PgApiKeyStore(PgPool& pool, ChangeSink* local) : pool_(pool), writer_(pool, local) {}
 
-  absl::StatusOr<ApiKeyInfo> Create(const NewApiKeyRow& k, AuditEntry audit) override {
+  absl::StatusOr<ApiKeyInfo> Create(const NewApiKeyRow& k, AuditActor actor) override {
     return writer_.Value<ApiKeyInfo>([&](Tx& tx, Changes& changes) -> absl::StatusOr<ApiKeyInfo> {
       auto owner = tx.exec_params("SELECT 1 FROM accounts WHERE org_id = $1 AND id = $2", k.org_id,
                                   k.account_id);
@@ -69,9 +69,11 @@ class PgApiKeyStore final : public ApiKeyStore {
           k.expires_at ? std::optional<int64_t>(Us(*k.expires_at)) : std::nullopt);
       ApiKeyInfo info = ReadInfo(r);
       NotifyKey(tx, changes, info.org_id, info.id);
-      audit.org_id = k.org_id;
-      audit.action = "api_key.created";
-      AppendAuditOn(tx, audit, "api_key", info.id);
+      AppendAudit(tx, actor,
+                  {.action = "api_key.created",
+                   .target_type = "api_key",
+                   .target_id = info.id,
+                   .org_id = k.org_id});
       return info;
     });
   }
@@ -102,7 +104,7 @@ class PgApiKeyStore final : public ApiKeyStore {
   }
 
   absl::Status Revoke(absl::string_view org_id, absl::string_view id, absl::Time now,
-                      AuditEntry audit) override {
+                      AuditActor actor) override {
     return writer_.Status([&](Tx& tx, Changes& changes) {
       auto r = tx.exec_params(
           "UPDATE api_keys SET revoked_at = tessera_ts($3)"
@@ -110,14 +112,16 @@ class PgApiKeyStore final : public ApiKeyStore {
           std::string(org_id), std::string(id), Us(now));
       if (r.affected_rows() == 0) return absl::OkStatus();
       NotifyKey(tx, changes, org_id, id);
-      audit.org_id = std::string(org_id);
-      audit.action = "api_key.revoked";
-      AppendAuditOn(tx, audit, "api_key", id);
+      AppendAudit(tx, actor,
+                  {.action = "api_key.revoked",
+                   .target_type = "api_key",
+                   .target_id = id,
+                   .org_id = org_id});
       return absl::OkStatus();
     });
   }
 
-  absl::Status RotateSecret(const SecretRotation& rot, AuditEntry audit) override {
+  absl::Status RotateSecret(const SecretRotation& rot, AuditActor actor) override {
     return writer_.Status([&](Tx& tx, Changes& changes) -> absl::Status {
       auto r = tx.exec_params(
           "SELECT kind FROM api_keys WHERE org_id = $1 AND id = $2::uuid AND revoked_at IS NULL"
@@ -133,9 +137,14 @@ class PgApiKeyStore final : public ApiKeyStore {
           " WHERE org_id = $1 AND id = $2::uuid",
           rot.org_id, rot.id, rot.secret_digest, Us(rot.previous_valid_until));
       NotifyKey(tx, changes, rot.org_id, rot.id);
-      audit.org_id = rot.org_id;
-      audit.action = "api_key.secret_rotated";
-      AppendAuditOn(tx, audit, "api_key", rot.id);
+      AppendAudit(
+          tx, actor,
+          {.action = "api_key.secret_rotated",
+           .target_type = "api_key",
+           .target_id = rot.id,
+           .details_json = Details(
+               {{"overlap_seconds", absl::ToInt64Seconds(rot.previous_valid_until - rot.now)}}),
+           .org_id = rot.org_id});
       return absl::OkStatus();
     });
   }

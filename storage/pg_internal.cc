@@ -63,11 +63,21 @@ void AppendAudit(Tx& tx, const AuditEntry& e) {
       e.details_json);
 }
 
-void AppendAuditOn(Tx& tx, AuditEntry& audit, absl::string_view target_type,
-                   absl::string_view target_id) {
-  audit.target_type = std::string(target_type);
-  audit.target_id = std::string(target_id);
-  AppendAudit(tx, audit);
+void AppendAudit(Tx& tx, const AuditActor& actor, const AuditedWrite& write) {
+  AppendAudit(tx,
+              AuditEntry{.org_id = write.org_id.empty() ? actor.org_id : std::string(write.org_id),
+                         .at = actor.at,
+                         .actor_id = actor.actor_id,
+                         .action = std::string(write.action),
+                         .target_type = std::string(write.target_type),
+                         .target_id = std::string(write.target_id),
+                         .peer = actor.peer,
+                         .request_id = actor.request_id,
+                         .details_json = write.details_json});
+}
+
+std::string Details(const nlohmann::json& details) {
+  return details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::optional<AccountSessions> LockAccountSessions(Tx& tx, absl::string_view org_id,

@@ -4,6 +4,7 @@
 #ifndef TESSERA_STORAGE_PG_INTERNAL_H_
 #define TESSERA_STORAGE_PG_INTERNAL_H_
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
@@ -141,9 +142,19 @@ class Writer {
 
 void AppendAudit(Tx& tx, const AuditEntry& e);
 
-// Completes `audit` with what the write touched and appends it inside the write's transaction.
-void AppendAuditOn(Tx& tx, AuditEntry& audit, absl::string_view target_type,
-                   absl::string_view target_id);
+// What a write did, for its audit row.
+struct AuditedWrite {
+  absl::string_view action;
+  absl::string_view target_type;
+  absl::string_view target_id;
+  std::string details_json = "{}";
+  absl::string_view org_id = "";  // the row's organization; empty: the actor's
+};
+// The write's audit row, from the caller's `actor` and what the write did, appended inside the
+// write's transaction: the one way a store builds a row.
+void AppendAudit(Tx& tx, const AuditActor& actor, const AuditedWrite& write);
+// `details` as an audit row's JSON (invalid UTF-8 replaced, never refused).
+std::string Details(const nlohmann::json& details);
 
 // The account row is the lock of the account's sessions: every write that starts, extends or
 // ends one (a login's new family, a rotation, reuse detection, revoking the account or a family,

@@ -23,13 +23,13 @@ class PgOrganizationStore final : public OrganizationStore {
   PgOrganizationStore(PgPool& pool, ChangeSink* local) : pool_(pool), writer_(pool, local) {}
 
   absl::StatusOr<CreatedOrganization> Create(const NewOrganizationWithAdmin& req,
-                                             AuditEntry audit) override {
+                                             AuditActor actor) override {
     return writer_.Value<CreatedOrganization>(
-        [&](Tx& tx, Changes& changes) { return CreateTx(tx, changes, req, audit); });
+        [&](Tx& tx, Changes& changes) { return CreateTx(tx, changes, req, actor); });
   }
 
   absl::StatusOr<CreatedOrganization> Bootstrap(const NewOrganizationWithAdmin& req,
-                                                AuditEntry audit) override {
+                                                AuditActor actor) override {
     return writer_.Value<CreatedOrganization>(
         [&](Tx& tx, Changes& changes) -> absl::StatusOr<CreatedOrganization> {
           CreatedOrganization out;
@@ -44,7 +44,7 @@ class PgOrganizationStore final : public OrganizationStore {
             out.created = false;
             return out;
           }
-          return CreateTx(tx, changes, req, audit);
+          return CreateTx(tx, changes, req, actor);
         });
   }
 
@@ -64,7 +64,7 @@ class PgOrganizationStore final : public OrganizationStore {
  private:
   static absl::StatusOr<CreatedOrganization> CreateTx(Tx& tx, Changes& changes,
                                                       const NewOrganizationWithAdmin& req,
-                                                      AuditEntry audit) {
+                                                      AuditActor actor) {
     CreatedOrganization out;
     auto r = tx.exec_params(
         "INSERT INTO organizations AS o (slug, name, platform, created_at)"
@@ -73,11 +73,13 @@ class PgOrganizationStore final : public OrganizationStore {
         req.slug, req.name, req.platform, Us(req.now));
     Columns c(r);
     out.org = ReadOrg(c);
-    if (audit.org_id.empty()) audit.org_id = out.org.id;
-    audit.target_type = "organization";
-    audit.target_id = out.org.id;
-    audit.action = "organization.created";
-    AppendAudit(tx, audit);
+    // By a platform admin, the row is its organization's; by `tessera bootstrap`, the new one's.
+    AppendAudit(tx, actor,
+                {.action = "organization.created",
+                 .target_type = "organization",
+                 .target_id = out.org.id,
+                 .details_json = Details({{"slug", req.slug}}),
+                 .org_id = actor.org_id.empty() ? absl::string_view(out.org.id) : ""});
     if (!req.admin_username.empty()) {
       tx.exec_params(
           "INSERT INTO roles (org_id, name, scopes, created_at)"
@@ -93,13 +95,14 @@ class PgOrganizationStore final : public OrganizationStore {
       auto account = InsertAccountTx(tx, changes, admin);
       if (!account.ok()) return account.status();
       out.admin = *std::move(account);
-      AuditEntry a = audit;
-      a.org_id = out.org.id;
-      a.action = "account.created";
-      a.target_type = "account";
-      a.target_id = out.admin->id;
-      a.details_json = R"({"kind":"SERVICE","roles":["admin"]})";
-      AppendAudit(tx, a);
+      AppendAudit(
+          tx, actor,
+          {.action = "account.created",
+           .target_type = "account",
+           .target_id = out.admin->id,
+           .details_json = Details(
+               {{"kind", "SERVICE"}, {"username", req.admin_username}, {"roles", {"admin"}}}),
+           .org_id = out.org.id});
     }
     return out;
   }

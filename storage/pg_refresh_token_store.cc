@@ -17,20 +17,20 @@ namespace {
 using namespace pg_internal;  // NOLINT: the shared helpers of the PostgreSQL stores
 
 absl::StatusOr<RefreshResult> RotateTx(Tx& tx, Changes& changes, const RefreshRotation& rot,
-                                       AuditEntry& audit);
+                                       AuditActor& actor);
 
 class PgRefreshTokenStore final : public RefreshTokenStore {
  public:
   PgRefreshTokenStore(PgPool& pool, ChangeSink* local) : pool_(pool), writer_(pool, local) {}
 
-  absl::StatusOr<RefreshResult> Rotate(const RefreshRotation& rotation, AuditEntry audit) override {
+  absl::StatusOr<RefreshResult> Rotate(const RefreshRotation& rotation, AuditActor actor) override {
     return writer_.Value<RefreshResult>(
-        [&](Tx& tx, Changes& changes) { return RotateTx(tx, changes, rotation, audit); });
+        [&](Tx& tx, Changes& changes) { return RotateTx(tx, changes, rotation, actor); });
   }
 
   absl::StatusOr<NewFamily> CreateFamily(const RefreshTokenRow& t,
                                          absl::string_view checked_password_hash,
-                                         AuditEntry audit) override {
+                                         AuditActor actor) override {
     return pool_.TransactValue<NewFamily>([&](Tx& tx) -> absl::StatusOr<NewFamily> {
       NewFamily out;
       // A login that lost the race with an ending gets no session (see LockAccountSessions).
@@ -59,7 +59,11 @@ class PgRefreshTokenStore final : public RefreshTokenStore {
           t.org_id, t.account_id, t.digest, JoinScopes(t.scopes), t.audience, Us(t.created_at),
           Us(t.expires_at), Us(t.family_expires_at), t.family_id);
       out.family_id = r[0][0].as<std::string>();
-      AppendAuditOn(tx, audit, "token_family", out.family_id);
+      AppendAudit(tx, actor,
+                  {.action = "token.issued",
+                   .target_type = "token_family",
+                   .target_id = out.family_id,
+                   .details_json = Details({{"grant", "password"}})});
       return out;
     });
   }
@@ -77,7 +81,7 @@ constexpr char kRefreshSelect[] =
     " tessera_us(t.used_at), t.revoked_at IS NOT NULL, tessera_us(t.created_at), ";
 
 absl::StatusOr<RefreshResult> RotateTx(Tx& tx, Changes& changes, const RefreshRotation& rot,
-                                       AuditEntry& audit) {
+                                       AuditActor& actor) {
   RefreshResult out;
   // Whose token it is, read without a lock so that the account's lock comes first (see
   // LockAccountSessions).
@@ -110,10 +114,9 @@ absl::StatusOr<RefreshResult> RotateTx(Tx& tx, Changes& changes, const RefreshRo
   out.scopes = family_scopes.IntersectHeld(c.Scopes());
   out.account = ReadAccount(c);
   out.org = ReadOrg(c);
-  audit.org_id = out.org_id;
-  audit.actor_id = out.account_id;
-  audit.target_type = "token_family";
-  audit.target_id = out.family_id;
+  // A refresh is its account's own act.
+  actor.org_id = out.org_id;
+  actor.actor_id = out.account_id;
 
   if (revoked || sessions->disabled || !SurvivesCutoff(*sessions, created_at) ||
       rot.now >= expires_at || rot.now >= family_expires_at) {
@@ -136,8 +139,9 @@ absl::StatusOr<RefreshResult> RotateTx(Tx& tx, Changes& changes, const RefreshRo
     out.child_id = child[0][0].as<std::string>();
     out.child_created_at = rot.now;
     out.outcome = RefreshOutcome::kRotated;
-    audit.action = "token.refreshed";
-    AppendAudit(tx, audit);
+    AppendAudit(
+        tx, actor,
+        {.action = "token.refreshed", .target_type = "token_family", .target_id = out.family_id});
     return out;
   }
   // Spent. Only a retry of the immediate parent of the newest token, within the grace window,
@@ -164,8 +168,10 @@ absl::StatusOr<RefreshResult> RotateTx(Tx& tx, Changes& changes, const RefreshRo
                 .id = out.family_id,
                 .expires_at = family_expires_at});
   out.outcome = RefreshOutcome::kReuse;
-  audit.action = "refresh.reuse_detected";
-  AppendAudit(tx, audit);
+  AppendAudit(tx, actor,
+              {.action = "refresh.reuse_detected",
+               .target_type = "token_family",
+               .target_id = out.family_id});
   return out;
 }
 

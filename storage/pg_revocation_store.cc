@@ -21,7 +21,7 @@ class PgRevocationStore final : public RevocationStore {
   PgRevocationStore(PgPool& pool, ChangeSink* local) : pool_(pool), writer_(pool, local) {}
 
   absl::Status RevokeAccessToken(absl::string_view org_id, absl::string_view jti,
-                                 absl::Time expires_at, absl::Time now, AuditEntry audit) override {
+                                 absl::Time expires_at, absl::Time now, AuditActor actor) override {
     return writer_.Status([&](Tx& tx, Changes& changes) {
       auto r = tx.exec_params(
           "INSERT INTO revoked_access_tokens (org_id, jti, expires_at, revoked_at)"
@@ -33,9 +33,11 @@ class PgRevocationStore final : public RevocationStore {
                     .org_id = std::string(org_id),
                     .id = std::string(jti),
                     .expires_at = expires_at});
-      audit.org_id = std::string(org_id);
-      audit.action = "token.revoked";
-      AppendAuditOn(tx, audit, "access_token", std::string(jti));
+      AppendAudit(tx, actor,
+                  {.action = "token.revoked",
+                   .target_type = "access_token",
+                   .target_id = jti,
+                   .org_id = org_id});
       return absl::OkStatus();
     });
   }
@@ -55,7 +57,7 @@ class PgRevocationStore final : public RevocationStore {
   }
 
   absl::Status RevokeFamily(absl::string_view org_id, absl::string_view family_id, absl::Time now,
-                            AuditEntry audit) override {
+                            AuditActor actor) override {
     return writer_.Status([&](Tx& tx, Changes& changes) {
       // The family's account's session lock first, so that the update below also sees the
       // child a rotation in flight is inserting (see LockAccountSessions).
@@ -75,15 +77,17 @@ class PgRevocationStore final : public RevocationStore {
                     .org_id = std::string(org_id),
                     .id = std::string(family_id),
                     .expires_at = FromUs(r[0][0].as<int64_t>())});
-      audit.org_id = std::string(org_id);
-      audit.action = "token_family.revoked";
-      AppendAuditOn(tx, audit, "token_family", std::string(family_id));
+      AppendAudit(tx, actor,
+                  {.action = "token_family.revoked",
+                   .target_type = "token_family",
+                   .target_id = family_id,
+                   .org_id = org_id});
       return absl::OkStatus();
     });
   }
 
   absl::Status RevokeAccount(absl::string_view org_id, absl::string_view account_id, absl::Time now,
-                             AuditEntry audit) override {
+                             AuditActor actor) override {
     return writer_.Status([&](Tx& tx, Changes& changes) {
       // The session lock first: rotations and logins in flight commit before the update below,
       // which then sees every token they made (see LockAccountSessions).
@@ -105,9 +109,11 @@ class PgRevocationStore final : public RevocationStore {
           std::string(org_id), std::string(account_id), Us(cutoff), Us(now));
       // The account's cutoff covers every family's access tokens, so one change says it all.
       NotifyAccount(tx, changes, org_id, account_id);
-      audit.org_id = std::string(org_id);
-      audit.action = "account.sessions_revoked";
-      AppendAuditOn(tx, audit, "account", std::string(account_id));
+      AppendAudit(tx, actor,
+                  {.action = "account.sessions_revoked",
+                   .target_type = "account",
+                   .target_id = account_id,
+                   .org_id = org_id});
       return absl::OkStatus();
     });
   }

@@ -23,7 +23,7 @@ class PgRoleStore final : public RoleStore {
   explicit PgRoleStore(PgPool& pool) : pool_(pool) {}
 
   absl::StatusOr<Role> Create(absl::string_view org_id, absl::string_view name,
-                              const ScopeSet& scopes, absl::Time now, AuditEntry audit) override {
+                              const ScopeSet& scopes, absl::Time now, AuditActor actor) override {
     return pool_.TransactValue<Role>([&](Tx& tx) -> absl::StatusOr<Role> {
       Role out;
       auto r = tx.exec_params(
@@ -34,7 +34,11 @@ class PgRoleStore final : public RoleStore {
                  .org_id = std::string(org_id),
                  .name = std::string(name),
                  .scopes = scopes};
-      AppendAuditOn(tx, audit, "role", out.id);
+      AppendAudit(tx, actor,
+                  {.action = "role.created",
+                   .target_type = "role",
+                   .target_id = out.id,
+                   .details_json = Details({{"name", name}, {"scopes", scopes.ToVector()}})});
       return out;
     });
   }

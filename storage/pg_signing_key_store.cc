@@ -32,7 +32,7 @@ class PgSigningKeyStore final : public SigningKeyStore {
   }
 
   absl::StatusOr<std::vector<SigningKeyRecord>> EnsureActiveKey(const SigningKeyRecord& key,
-                                                                AuditEntry audit) override {
+                                                                AuditActor actor) override {
     return writer_.Value<std::vector<SigningKeyRecord>>(
         [&](Tx& tx, Changes& changes) -> absl::StatusOr<std::vector<SigningKeyRecord>> {
           std::vector<SigningKeyRecord> out;
@@ -43,8 +43,10 @@ class PgSigningKeyStore final : public SigningKeyStore {
               Us(key.created_at));
           if (active.empty()) {
             InsertTx(tx, key);
-            audit.action = "signing_key.created";
-            AppendAuditOn(tx, audit, "signing_key", key.kid);
+            AppendAudit(tx, actor,
+                        {.action = "signing_key.created",
+                         .target_type = "signing_key",
+                         .target_id = key.kid});
             Notify(tx, changes, Change{.kind = ChangeKind::kSigningKeys});
           }
           out = ListTx(tx);
@@ -54,7 +56,7 @@ class PgSigningKeyStore final : public SigningKeyStore {
 
   absl::StatusOr<std::vector<SigningKeyRecord>> Rotate(const SigningKeyRecord& key,
                                                        absl::Time previous_verify_until,
-                                                       AuditEntry audit) override {
+                                                       AuditActor actor) override {
     return writer_.Value<std::vector<SigningKeyRecord>>(
         [&](Tx& tx, Changes& changes) -> absl::StatusOr<std::vector<SigningKeyRecord>> {
           AdvisoryXactLock(tx, kSigningKeyLock);
@@ -63,10 +65,12 @@ class PgSigningKeyStore final : public SigningKeyStore {
               " WHERE retired_at IS NULL",
               Us(key.activates_at), Us(previous_verify_until));
           InsertTx(tx, key);
-          audit.action = "signing_key.rotated";
-          audit.details_json =
-              absl::StrCat(R"({"activates_at":)", absl::ToUnixSeconds(key.activates_at), "}");
-          AppendAuditOn(tx, audit, "signing_key", key.kid);
+          AppendAudit(
+              tx, actor,
+              {.action = "signing_key.rotated",
+               .target_type = "signing_key",
+               .target_id = key.kid,
+               .details_json = Details({{"activates_at", absl::ToUnixSeconds(key.activates_at)}})});
           Notify(tx, changes, Change{.kind = ChangeKind::kSigningKeys});
           std::vector<SigningKeyRecord> out = ListTx(tx);
           return out;

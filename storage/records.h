@@ -63,7 +63,19 @@ struct LoginCandidate {
   ScopeSet scopes;
 };
 
-// One audit row. The store fills nothing in: the service layer knows who, what, and from where.
+// Who wrote, when and from where: what the logic hands a store's write. The store, which alone
+// knows what the write did (a new row's ID, how many sessions it ended), builds the audit row
+// from it inside the write's transaction: one owner per row.
+struct AuditActor {
+  std::string org_id;  // the actor's organization; the row's unless the write says otherwise
+  absl::Time at;
+  std::string actor_id;
+  std::string peer;
+  std::string request_id;
+};
+
+// One audit row, as stored and listed. Built whole by the logic only for an event that writes
+// nothing else (a failed login, a lockout: AuditStore::Append); a write's row is its store's.
 struct AuditEntry {
   std::string org_id;  // empty: no organization (stored as NULL)
   absl::Time at;

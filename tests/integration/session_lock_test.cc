@@ -50,8 +50,8 @@ class SessionLockTest : public ::testing::Test {
     family_ = "00000000-0000-4000-8000-000000000001";
   }
 
-  AuditEntry Audit() const {
-    return AuditEntry{.org_id = org_, .at = kT0, .actor_id = "tester", .peer = "test"};
+  AuditActor Audit() const {
+    return AuditActor{.org_id = org_, .at = kT0, .actor_id = "tester", .peer = "test"};
   }
   RefreshTokenRow Row(const std::string& digest, absl::Time created_at) const {
     return RefreshTokenRow{.family_id = family_,
