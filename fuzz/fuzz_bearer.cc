@@ -81,7 +81,8 @@ class MemoryThrottleStore final : public ThrottleStore {
   }
   absl::Status Clear(absl::string_view) override { return absl::OkStatus(); }
   absl::StatusOr<ThrottleVerdict> CountSecretFailure(absl::string_view, absl::string_view,
-                                                     absl::Time, const ThrottlePolicy&) override {
+                                                     absl::Time, const ThrottlePolicy&,
+                                                     Committed*) override {
     return ThrottleVerdict{.allowed = true, .failures = 1};
   }
   absl::StatusOr<int64_t> Prune(absl::Time) override { return 0; }

@@ -97,16 +97,15 @@ absl::Status ServerApp::OpenDatabase() {
 }
 
 absl::Status ServerApp::LoadState() {
-  // The signing keys come first, so that the snapshot can be handed a key manager that exists:
-  // their store writes to no local sink (a rotation reloads the ring itself, and other replicas
-  // hear of it through the change feed), which is what breaks the snapshot -> keys -> stores ->
-  // snapshot cycle.
+  // In dependency order, with no cycle: the stores (which never call back into the snapshot;
+  // the logic applies what a write committed), then the signing keys, then the snapshot, which
+  // reloads the keys through the key manager when they change.
+  stores_ = std::make_unique<Stores>(MakePgStores(*pool_));
   auto kek = Aead::Create(config_.key_encryption_key);
   if (!kek.ok()) return kek.status();
   kek_ = std::make_unique<Aead>(*std::move(kek));
   key_ring_ = std::make_unique<KeyRing>();
-  signing_key_store_ = MakePgSigningKeyStore(*pool_, /*local=*/nullptr);
-  key_manager_ = std::make_unique<KeyManager>(clock_, *kek_, *signing_key_store_, *key_ring_,
+  key_manager_ = std::make_unique<KeyManager>(clock_, *kek_, *stores_->signing_keys, *key_ring_,
                                               config_.signing_alg);
   if (auto s = key_manager_->EnsureAndLoad(); !s.ok()) return s;
   snapshot_store_ = MakePgSnapshotStore(*pool_);
@@ -114,7 +113,6 @@ absl::Status ServerApp::LoadState() {
       clock_, *snapshot_store_,
       SnapshotOptions{.family_tail = config_.access_token_ttl + TokenOptions().leeway},
       [keys = key_manager_.get()] { return keys->Reload(); });
-  stores_ = std::make_unique<Stores>(MakePgStores(*pool_, snapshot_.get()));
   feed_ =
       std::make_unique<PgChangeFeed>(ChangeFeedOptions{.url = config_.database_url}, *snapshot_);
   feed_->Start();
@@ -140,7 +138,7 @@ void ServerApp::BuildLogic() {
   peer_throttle.max_failures = config_.peer_max_failures;
   login_guard_ =
       std::make_unique<LoginGuard>(clock_, GuardOptions{.subject = throttle, .peer = peer_throttle},
-                                   *stores_->throttle, *stores_->audit);
+                                   *stores_->throttle, *stores_->audit, snapshot_.get());
   TokenOptions topts{.issuer = config_.issuer,
                      .access_token_ttl = config_.access_token_ttl,
                      .refresh_token_ttl = config_.refresh_token_ttl,
@@ -150,7 +148,7 @@ void ServerApp::BuildLogic() {
       *snapshot_, *key_usage_, *login_guard_);
   sessions_ = std::make_unique<SessionLogic>(
       clock_, topts, *key_ring_, *hasher_, *password_pool_, *digester_, *stores_->accounts,
-      *stores_->refresh_tokens, *stores_->audit, *checks_, *login_guard_);
+      *stores_->refresh_tokens, *stores_->audit, *checks_, *login_guard_, *snapshot_);
   introspection_ = std::make_unique<IntrospectionLogic>(
       *checks_, IntrospectionPolicy{.issuer = topts.issuer,
                                     .by_client_certificate =

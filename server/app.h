@@ -51,7 +51,6 @@ class ServiceMetrics;
 class RotationLogic;
 class PgChangeFeed;
 class SnapshotStore;
-class SigningKeyStore;
 
 class ServerApp {
  public:
@@ -74,6 +73,8 @@ class ServerApp {
   PgPool& pool() { return *pool_; }
   AuthSnapshot& snapshot() { return *snapshot_; }
   const PgChangeFeed& change_feed() const { return *feed_; }
+  // Tests stop it to see what this replica applies of its own writes without the feed.
+  PgChangeFeed& change_feed() { return *feed_; }
   // The logic the faces call, for tests that drive it from many threads without a transport.
   SessionLogic& sessions() { return *sessions_; }
   IntrospectionLogic& introspection() { return *introspection_; }
@@ -103,7 +104,6 @@ class ServerApp {
   Config config_;
   const Clock& clock_;
   std::unique_ptr<PgPool> pool_;
-  std::unique_ptr<SigningKeyStore> signing_key_store_;
   std::unique_ptr<SnapshotStore> snapshot_store_;
   std::unique_ptr<AuthSnapshot> snapshot_;
   std::unique_ptr<Stores> stores_;

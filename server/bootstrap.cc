@@ -23,7 +23,7 @@ absl::StatusOr<BootstrapResult> RunBootstrap(const Config& config, const Clock& 
   if (!migrated.ok()) return migrated.status();
 
   PgPool pool(PgPoolOptions{.url = config.database_url, .max_connections = 1});
-  Stores stores = MakePgStores(pool, /*local=*/nullptr);
+  Stores stores = MakePgStores(pool);
   std::string password = NewGeneratedPassword();
   PasswordHasher hasher(config.argon2);
   auto hash = hasher.Hash(password);

@@ -21,7 +21,7 @@ constexpr int kMaxPageSize = 500;
 AdminLogic::AdminLogic(const Clock& clock, const PasswordHasher& hasher,
                        BoundedWorkerPool& password_pool, OrganizationStore& orgs,
                        AccountStore& accounts, RoleStore& roles, AuditStore& audit,
-                       const AuthSnapshot& snapshot)
+                       AuthSnapshot& snapshot)
     : clock_(clock),
       hasher_(hasher),
       password_pool_(password_pool),
@@ -110,7 +110,8 @@ absl::StatusOr<CreatedOrg> AdminLogic::CreateOrganization(const Principal& calle
     req.admin_username = *admin_name;
     req.admin_password_hash = *std::move(hash);
   }
-  auto created = orgs_.Create(req, Actor(caller, call));
+  auto created = snapshot_.AfterCommit(
+      [&](Committed* c) { return orgs_.Create(req, Actor(caller, call), c); });
   if (absl::IsAlreadyExists(created.status())) {
     return absl::AlreadyExistsError(absl::StrCat("slug: organization \"", slug, "\" exists"));
   }
@@ -173,7 +174,8 @@ absl::StatusOr<CreatedAccount> AdminLogic::CreateAccount(const Principal& caller
                  .password_hash = *std::move(hash),
                  .roles = in.roles,
                  .now = clock_.Now()};
-  auto account = accounts_.Create(row, Actor(caller, call));
+  auto account = snapshot_.AfterCommit(
+      [&](Committed* c) { return accounts_.Create(row, Actor(caller, call), c); });
   // The login-name namespace says which of the two it was; the accounts table's own unique
   // constraints (the same username or email to the letter) say it in SQL, never sent.
   if (absl::IsAlreadyExists(account.status()) &&
@@ -210,7 +212,9 @@ absl::StatusOr<Account> AdminLogic::DisableAccount(const Principal& caller, cons
   if (auto s = RequireScope(caller, kScopeAccountsWrite); !s.ok()) return s;
   if (auto s = CheckId("account_id", account_id); !s.ok()) return s;
   if (auto s = RequireAuthorityOver(snapshot_, caller, account_id, "account_id"); !s.ok()) return s;
-  return accounts_.Disable(caller.org_id, account_id, clock_.Now(), Actor(caller, call));
+  return snapshot_.AfterCommit([&](Committed* c) {
+    return accounts_.Disable(caller.org_id, account_id, clock_.Now(), Actor(caller, call), c);
+  });
 }
 
 absl::StatusOr<Role> AdminLogic::CreateRole(const Principal& caller, const CallContext& call,
@@ -235,7 +239,10 @@ absl::Status AdminLogic::AssignRole(const Principal& caller, const CallContext& 
   if (auto s = CheckId("account_id", account_id); !s.ok()) return s;
   if (auto s = CheckRoleName("role", role); !s.ok()) return s;
   if (auto s = RequireRolesHeld(caller, {role}, "role"); !s.ok()) return s;
-  return accounts_.AssignRole(caller.org_id, account_id, role, clock_.Now(), Actor(caller, call));
+  return snapshot_.AfterCommit([&](Committed* c) {
+    return accounts_.AssignRole(caller.org_id, account_id, role, clock_.Now(), Actor(caller, call),
+                                c);
+  });
 }
 
 absl::Status AdminLogic::UnassignRole(const Principal& caller, const CallContext& call,
@@ -244,7 +251,10 @@ absl::Status AdminLogic::UnassignRole(const Principal& caller, const CallContext
   if (auto s = CheckId("account_id", account_id); !s.ok()) return s;
   if (auto s = CheckRoleName("role", role); !s.ok()) return s;
   if (auto s = RequireRolesHeld(caller, {role}, "role"); !s.ok()) return s;
-  return accounts_.UnassignRole(caller.org_id, account_id, role, clock_.Now(), Actor(caller, call));
+  return snapshot_.AfterCommit([&](Committed* c) {
+    return accounts_.UnassignRole(caller.org_id, account_id, role, clock_.Now(),
+                                  Actor(caller, call), c);
+  });
 }
 
 }  // namespace tessera

@@ -51,7 +51,7 @@ class AdminLogic {
  public:
   AdminLogic(const Clock& clock, const PasswordHasher& hasher, BoundedWorkerPool& password_pool,
              OrganizationStore& orgs, AccountStore& accounts, RoleStore& roles, AuditStore& audit,
-             const AuthSnapshot& snapshot);
+             AuthSnapshot& snapshot);
 
   absl::StatusOr<CreatedOrg> CreateOrganization(const Principal& caller, const CallContext& call,
                                                 const std::string& slug, const std::string& name,
@@ -97,7 +97,7 @@ class AdminLogic {
   AccountStore& accounts_;
   RoleStore& roles_;
   AuditStore& audit_;
-  const AuthSnapshot& snapshot_;
+  AuthSnapshot& snapshot_;
 };
 
 }  // namespace tessera

@@ -8,7 +8,7 @@
 namespace tessera {
 
 ApiKeyLogic::ApiKeyLogic(const Clock& clock, ApiKeyOptions options, const SecretDigester& digester,
-                         ApiKeyStore& store, const AuthSnapshot& snapshot)
+                         ApiKeyStore& store, AuthSnapshot& snapshot)
     : clock_(clock),
       options_(std::move(options)),
       digester_(digester),
@@ -80,7 +80,8 @@ absl::StatusOr<CreatedApiKey> ApiKeyLogic::Create(const Principal& caller, const
   }
   row.digest = digester_.Digest(out.key);
   row.display_prefix = ApiKeyDisplayPrefix(out.key);
-  auto info = store_.Create(row, AuditBy(caller, call, clock_.Now()));
+  auto info = snapshot_.AfterCommit(
+      [&](Committed* c) { return store_.Create(row, AuditBy(caller, call, clock_.Now()), c); });
   if (!info.ok()) return info.status();
   out.info = *std::move(info);
   return out;
@@ -107,8 +108,10 @@ absl::Status ApiKeyLogic::RevokeById(const Principal& caller, const CallContext&
   if (!key.ok()) return key.status();
   if (!key->has_value()) return absl::NotFoundError("api_key_id: API key not found");
   if (auto s = MayRevoke(caller, **key); !s.ok()) return s;
-  return store_.Revoke(caller.org_id, api_key_id, clock_.Now(),
-                       AuditBy(caller, call, clock_.Now()));
+  return snapshot_.AfterCommit([&](Committed* c) {
+    return store_.Revoke(caller.org_id, api_key_id, clock_.Now(),
+                         AuditBy(caller, call, clock_.Now()), c);
+  });
 }
 
 absl::Status ApiKeyLogic::RevokeByKey(const Principal& caller, const CallContext& call,
@@ -121,7 +124,10 @@ absl::Status ApiKeyLogic::RevokeByKey(const Principal& caller, const CallContext
     return absl::PermissionDeniedError("token: not yours to revoke");
   }
   if (auto s = MayRevoke(caller, info); !s.ok()) return s;
-  return store_.Revoke(info.org_id, info.id, clock_.Now(), AuditBy(caller, call, clock_.Now()));
+  return snapshot_.AfterCommit([&](Committed* c) {
+    return store_.Revoke(info.org_id, info.id, clock_.Now(), AuditBy(caller, call, clock_.Now()),
+                         c);
+  });
 }
 
 absl::StatusOr<RotatedSecret> ApiKeyLogic::RotateSecret(const Principal& caller,
@@ -157,12 +163,14 @@ absl::StatusOr<RotatedSecret> ApiKeyLogic::RotateSecret(const Principal& caller,
   absl::Time now = clock_.Now();
   out.previous_valid_until = now + absl::Seconds(overlap_seconds);
   AuditActor actor = AuditBy(caller, call, clock_.Now());
-  auto s = store_.RotateSecret(SecretRotation{.org_id = caller.org_id,
+  auto s = snapshot_.AfterCommit([&](Committed* c) {
+    return store_.RotateSecret(SecretRotation{.org_id = caller.org_id,
                                               .id = std::string(api_key_id),
                                               .secret_digest = digester_.Digest(out.secret),
                                               .now = now,
                                               .previous_valid_until = out.previous_valid_until},
-                               std::move(actor));
+                               std::move(actor), c);
+  });
   if (!s.ok()) return s;
   return out;
 }

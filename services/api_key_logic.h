@@ -45,7 +45,7 @@ struct RotatedSecret {
 class ApiKeyLogic {
  public:
   ApiKeyLogic(const Clock& clock, ApiKeyOptions options, const SecretDigester& digester,
-              ApiKeyStore& store, const AuthSnapshot& snapshot);
+              ApiKeyStore& store, AuthSnapshot& snapshot);
 
   // For one's own account: any caller. For another account of the org: api_keys:write. Either
   // way the caller must hold every scope the account holds (a key acts as it), and a service
@@ -75,7 +75,7 @@ class ApiKeyLogic {
   ApiKeyOptions options_;
   const SecretDigester& digester_;
   ApiKeyStore& store_;
-  const AuthSnapshot& snapshot_;
+  AuthSnapshot& snapshot_;
 };
 
 }  // namespace tessera

@@ -46,6 +46,13 @@ absl::Status AuthSnapshot::Apply(const Change& change) {
   return absl::InternalError("unknown change kind");
 }
 
+void AuthSnapshot::ApplyCommitted(const Committed& committed) {
+  for (const Change& c : committed.changes) {
+    absl::Status s = Apply(c);
+    (void)s;
+  }
+}
+
 absl::Status AuthSnapshot::ApplyAccount(const Change& change) {
   auto account = store_.LoadAccount(change.org_id, change.id);
   if (!account.ok()) return account.status();

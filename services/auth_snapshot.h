@@ -2,7 +2,7 @@
 // Introspect never waits on PostgreSQL (DESIGN.md §3): each account's status, current scopes and
 // "log out everywhere" cutoff, access tokens revoked by jti, and revoked refresh families. A full
 // load fills it; the change feed keeps it current; this replica's own writes are applied before
-// they are answered (the stores call Apply after each commit).
+// they are answered (the logic calls ApplyCommitted with what each store write committed).
 //
 // It also holds every live API key, by the digest of the key. The map is complete, so an
 // unknown digest is answered "inactive" from memory at once: a flood of random keys costs
@@ -41,6 +41,25 @@ class AuthSnapshot final : public ChangeSink {
 
   absl::Status Apply(const Change& change) override;
   absl::Status Resync() override;
+
+  // Applies what a write of this replica committed, once the store call has returned. The same
+  // changes also arrive through the channel, so a failure here only delays them (and the feed's
+  // own apply retries); it is not the writer's error.
+  void ApplyCommitted(const Committed& committed);
+
+  // Runs a store write, `write(Committed*)`, then applies what it committed: the one way the
+  // logic writes, so that none forgets to read its own writes.
+  //
+  //   return snapshot_.AfterCommit([&](Committed* c) {
+  //     return accounts_.Disable(org_id, account_id, now, actor, c);
+  //   });
+  template <typename Write>
+  auto AfterCommit(Write&& write) {
+    Committed committed;
+    auto result = write(&committed);
+    ApplyCommitted(committed);
+    return result;
+  }
 
   // For a token whose signature and times were verified: its account if the token is still
   // active — the account exists in the token's organization and is enabled, and neither the

@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/log.h"
+#include "services/auth_snapshot.h"
 
 namespace tessera {
 namespace {
@@ -101,8 +102,13 @@ size_t PeerThrottle::size() const {
 }
 
 LoginGuard::LoginGuard(const Clock& clock, GuardOptions options, ThrottleStore& store,
-                       AuditStore& audit)
-    : clock_(clock), options_(options), store_(store), audit_(audit), peers_(options.peer) {}
+                       AuditStore& audit, AuthSnapshot* snapshot)
+    : clock_(clock),
+      options_(options),
+      store_(store),
+      audit_(audit),
+      snapshot_(snapshot),
+      peers_(options.peer) {}
 
 std::string LoginGuard::SubjectForAccount(absl::string_view account_id) {
   return absl::StrCat("account:", account_id);
@@ -176,7 +182,10 @@ void LoginGuard::SecretFailed(const ApiKeyCredential& key, const CallContext& ca
                               bool peer_presents) {
   absl::Time now = clock_.Now();
   if (peer_presents) CountPeerFailure(call, now);
-  auto v = store_.CountSecretFailure(key.org_id, key.id, now, options_.subject);
+  Committed committed;
+  auto v = store_.CountSecretFailure(key.org_id, key.id, now, options_.subject, &committed);
+  if (snapshot_ != nullptr) snapshot_->ApplyCommitted(committed);
+  ;
   if (!v.ok()) {
     Log(LogLevel::kWarning, "throttle_count_failed",
         {{"request_id", call.request_id}, {"error", std::string(v.status().message())}});

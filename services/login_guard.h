@@ -23,6 +23,8 @@
 
 namespace tessera {
 
+class AuthSnapshot;
+
 // RESOURCE_EXHAUSTED that tells the client to come back after `retry_after` (whole seconds,
 // rounded up, at least 1). The gRPC edge sends it as `retry-after` trailing metadata.
 absl::Status TooManyAttempts(absl::Duration retry_after);
@@ -69,7 +71,10 @@ struct GuardOptions {
 
 class LoginGuard {
  public:
-  LoginGuard(const Clock& clock, GuardOptions options, ThrottleStore& store, AuditStore& audit);
+  // `snapshot`: this replica's, to which a key's new lock is applied as soon as it commits
+  // (null: only the change feed brings it, as in tests without one).
+  LoginGuard(const Clock& clock, GuardOptions options, ThrottleStore& store, AuditStore& audit,
+             AuthSnapshot* snapshot = nullptr);
 
   // A password attempt on `subject` (SubjectForAccount / SubjectForUnknownLogin). Begin counts it
   // as a failure up front — so parallel guesses cannot all pass before the first is counted —
@@ -120,6 +125,7 @@ class LoginGuard {
   const GuardOptions options_;
   ThrottleStore& store_;
   AuditStore& audit_;
+  AuthSnapshot* snapshot_;
   PeerThrottle peers_;
 };
 

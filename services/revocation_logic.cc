@@ -8,7 +8,7 @@ namespace tessera {
 
 RevocationLogic::RevocationLogic(const Clock& clock, absl::Duration leeway,
                                  const SecretDigester& digester, RevocationStore& revocations,
-                                 const AuthSnapshot& snapshot, CredentialCheck& checks,
+                                 AuthSnapshot& snapshot, CredentialCheck& checks,
                                  ApiKeyLogic& api_keys)
     : clock_(clock),
       leeway_(leeway),
@@ -65,15 +65,19 @@ absl::Status RevocationLogic::RevokeToken(const Principal& caller, absl::string_
     if (!owner->has_value()) return absl::OkStatus();  // unknown: RFC 7009 says succeed
     const RefreshTokenOwner& o = **owner;
     if (auto s = may_revoke(o.org_id, o.account_id); !s.ok()) return s;
-    return revocations_.RevokeFamily(o.org_id, o.family_id, now, std::move(actor));
+    return snapshot_.AfterCommit([&](Committed* c) {
+      return revocations_.RevokeFamily(o.org_id, o.family_id, now, std::move(actor), c);
+    });
   }
   // Only tokens this service signed and that have not expired are worth recording.
   auto claims = checks_.Verify(token, now);
   if (!claims.ok() || !CheckId("org_id", claims->org_id).ok()) return absl::OkStatus();
   if (auto s = may_revoke(claims->org_id, claims->sub); !s.ok()) return s;
-  return revocations_.RevokeAccessToken(claims->org_id, claims->jti,
-                                        absl::FromUnixSeconds(claims->exp) + leeway_, now,
-                                        std::move(actor));
+  return snapshot_.AfterCommit([&](Committed* c) {
+    return revocations_.RevokeAccessToken(claims->org_id, claims->jti,
+                                          absl::FromUnixSeconds(claims->exp) + leeway_, now,
+                                          std::move(actor), c);
+  });
 }
 
 absl::Status RevocationLogic::RevokeAccount(const Principal& caller, absl::string_view account_id,
@@ -88,7 +92,10 @@ absl::Status RevocationLogic::RevokeAccount(const Principal& caller, absl::strin
     }
   }
   absl::Time now = clock_.Now();
-  return revocations_.RevokeAccount(caller.org_id, account_id, now, AuditBy(caller, call, now));
+  return snapshot_.AfterCommit([&](Committed* c) {
+    return revocations_.RevokeAccount(caller.org_id, account_id, now, AuditBy(caller, call, now),
+                                      c);
+  });
 }
 
 }  // namespace tessera

@@ -37,8 +37,8 @@ class RevocationLogic {
  public:
   // `leeway`: how long past its exp an access token's jti is kept revoked (the verifiers' leeway).
   RevocationLogic(const Clock& clock, absl::Duration leeway, const SecretDigester& digester,
-                  RevocationStore& revocations, const AuthSnapshot& snapshot,
-                  CredentialCheck& checks, ApiKeyLogic& api_keys);
+                  RevocationStore& revocations, AuthSnapshot& snapshot, CredentialCheck& checks,
+                  ApiKeyLogic& api_keys);
 
   // Unknown, malformed or expired tokens succeed (RFC 7009). PERMISSION_DENIED for another
   // account's token, key or sessions without tokens:revoke (API keys: api_keys:write) and every
@@ -58,7 +58,7 @@ class RevocationLogic {
   absl::Duration leeway_;
   const SecretDigester& digester_;
   RevocationStore& revocations_;
-  const AuthSnapshot& snapshot_;
+  AuthSnapshot& snapshot_;
   CredentialCheck& checks_;
   ApiKeyLogic& api_keys_;
 };

@@ -9,7 +9,7 @@ namespace tessera {
 RotationLogic::RotationLogic(const Clock& clock, RotationOptions options,
                              const PasswordHasher& hasher, BoundedWorkerPool& password_pool,
                              AccountStore& accounts, ApiKeyLogic& api_keys, KeyManager& keys,
-                             const AuthSnapshot& snapshot)
+                             AuthSnapshot& snapshot)
     : clock_(clock),
       options_(options),
       hasher_(hasher),
@@ -35,8 +35,10 @@ absl::StatusOr<Rotation> RotationLogic::ServiceAccountPassword(const Principal& 
       [&] { return hasher_.Hash(out.new_password); });
   if (!hash.ok()) return hash.status();
   if (!hash->ok()) return hash->status();
-  auto s = accounts_.RotatePassword(caller.org_id, account_id, **hash, clock_.Now(),
-                                    AuditBy(caller, call, clock_.Now()));
+  auto s = snapshot_.AfterCommit([&](Committed* c) {
+    return accounts_.RotatePassword(caller.org_id, account_id, **hash, clock_.Now(),
+                                    AuditBy(caller, call, clock_.Now()), c);
+  });
   if (!s.ok()) return s;
   return out;
 }

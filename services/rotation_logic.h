@@ -36,7 +36,7 @@ class RotationLogic {
  public:
   RotationLogic(const Clock& clock, RotationOptions options, const PasswordHasher& hasher,
                 BoundedWorkerPool& password_pool, AccountStore& accounts, ApiKeyLogic& api_keys,
-                KeyManager& keys, const AuthSnapshot& snapshot);
+                KeyManager& keys, AuthSnapshot& snapshot);
 
   // Needs accounts:write and every scope the account holds, in the caller's organization.
   absl::StatusOr<Rotation> ServiceAccountPassword(const Principal& caller, const CallContext& call,
@@ -56,7 +56,7 @@ class RotationLogic {
   AccountStore& accounts_;
   ApiKeyLogic& api_keys_;
   KeyManager& keys_;
-  const AuthSnapshot& snapshot_;
+  AuthSnapshot& snapshot_;
 };
 
 }  // namespace tessera

@@ -30,7 +30,7 @@ SessionLogic::SessionLogic(const Clock& clock, TokenOptions options, const KeyRi
                            const PasswordHasher& hasher, BoundedWorkerPool& password_pool,
                            const SecretDigester& digester, AccountStore& accounts,
                            RefreshTokenStore& refresh_tokens, AuditStore& audit,
-                           CredentialCheck& checks, LoginGuard& guard)
+                           CredentialCheck& checks, LoginGuard& guard, AuthSnapshot& snapshot)
     : clock_(clock),
       options_(std::move(options)),
       keys_(keys),
@@ -41,7 +41,8 @@ SessionLogic::SessionLogic(const Clock& clock, TokenOptions options, const KeyRi
       refresh_tokens_(refresh_tokens),
       audit_(audit),
       checks_(checks),
-      guard_(guard) {}
+      guard_(guard),
+      snapshot_(snapshot) {}
 
 absl::StatusOr<ScopeSet> SessionLogic::NarrowScopes(const ScopeSet& held,
                                                     const std::vector<std::string>& requested) {
@@ -185,7 +186,9 @@ absl::StatusOr<IssuedTokens> SessionLogic::LoginWithPassword(const PasswordLogin
                    .actor_id = account_id,
                    .peer = call.peer,
                    .request_id = call.request_id};
-  auto family = refresh_tokens_.CreateFamily(row, candidate->password_hash, std::move(actor));
+  auto family = snapshot_.AfterCommit([&](Committed* c) {
+    return refresh_tokens_.CreateFamily(row, candidate->password_hash, std::move(actor), c);
+  });
   if (!family.ok()) return family.status();
   switch (family->refused) {
     case NewFamilyRefusal::kNone:
@@ -232,7 +235,8 @@ absl::StatusOr<IssuedTokens> SessionLogic::Refresh(absl::string_view refresh_tok
                            .child_ttl = options_.refresh_token_ttl};
   // Whose act it is the store learns from the token.
   AuditActor actor{.at = now, .peer = call.peer, .request_id = call.request_id};
-  auto result = refresh_tokens_.Rotate(rotation, std::move(actor));
+  auto result = snapshot_.AfterCommit(
+      [&](Committed* c) { return refresh_tokens_.Rotate(rotation, std::move(actor), c); });
   if (!result.ok()) return result.status();
   if (result->outcome == RefreshOutcome::kReuse) {
     Log(LogLevel::kWarning, "refresh_reuse_detected",

@@ -19,6 +19,7 @@
 #include "core/password_hasher.h"
 #include "core/secret_digest.h"
 #include "core/worker_pool.h"
+#include "services/auth_snapshot.h"
 #include "services/call_context.h"
 #include "services/credential_check.h"
 #include "services/login_guard.h"
@@ -73,7 +74,7 @@ class SessionLogic {
                const PasswordHasher& hasher, BoundedWorkerPool& password_pool,
                const SecretDigester& digester, AccountStore& accounts,
                RefreshTokenStore& refresh_tokens, AuditStore& audit, CredentialCheck& checks,
-               LoginGuard& guard);
+               LoginGuard& guard, AuthSnapshot& snapshot);
 
   absl::StatusOr<IssuedTokens> LoginWithPassword(const PasswordLogin& login,
                                                  const CallContext& call);
@@ -118,6 +119,7 @@ class SessionLogic {
   AuditStore& audit_;
   CredentialCheck& checks_;
   LoginGuard& guard_;
+  AuthSnapshot& snapshot_;
 };
 
 }  // namespace tessera

@@ -12,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "core/scopes.h"
+#include "storage/change_feed.h"
 #include "storage/records.h"
 
 namespace tessera {
@@ -68,7 +69,8 @@ class ApiKeyStore {
  public:
   virtual ~ApiKeyStore() = default;
   // NOT_FOUND when the account does not exist in the org.
-  virtual absl::StatusOr<ApiKeyInfo> Create(const NewApiKeyRow& row, AuditActor actor) = 0;
+  virtual absl::StatusOr<ApiKeyInfo> Create(const NewApiKeyRow& row, AuditActor actor,
+                                            Committed* committed = nullptr) = 0;
   // The org's keys, newest first; only `account_id`'s when it is not empty.
   virtual absl::StatusOr<std::vector<ApiKeyInfo>> List(absl::string_view org_id,
                                                        absl::string_view account_id) = 0;
@@ -78,9 +80,10 @@ class ApiKeyStore {
   virtual absl::StatusOr<std::optional<ApiKeyInfo>> FindByDigest(absl::string_view digest) = 0;
   // Idempotent: revoking a revoked key changes nothing and writes no second audit row.
   virtual absl::Status Revoke(absl::string_view org_id, absl::string_view id, absl::Time now,
-                              AuditActor actor) = 0;
+                              AuditActor actor, Committed* committed = nullptr) = 0;
   // NOT_FOUND for an unknown or revoked key, FAILED_PRECONDITION for a user token.
-  virtual absl::Status RotateSecret(const SecretRotation& rotation, AuditActor actor) = 0;
+  virtual absl::Status RotateSecret(const SecretRotation& rotation, AuditActor actor,
+                                    Committed* committed = nullptr) = 0;
   // Records when keys were last used: one statement for the batch, never moving a time back.
   virtual absl::Status RecordUse(const std::vector<KeyUse>& uses) = 0;
 };

@@ -1,12 +1,14 @@
 // The change feed: how a committed write reaches every replica's introspection snapshot
 // (DESIGN.md §3). A writing transaction sends a compact Change on the PostgreSQL channel
 // `tessera_changes`; PostgreSQL delivers it at commit, so only committed changes travel. The
-// replica that wrote also hands the Change to its own ChangeSink right after the commit, so its
-// next answer already reflects the write.
+// store's write also returns its Changes to the caller (Committed), which applies them to its
+// own replica's snapshot once the write has committed, before it answers: so its next answer
+// already reflects the write.
 #ifndef TESSERA_STORAGE_CHANGE_FEED_H_
 #define TESSERA_STORAGE_CHANGE_FEED_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -44,6 +46,13 @@ struct Change {
 std::string EncodeChange(const Change& change);
 // INVALID_ARGUMENT for anything EncodeChange would not have produced.
 absl::StatusOr<Change> DecodeChange(absl::string_view payload);
+
+// What a write committed, handed back to the caller of a store's write: the caller applies it
+// to its replica's snapshot (AuthSnapshot::ApplyCommitted) after the store call returns. A
+// store never calls up into the snapshot itself.
+struct Committed {
+  std::vector<Change> changes;
+};
 
 // What consumes the feed: the snapshot of one replica.
 class ChangeSink {

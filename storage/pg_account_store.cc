@@ -21,21 +21,23 @@ using namespace pg_internal;  // NOLINT: the shared helpers of the PostgreSQL st
 
 class PgAccountStore final : public AccountStore {
  public:
-  PgAccountStore(PgPool& pool, ChangeSink* local) : pool_(pool), writer_(pool, local) {}
+  PgAccountStore(PgPool& pool) : pool_(pool), writer_(pool) {}
 
-  absl::StatusOr<Account> Create(const NewAccount& account, AuditActor actor) override {
-    return writer_.Value<Account>([&](Tx& tx, Changes& changes) -> absl::StatusOr<Account> {
-      auto a = InsertAccountTx(tx, changes, account);
-      if (!a.ok()) return a.status();
-      AppendAudit(tx, actor,
-                  {.action = "account.created",
-                   .target_type = "account",
-                   .target_id = a->id,
-                   .details_json = Details({{"kind", KindName(account.kind)},
-                                            {"username", account.username},
-                                            {"roles", account.roles}})});
-      return a;
-    });
+  absl::StatusOr<Account> Create(const NewAccount& account, AuditActor actor,
+                                 Committed* committed) override {
+    return writer_.Value<Account>(
+        committed, [&](Tx& tx, Changes& changes) -> absl::StatusOr<Account> {
+          auto a = InsertAccountTx(tx, changes, account);
+          if (!a.ok()) return a.status();
+          AppendAudit(tx, actor,
+                      {.action = "account.created",
+                       .target_type = "account",
+                       .target_id = a->id,
+                       .details_json = Details({{"kind", KindName(account.kind)},
+                                                {"username", account.username},
+                                                {"roles", account.roles}})});
+          return a;
+        });
   }
 
   absl::StatusOr<Account> Get(absl::string_view org_id, absl::string_view account_id) override {
@@ -62,25 +64,26 @@ class PgAccountStore final : public AccountStore {
   }
 
   absl::StatusOr<Account> Disable(absl::string_view org_id, absl::string_view account_id,
-                                  absl::Time now, AuditActor actor) override {
-    return writer_.Value<Account>([&](Tx& tx, Changes& changes) -> absl::StatusOr<Account> {
-      auto r = tx.exec_params(
-          "UPDATE accounts SET disabled = true, updated_at = tessera_ts($3)"
-          " WHERE org_id = $1 AND id = $2",
-          std::string(org_id), std::string(account_id), Us(now));
-      if (r.affected_rows() == 0) return absl::NotFoundError("account not found");
-      NotifyAccount(tx, changes, org_id, account_id);
-      AppendAudit(
-          tx, actor,
-          {.action = "account.disabled", .target_type = "account", .target_id = account_id});
-      return GetAccountTx(tx, org_id, account_id);
-    });
+                                  absl::Time now, AuditActor actor, Committed* committed) override {
+    return writer_.Value<Account>(
+        committed, [&](Tx& tx, Changes& changes) -> absl::StatusOr<Account> {
+          auto r = tx.exec_params(
+              "UPDATE accounts SET disabled = true, updated_at = tessera_ts($3)"
+              " WHERE org_id = $1 AND id = $2",
+              std::string(org_id), std::string(account_id), Us(now));
+          if (r.affected_rows() == 0) return absl::NotFoundError("account not found");
+          NotifyAccount(tx, changes, org_id, account_id);
+          AppendAudit(
+              tx, actor,
+              {.action = "account.disabled", .target_type = "account", .target_id = account_id});
+          return GetAccountTx(tx, org_id, account_id);
+        });
   }
 
   absl::Status RotatePassword(absl::string_view org_id, absl::string_view account_id,
-                              const std::string& password_hash, absl::Time now,
-                              AuditActor actor) override {
-    return writer_.Status([&](Tx& tx, Changes& changes) -> absl::Status {
+                              const std::string& password_hash, absl::Time now, AuditActor actor,
+                              Committed* committed) override {
+    return writer_.Status(committed, [&](Tx& tx, Changes& changes) -> absl::Status {
       auto kind =
           tx.exec_params("SELECT kind FROM accounts WHERE org_id = $1 AND id = $2 FOR UPDATE",
                          std::string(org_id), std::string(account_id));
@@ -117,8 +120,9 @@ class PgAccountStore final : public AccountStore {
   }
 
   absl::Status AssignRole(absl::string_view org_id, absl::string_view account_id,
-                          absl::string_view role, absl::Time now, AuditActor actor) override {
-    return writer_.Status([&](Tx& tx, Changes& changes) -> absl::Status {
+                          absl::string_view role, absl::Time now, AuditActor actor,
+                          Committed* committed) override {
+    return writer_.Status(committed, [&](Tx& tx, Changes& changes) -> absl::Status {
       auto role_id = FindRoleAndAccount(tx, org_id, account_id, role);
       if (!role_id.ok()) return role_id.status();
       auto r = tx.exec_params(
@@ -137,8 +141,9 @@ class PgAccountStore final : public AccountStore {
   }
 
   absl::Status UnassignRole(absl::string_view org_id, absl::string_view account_id,
-                            absl::string_view role, absl::Time, AuditActor actor) override {
-    return writer_.Status([&](Tx& tx, Changes& changes) -> absl::Status {
+                            absl::string_view role, absl::Time, AuditActor actor,
+                            Committed* committed) override {
+    return writer_.Status(committed, [&](Tx& tx, Changes& changes) -> absl::Status {
       auto role_id = FindRoleAndAccount(tx, org_id, account_id, role);
       if (!role_id.ok()) return role_id.status();
       auto r = tx.exec_params(
@@ -196,8 +201,8 @@ class PgAccountStore final : public AccountStore {
 
 }  // namespace
 
-std::unique_ptr<AccountStore> MakePgAccountStore(PgPool& pool, ChangeSink* local) {
-  return std::make_unique<PgAccountStore>(pool, local);
+std::unique_ptr<AccountStore> MakePgAccountStore(PgPool& pool) {
+  return std::make_unique<PgAccountStore>(pool);
 }
 
 }  // namespace tessera

@@ -51,31 +51,33 @@ void NotifyKey(Tx& tx, Changes& changes, absl::string_view org_id, absl::string_
 
 class PgApiKeyStore final : public ApiKeyStore {
  public:
-  PgApiKeyStore(PgPool& pool, ChangeSink* local) : pool_(pool), writer_(pool, local) {}
+  PgApiKeyStore(PgPool& pool) : pool_(pool), writer_(pool) {}
 
-  absl::StatusOr<ApiKeyInfo> Create(const NewApiKeyRow& k, AuditActor actor) override {
-    return writer_.Value<ApiKeyInfo>([&](Tx& tx, Changes& changes) -> absl::StatusOr<ApiKeyInfo> {
-      auto owner = tx.exec_params("SELECT 1 FROM accounts WHERE org_id = $1 AND id = $2", k.org_id,
-                                  k.account_id);
-      if (owner.empty()) return absl::NotFoundError("account_id: account not found");
-      auto r = tx.exec_params(
-          absl::StrCat("INSERT INTO api_keys (org_id, account_id, kind, name, display_prefix,"
-                       " digest, scopes, secret_digest, created_at, expires_at)"
-                       " VALUES ($1, $2, $3, $4, $5, $6, string_to_array($7, ' '),"
-                       " nullif($8, ''), tessera_ts($9), tessera_ts($10)) RETURNING ",
-                       kInfoColumns),
-          k.org_id, k.account_id, std::string(KeyKindName(k.kind)), k.name, k.display_prefix,
-          k.digest, ScopesParam(k.scopes), k.secret_digest, Us(k.now),
-          k.expires_at ? std::optional<int64_t>(Us(*k.expires_at)) : std::nullopt);
-      ApiKeyInfo info = ReadInfo(r);
-      NotifyKey(tx, changes, info.org_id, info.id);
-      AppendAudit(tx, actor,
-                  {.action = "api_key.created",
-                   .target_type = "api_key",
-                   .target_id = info.id,
-                   .org_id = k.org_id});
-      return info;
-    });
+  absl::StatusOr<ApiKeyInfo> Create(const NewApiKeyRow& k, AuditActor actor,
+                                    Committed* committed) override {
+    return writer_.Value<ApiKeyInfo>(
+        committed, [&](Tx& tx, Changes& changes) -> absl::StatusOr<ApiKeyInfo> {
+          auto owner = tx.exec_params("SELECT 1 FROM accounts WHERE org_id = $1 AND id = $2",
+                                      k.org_id, k.account_id);
+          if (owner.empty()) return absl::NotFoundError("account_id: account not found");
+          auto r = tx.exec_params(
+              absl::StrCat("INSERT INTO api_keys (org_id, account_id, kind, name, display_prefix,"
+                           " digest, scopes, secret_digest, created_at, expires_at)"
+                           " VALUES ($1, $2, $3, $4, $5, $6, string_to_array($7, ' '),"
+                           " nullif($8, ''), tessera_ts($9), tessera_ts($10)) RETURNING ",
+                           kInfoColumns),
+              k.org_id, k.account_id, std::string(KeyKindName(k.kind)), k.name, k.display_prefix,
+              k.digest, ScopesParam(k.scopes), k.secret_digest, Us(k.now),
+              k.expires_at ? std::optional<int64_t>(Us(*k.expires_at)) : std::nullopt);
+          ApiKeyInfo info = ReadInfo(r);
+          NotifyKey(tx, changes, info.org_id, info.id);
+          AppendAudit(tx, actor,
+                      {.action = "api_key.created",
+                       .target_type = "api_key",
+                       .target_id = info.id,
+                       .org_id = k.org_id});
+          return info;
+        });
   }
 
   absl::StatusOr<std::vector<ApiKeyInfo>> List(absl::string_view org_id,
@@ -104,8 +106,8 @@ class PgApiKeyStore final : public ApiKeyStore {
   }
 
   absl::Status Revoke(absl::string_view org_id, absl::string_view id, absl::Time now,
-                      AuditActor actor) override {
-    return writer_.Status([&](Tx& tx, Changes& changes) {
+                      AuditActor actor, Committed* committed) override {
+    return writer_.Status(committed, [&](Tx& tx, Changes& changes) {
       auto r = tx.exec_params(
           "UPDATE api_keys SET revoked_at = tessera_ts($3)"
           " WHERE org_id = $1 AND id = $2::uuid AND revoked_at IS NULL",
@@ -121,8 +123,9 @@ class PgApiKeyStore final : public ApiKeyStore {
     });
   }
 
-  absl::Status RotateSecret(const SecretRotation& rot, AuditActor actor) override {
-    return writer_.Status([&](Tx& tx, Changes& changes) -> absl::Status {
+  absl::Status RotateSecret(const SecretRotation& rot, AuditActor actor,
+                            Committed* committed) override {
+    return writer_.Status(committed, [&](Tx& tx, Changes& changes) -> absl::Status {
       auto r = tx.exec_params(
           "SELECT kind FROM api_keys WHERE org_id = $1 AND id = $2::uuid AND revoked_at IS NULL"
           " FOR UPDATE",
@@ -243,8 +246,8 @@ std::optional<ApiKeyCredential> LoadLiveApiKeyTx(Tx& tx, absl::string_view org_i
 
 }  // namespace pg_internal
 
-std::unique_ptr<ApiKeyStore> MakePgApiKeyStore(PgPool& pool, ChangeSink* local) {
-  return std::make_unique<pg_internal::PgApiKeyStore>(pool, local);
+std::unique_ptr<ApiKeyStore> MakePgApiKeyStore(PgPool& pool) {
+  return std::make_unique<pg_internal::PgApiKeyStore>(pool);
 }
 
 }  // namespace tessera

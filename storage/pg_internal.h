@@ -96,48 +96,43 @@ void Notify(Tx& tx, Changes& changes, Change c);
 void NotifyAccount(Tx& tx, Changes& changes, absl::string_view org_id,
                    absl::string_view account_id);
 
-// Runs write transactions and, once one has committed, applies its changes to this replica's
-// snapshot before the caller answers, so a client reads its own writes.
+// Runs write transactions and, once one has committed, hands its changes to `committed` (when
+// the caller asked for them) for the caller to apply to its replica's snapshot.
 class Writer {
  public:
-  Writer(PgPool& pool, ChangeSink* local) : pool_(pool), local_(local) {}
+  explicit Writer(PgPool& pool) : pool_(pool) {}
 
   template <typename T, typename Fn>
-  absl::StatusOr<T> Value(Fn&& body) {
+  absl::StatusOr<T> Value(Committed* committed, Fn&& body) {
     Changes changes;
     auto out = pool_.TransactValue<T>([&](Tx& tx) -> absl::StatusOr<T> {
       changes.clear();  // a retried transaction starts over
       return body(tx, changes);
     });
-    if (out.ok()) Publish(changes);
+    if (out.ok()) HandBack(changes, committed);
     return out;
   }
 
   template <typename Fn>
-  absl::Status Status(Fn&& body) {
+  absl::Status Status(Committed* committed, Fn&& body) {
     Changes changes;
     absl::Status s = pool_.Transact([&](Tx& tx) {
       changes.clear();
       return body(tx, changes);
     });
-    if (s.ok()) Publish(changes);
+    if (s.ok()) HandBack(changes, committed);
     return s;
   }
 
   PgPool& pool() { return pool_; }
 
  private:
-  void Publish(const Changes& changes) {
-    if (local_ == nullptr) return;
-    for (const Change& c : changes) {
-      // The committed change also arrives through the channel; a failure here only delays it.
-      absl::Status s = local_->Apply(c);
-      (void)s;
-    }
+  static void HandBack(Changes& changes, Committed* committed) {
+    if (committed == nullptr) return;
+    for (Change& c : changes) committed->changes.push_back(std::move(c));
   }
 
   PgPool& pool_;
-  ChangeSink* local_;
 };
 
 void AppendAudit(Tx& tx, const AuditEntry& e);

@@ -20,18 +20,18 @@ using namespace pg_internal;  // NOLINT: the shared helpers of the PostgreSQL st
 
 class PgOrganizationStore final : public OrganizationStore {
  public:
-  PgOrganizationStore(PgPool& pool, ChangeSink* local) : pool_(pool), writer_(pool, local) {}
+  PgOrganizationStore(PgPool& pool) : pool_(pool), writer_(pool) {}
 
-  absl::StatusOr<CreatedOrganization> Create(const NewOrganizationWithAdmin& req,
-                                             AuditActor actor) override {
+  absl::StatusOr<CreatedOrganization> Create(const NewOrganizationWithAdmin& req, AuditActor actor,
+                                             Committed* committed) override {
     return writer_.Value<CreatedOrganization>(
-        [&](Tx& tx, Changes& changes) { return CreateTx(tx, changes, req, actor); });
+        committed, [&](Tx& tx, Changes& changes) { return CreateTx(tx, changes, req, actor); });
   }
 
   absl::StatusOr<CreatedOrganization> Bootstrap(const NewOrganizationWithAdmin& req,
-                                                AuditActor actor) override {
+                                                AuditActor actor, Committed* committed) override {
     return writer_.Value<CreatedOrganization>(
-        [&](Tx& tx, Changes& changes) -> absl::StatusOr<CreatedOrganization> {
+        committed, [&](Tx& tx, Changes& changes) -> absl::StatusOr<CreatedOrganization> {
           CreatedOrganization out;
           // Serializes concurrent bootstraps (two Job pods, a Job and a developer).
           AdvisoryXactLock(tx, kBootstrapLock);
@@ -113,8 +113,8 @@ class PgOrganizationStore final : public OrganizationStore {
 
 }  // namespace
 
-std::unique_ptr<OrganizationStore> MakePgOrganizationStore(PgPool& pool, ChangeSink* local) {
-  return std::make_unique<PgOrganizationStore>(pool, local);
+std::unique_ptr<OrganizationStore> MakePgOrganizationStore(PgPool& pool) {
+  return std::make_unique<PgOrganizationStore>(pool);
 }
 
 }  // namespace tessera

@@ -21,16 +21,18 @@ absl::StatusOr<RefreshResult> RotateTx(Tx& tx, Changes& changes, const RefreshRo
 
 class PgRefreshTokenStore final : public RefreshTokenStore {
  public:
-  PgRefreshTokenStore(PgPool& pool, ChangeSink* local) : pool_(pool), writer_(pool, local) {}
+  PgRefreshTokenStore(PgPool& pool) : pool_(pool), writer_(pool) {}
 
-  absl::StatusOr<RefreshResult> Rotate(const RefreshRotation& rotation, AuditActor actor) override {
-    return writer_.Value<RefreshResult>(
-        [&](Tx& tx, Changes& changes) { return RotateTx(tx, changes, rotation, actor); });
+  absl::StatusOr<RefreshResult> Rotate(const RefreshRotation& rotation, AuditActor actor,
+                                       Committed* committed) override {
+    return writer_.Value<RefreshResult>(committed, [&](Tx& tx, Changes& changes) {
+      return RotateTx(tx, changes, rotation, actor);
+    });
   }
 
   absl::StatusOr<NewFamily> CreateFamily(const RefreshTokenRow& t,
-                                         absl::string_view checked_password_hash,
-                                         AuditActor actor) override {
+                                         absl::string_view checked_password_hash, AuditActor actor,
+                                         Committed* committed) override {
     return pool_.TransactValue<NewFamily>([&](Tx& tx) -> absl::StatusOr<NewFamily> {
       NewFamily out;
       // A login that lost the race with an ending gets no session (see LockAccountSessions).
@@ -177,8 +179,8 @@ absl::StatusOr<RefreshResult> RotateTx(Tx& tx, Changes& changes, const RefreshRo
 
 }  // namespace
 
-std::unique_ptr<RefreshTokenStore> MakePgRefreshTokenStore(PgPool& pool, ChangeSink* local) {
-  return std::make_unique<PgRefreshTokenStore>(pool, local);
+std::unique_ptr<RefreshTokenStore> MakePgRefreshTokenStore(PgPool& pool) {
+  return std::make_unique<PgRefreshTokenStore>(pool);
 }
 
 }  // namespace tessera

@@ -18,11 +18,12 @@ using namespace pg_internal;  // NOLINT: the shared helpers of the PostgreSQL st
 
 class PgRevocationStore final : public RevocationStore {
  public:
-  PgRevocationStore(PgPool& pool, ChangeSink* local) : pool_(pool), writer_(pool, local) {}
+  PgRevocationStore(PgPool& pool) : pool_(pool), writer_(pool) {}
 
   absl::Status RevokeAccessToken(absl::string_view org_id, absl::string_view jti,
-                                 absl::Time expires_at, absl::Time now, AuditActor actor) override {
-    return writer_.Status([&](Tx& tx, Changes& changes) {
+                                 absl::Time expires_at, absl::Time now, AuditActor actor,
+                                 Committed* committed) override {
+    return writer_.Status(committed, [&](Tx& tx, Changes& changes) {
       auto r = tx.exec_params(
           "INSERT INTO revoked_access_tokens (org_id, jti, expires_at, revoked_at)"
           " VALUES ($1, $2, tessera_ts($3), tessera_ts($4)) ON CONFLICT DO NOTHING",
@@ -57,8 +58,8 @@ class PgRevocationStore final : public RevocationStore {
   }
 
   absl::Status RevokeFamily(absl::string_view org_id, absl::string_view family_id, absl::Time now,
-                            AuditActor actor) override {
-    return writer_.Status([&](Tx& tx, Changes& changes) {
+                            AuditActor actor, Committed* committed) override {
+    return writer_.Status(committed, [&](Tx& tx, Changes& changes) {
       // The family's account's session lock first, so that the update below also sees the
       // child a rotation in flight is inserting (see LockAccountSessions).
       auto owner = tx.exec_params(
@@ -87,8 +88,8 @@ class PgRevocationStore final : public RevocationStore {
   }
 
   absl::Status RevokeAccount(absl::string_view org_id, absl::string_view account_id, absl::Time now,
-                             AuditActor actor) override {
-    return writer_.Status([&](Tx& tx, Changes& changes) {
+                             AuditActor actor, Committed* committed) override {
+    return writer_.Status(committed, [&](Tx& tx, Changes& changes) {
       // The session lock first: rotations and logins in flight commit before the update below,
       // which then sees every token they made (see LockAccountSessions).
       auto sessions = LockAccountSessions(tx, org_id, account_id);
@@ -125,8 +126,8 @@ class PgRevocationStore final : public RevocationStore {
 
 }  // namespace
 
-std::unique_ptr<RevocationStore> MakePgRevocationStore(PgPool& pool, ChangeSink* local) {
-  return std::make_unique<PgRevocationStore>(pool, local);
+std::unique_ptr<RevocationStore> MakePgRevocationStore(PgPool& pool) {
+  return std::make_unique<PgRevocationStore>(pool);
 }
 
 }  // namespace tessera

@@ -23,7 +23,8 @@ class PgRoleStore final : public RoleStore {
   explicit PgRoleStore(PgPool& pool) : pool_(pool) {}
 
   absl::StatusOr<Role> Create(absl::string_view org_id, absl::string_view name,
-                              const ScopeSet& scopes, absl::Time now, AuditActor actor) override {
+                              const ScopeSet& scopes, absl::Time now, AuditActor actor,
+                              Committed* committed) override {
     return pool_.TransactValue<Role>([&](Tx& tx) -> absl::StatusOr<Role> {
       Role out;
       auto r = tx.exec_params(

@@ -20,7 +20,7 @@ using namespace pg_internal;  // NOLINT: the shared helpers of the PostgreSQL st
 
 class PgSigningKeyStore final : public SigningKeyStore {
  public:
-  PgSigningKeyStore(PgPool& pool, ChangeSink* local) : pool_(pool), writer_(pool, local) {}
+  PgSigningKeyStore(PgPool& pool) : pool_(pool), writer_(pool) {}
 
   absl::StatusOr<std::vector<SigningKeyRecord>> List() override {
     return pool_.TransactValue<std::vector<SigningKeyRecord>>(
@@ -32,9 +32,10 @@ class PgSigningKeyStore final : public SigningKeyStore {
   }
 
   absl::StatusOr<std::vector<SigningKeyRecord>> EnsureActiveKey(const SigningKeyRecord& key,
-                                                                AuditActor actor) override {
+                                                                AuditActor actor,
+                                                                Committed* committed) override {
     return writer_.Value<std::vector<SigningKeyRecord>>(
-        [&](Tx& tx, Changes& changes) -> absl::StatusOr<std::vector<SigningKeyRecord>> {
+        committed, [&](Tx& tx, Changes& changes) -> absl::StatusOr<std::vector<SigningKeyRecord>> {
           std::vector<SigningKeyRecord> out;
           AdvisoryXactLock(tx, kSigningKeyLock);
           auto active = tx.exec_params(
@@ -56,9 +57,10 @@ class PgSigningKeyStore final : public SigningKeyStore {
 
   absl::StatusOr<std::vector<SigningKeyRecord>> Rotate(const SigningKeyRecord& key,
                                                        absl::Time previous_verify_until,
-                                                       AuditActor actor) override {
+                                                       AuditActor actor,
+                                                       Committed* committed) override {
     return writer_.Value<std::vector<SigningKeyRecord>>(
-        [&](Tx& tx, Changes& changes) -> absl::StatusOr<std::vector<SigningKeyRecord>> {
+        committed, [&](Tx& tx, Changes& changes) -> absl::StatusOr<std::vector<SigningKeyRecord>> {
           AdvisoryXactLock(tx, kSigningKeyLock);
           tx.exec_params(
               "UPDATE signing_keys SET retired_at = tessera_ts($1), verify_until = tessera_ts($2)"
@@ -117,8 +119,8 @@ class PgSigningKeyStore final : public SigningKeyStore {
 
 }  // namespace
 
-std::unique_ptr<SigningKeyStore> MakePgSigningKeyStore(PgPool& pool, ChangeSink* local) {
-  return std::make_unique<PgSigningKeyStore>(pool, local);
+std::unique_ptr<SigningKeyStore> MakePgSigningKeyStore(PgPool& pool) {
+  return std::make_unique<PgSigningKeyStore>(pool);
 }
 
 }  // namespace tessera

@@ -4,17 +4,17 @@
 
 namespace tessera {
 
-Stores MakePgStores(PgPool& pool, ChangeSink* local) {
+Stores MakePgStores(PgPool& pool) {
   Stores s;
-  s.orgs = MakePgOrganizationStore(pool, local);
-  s.accounts = MakePgAccountStore(pool, local);
+  s.orgs = MakePgOrganizationStore(pool);
+  s.accounts = MakePgAccountStore(pool);
   s.roles = MakePgRoleStore(pool);
-  s.signing_keys = MakePgSigningKeyStore(pool, local);
-  s.refresh_tokens = MakePgRefreshTokenStore(pool, local);
+  s.signing_keys = MakePgSigningKeyStore(pool);
+  s.refresh_tokens = MakePgRefreshTokenStore(pool);
   s.audit = MakePgAuditStore(pool);
-  s.revocations = MakePgRevocationStore(pool, local);
-  s.api_keys = MakePgApiKeyStore(pool, local);
-  s.throttle = MakePgThrottleStore(pool, local);
+  s.revocations = MakePgRevocationStore(pool);
+  s.api_keys = MakePgApiKeyStore(pool);
+  s.throttle = MakePgThrottleStore(pool);
   return s;
 }
 

@@ -32,22 +32,21 @@ struct Stores {
   std::unique_ptr<ThrottleStore> throttle;
 };
 
-// The stores keep a reference to `pool`, which must outlive them. After each write commits, its
-// changes are applied to `local` (this replica's snapshot; may be null) before the call returns.
-Stores MakePgStores(PgPool& pool, ChangeSink* local);
+// The stores keep a reference to `pool`, which must outlive them. A write hands its committed
+// changes back to its caller (Committed), never to a snapshot of its own accord.
+Stores MakePgStores(PgPool& pool);
 
-std::unique_ptr<OrganizationStore> MakePgOrganizationStore(PgPool& pool, ChangeSink* local);
-std::unique_ptr<AccountStore> MakePgAccountStore(PgPool& pool, ChangeSink* local);
+std::unique_ptr<OrganizationStore> MakePgOrganizationStore(PgPool& pool);
+std::unique_ptr<AccountStore> MakePgAccountStore(PgPool& pool);
 std::unique_ptr<RoleStore> MakePgRoleStore(PgPool& pool);
-std::unique_ptr<SigningKeyStore> MakePgSigningKeyStore(PgPool& pool, ChangeSink* local);
+std::unique_ptr<SigningKeyStore> MakePgSigningKeyStore(PgPool& pool);
 std::unique_ptr<AuditStore> MakePgAuditStore(PgPool& pool);
-std::unique_ptr<ApiKeyStore> MakePgApiKeyStore(PgPool& pool, ChangeSink* local);
-std::unique_ptr<RefreshTokenStore> MakePgRefreshTokenStore(PgPool& pool, ChangeSink* local);
-std::unique_ptr<RevocationStore> MakePgRevocationStore(PgPool& pool, ChangeSink* local);
-std::unique_ptr<ThrottleStore> MakePgThrottleStore(PgPool& pool, ChangeSink* local);
+std::unique_ptr<ApiKeyStore> MakePgApiKeyStore(PgPool& pool);
+std::unique_ptr<RefreshTokenStore> MakePgRefreshTokenStore(PgPool& pool);
+std::unique_ptr<RevocationStore> MakePgRevocationStore(PgPool& pool);
+std::unique_ptr<ThrottleStore> MakePgThrottleStore(PgPool& pool);
 
-// The snapshot's reads; separate from Stores because the snapshot that reads through it is the
-// ChangeSink the stores write to.
+// The snapshot's reads; separate from Stores, which the logic writes through.
 std::unique_ptr<SnapshotStore> MakePgSnapshotStore(PgPool& pool);
 
 }  // namespace tessera

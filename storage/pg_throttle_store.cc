@@ -26,7 +26,7 @@ ThrottleVerdict CountTx(Tx& tx, absl::string_view subject, absl::Time now,
 
 class PgThrottleStore final : public ThrottleStore {
  public:
-  PgThrottleStore(PgPool& pool, ChangeSink* local) : pool_(pool), writer_(pool, local) {}
+  PgThrottleStore(PgPool& pool) : pool_(pool), writer_(pool) {}
 
   absl::StatusOr<ThrottleVerdict> CountFailure(absl::string_view subject, absl::Time now,
                                                const ThrottlePolicy& policy) override {
@@ -44,9 +44,10 @@ class PgThrottleStore final : public ThrottleStore {
 
   absl::StatusOr<ThrottleVerdict> CountSecretFailure(absl::string_view org_id,
                                                      absl::string_view key_id, absl::Time now,
-                                                     const ThrottlePolicy& policy) override {
+                                                     const ThrottlePolicy& policy,
+                                                     Committed* committed) override {
     return writer_.Value<ThrottleVerdict>(
-        [&](Tx& tx, Changes& changes) -> absl::StatusOr<ThrottleVerdict> {
+        committed, [&](Tx& tx, Changes& changes) -> absl::StatusOr<ThrottleVerdict> {
           ThrottleVerdict v = CountTx(tx, SecretSubject(key_id), now, policy);
           // Only a new lock matters to the snapshots: they refuse the key's secrets until then.
           if (v.allowed && v.locked_until > now) {
@@ -76,8 +77,8 @@ class PgThrottleStore final : public ThrottleStore {
 }  // namespace
 }  // namespace pg_internal
 
-std::unique_ptr<ThrottleStore> MakePgThrottleStore(PgPool& pool, ChangeSink* local) {
-  return std::make_unique<pg_internal::PgThrottleStore>(pool, local);
+std::unique_ptr<ThrottleStore> MakePgThrottleStore(PgPool& pool) {
+  return std::make_unique<pg_internal::PgThrottleStore>(pool);
 }
 
 }  // namespace tessera

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "storage/change_feed.h"
 #include "storage/records.h"
 
 namespace tessera {
@@ -63,12 +64,13 @@ class RefreshTokenStore {
   // `checked_password_hash` is the hash the login verified the password against.
   virtual absl::StatusOr<NewFamily> CreateFamily(const RefreshTokenRow& token,
                                                  absl::string_view checked_password_hash,
-                                                 AuditActor actor) = 0;
+                                                 AuditActor actor,
+                                                 Committed* committed = nullptr) = 0;
   // One transaction: lock the presented token, check it, spend it, insert the child, audit —
   // or, on reuse, revoke the family and audit `refresh.reuse_detected`. Concurrent calls with
   // one token are serialized by the row lock, so a token never gets two children.
-  virtual absl::StatusOr<RefreshResult> Rotate(const RefreshRotation& rotation,
-                                               AuditActor actor) = 0;
+  virtual absl::StatusOr<RefreshResult> Rotate(const RefreshRotation& rotation, AuditActor actor,
+                                               Committed* committed = nullptr) = 0;
 };
 
 }  // namespace tessera

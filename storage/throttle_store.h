@@ -39,7 +39,8 @@ class ThrottleStore {
   virtual absl::StatusOr<ThrottleVerdict> CountSecretFailure(absl::string_view org_id,
                                                              absl::string_view key_id,
                                                              absl::Time now,
-                                                             const ThrottlePolicy& policy) = 0;
+                                                             const ThrottlePolicy& policy,
+                                                             Committed* committed = nullptr) = 0;
   // Deletes counters with no failure since `before` and no lock after it.
   virtual absl::StatusOr<int64_t> Prune(absl::Time before) = 0;
 };

@@ -34,7 +34,7 @@ class SessionLockTest : public ::testing::Test {
     url_ = FreshDatabaseUrl();
     ASSERT_TRUE(MigrateDatabase(url_).ok());
     pool_ = std::make_unique<PgPool>(PgPoolOptions{.url = url_, .max_connections = 4});
-    stores_ = MakePgStores(*pool_, nullptr);
+    stores_ = MakePgStores(*pool_);
     auto org = stores_.orgs->Create(
         NewOrganizationWithAdmin{.slug = "acme", .name = "Acme", .now = kT0}, Audit());
     ASSERT_TRUE(org.ok()) << org.status();

@@ -96,7 +96,7 @@ TEST_F(LegacyNamesTest, MigrationKeysOldNamesAsTheServiceFoldsThem) {
   auto migrated = MigrateDatabase(url_);
   ASSERT_TRUE(migrated.ok()) << migrated.status();
   PgPool pool(PgPoolOptions{.url = url_, .max_connections = 1});
-  Stores stores = MakePgStores(pool, nullptr);
+  Stores stores = MakePgStores(pool);
   // Found by any form of the name, as new accounts are (not by lower(), which knows no ß).
   for (const char* typed :
        {"strasse", "STRASSE", "someone@example.COM", "jose\u0301", "BOSS\u200b"}) {
@@ -132,7 +132,7 @@ class StoreTest : public ::testing::Test {
     url_ = FreshDatabaseUrl();
     ASSERT_TRUE(MigrateDatabase(url_).ok());
     pool_ = std::make_unique<PgPool>(PgPoolOptions{.url = url_, .max_connections = 4});
-    stores_ = MakePgStores(*pool_, &changes_);
+    stores_ = MakePgStores(*pool_);
     snapshot_store_ = MakePgSnapshotStore(*pool_);
     auto org = stores_.orgs->Create(
         NewOrganizationWithAdmin{.slug = "acme", .name = "Acme", .now = kT0}, Actor(""));
@@ -160,20 +160,8 @@ class StoreTest : public ::testing::Test {
     return p.ok() && p->has_value() ? **p : AccountPermissions{};
   }
 
-  // Remembers what the stores hand to this replica after each commit.
-  class RecordingSink final : public ChangeSink {
-   public:
-    absl::Status Apply(const Change& c) override {
-      applied.push_back(c);
-      return absl::OkStatus();
-    }
-    absl::Status Resync() override { return absl::OkStatus(); }
-    std::vector<Change> applied;
-  };
-
   std::string url_;
   std::unique_ptr<PgPool> pool_;
-  RecordingSink changes_;
   Stores stores_;
   std::unique_ptr<SnapshotStore> snapshot_store_;
   std::string org_;
@@ -253,6 +241,23 @@ TEST_F(StoreTest, AuditRowLandsWithItsWrite) {
                        " audit_events WHERE action = 'role.created' AND target_type = 'role'"
                        " ORDER BY id DESC LIMIT 1"),
             "r1 a:b");
+}
+
+// A write hands what it committed back to its caller (who applies it to its snapshot); a write
+// that fails hands back nothing.
+TEST_F(StoreTest, AWriteHandsBackWhatItCommittedAndAFailedOneNothing) {
+  auto a = MakeAccount("erin", {});
+  ASSERT_TRUE(a.ok()) << a.status();
+  Committed disabled;
+  ASSERT_TRUE(stores_.accounts->Disable(org_, a->id, kT0, Actor(org_), &disabled).ok());
+  ASSERT_EQ(disabled.changes.size(), 1u);
+  EXPECT_EQ(disabled.changes[0].kind, ChangeKind::kAccount);
+  EXPECT_EQ(disabled.changes[0].id, a->id);
+  Committed nothing;
+  auto missing = stores_.accounts->Disable(org_, "00000000-0000-4000-8000-00000000ffff", kT0,
+                                           Actor(org_), &nothing);
+  EXPECT_TRUE(absl::IsNotFound(missing.status())) << missing.status();
+  EXPECT_TRUE(nothing.changes.empty());
 }
 
 TEST_F(StoreTest, FailedWriteLeavesNoAuditRow) {

@@ -240,7 +240,7 @@ TEST(ThrottleRuleTest, SqlAndMemoryCountersAgree) {
   std::string url = testing::FreshDatabaseUrl();
   ASSERT_TRUE(MigrateDatabase(url).ok());
   PgPool pool(PgPoolOptions{.url = url, .max_connections = 1});
-  auto store = MakePgThrottleStore(pool, nullptr);
+  auto store = MakePgThrottleStore(pool);
   ThrottlePolicy policy{.max_failures = 3,
                         .window = absl::Seconds(100),
                         .base_lockout = absl::Seconds(10),
@@ -268,7 +268,7 @@ TEST(ThrottleRuleTest, CountsRaceClearsOfTheSameSubjectWithoutError) {
   std::string url = testing::FreshDatabaseUrl();
   ASSERT_TRUE(MigrateDatabase(url).ok());
   PgPool pool(PgPoolOptions{.url = url, .max_connections = 8});
-  auto store = MakePgThrottleStore(pool, nullptr);
+  auto store = MakePgThrottleStore(pool);
   ThrottlePolicy policy{.max_failures = 1000000,
                         .window = absl::Seconds(100),
                         .base_lockout = absl::Seconds(10),
