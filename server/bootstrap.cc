@@ -39,7 +39,7 @@ absl::StatusOr<BootstrapResult> RunBootstrap(const Config& config, const Clock& 
                    .actor_id = "bootstrap",
                    .peer = "local",
                    .request_id = absl::StrCat("bootstrap-", RandomHex(8))};
-  auto created = stores.orgs->Bootstrap(req, actor);
+  auto created = stores.orgs->Bootstrap(req, actor, /*committed=*/nullptr);  // no snapshot here
   if (!created.ok()) return created.status();
 
   BootstrapResult out;

@@ -215,10 +215,27 @@ void AddSettings(CLI::App& command, SettingFlags& flags) {
     std::string description = absl::StrCat(
         spec.help, " [", spec.env,
         *spec.default_value ? absl::StrCat(", default ", spec.default_value) : "", "]");
-    command.add_option_function<std::string>(
-        "--" + flag, [&flags, flag](const std::string& value) { flags[flag] = value; },
-        description);
+    command
+        .add_option_function<std::string>(
+            "--" + flag, [&flags, flag](const std::string& value) { flags[flag] = value; },
+            description)
+        ->take_last();  // given twice, the last one wins
   }
+}
+
+std::vector<std::string> TakeEmptySettings(std::vector<std::string> args, SettingFlags& flags,
+                                           size_t first) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    absl::string_view a = args[i];
+    if (i >= first && absl::StartsWith(a, "--") && absl::EndsWith(a, "=") &&
+        Find(a.substr(2, a.size() - 3)) != nullptr) {
+      flags[std::string(a.substr(2, a.size() - 3))] = "";
+      continue;
+    }
+    out.push_back(std::move(args[i]));
+  }
+  return out;
 }
 
 absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args,
@@ -226,7 +243,8 @@ absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args,
   CLI::App command("tessera", "tessera");
   SettingFlags flags;
   AddSettings(command, flags);
-  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last first
+  std::vector<std::string> rest = TakeEmptySettings(args, flags);
+  std::vector<std::string> reversed(rest.rbegin(), rest.rend());  // CLI11 takes them last first
   try {
     command.parse(reversed);
   } catch (const CLI::ParseError& e) {

@@ -95,6 +95,12 @@ using SettingFlags = std::map<std::string, std::string>;
 // Adds every setting of the table to `command` as an option whose value lands in `flags`.
 void AddSettings(CLI::App& command, SettingFlags& flags);
 
+// Moves each `--setting=` (an empty value, which overrides the environment) from `args` into
+// `flags`, from `args[first]` on. CLI11 2.1 reads `--name=` as `--name` and would take the next
+// argument as its value; run this on the arguments before CLI11 parses them.
+std::vector<std::string> TakeEmptySettings(std::vector<std::string> args, SettingFlags& flags,
+                                           size_t first = 0);
+
 // The configuration from `flags`, then `env`, then the table's defaults, checked.
 absl::StatusOr<Config> BuildConfig(const SettingFlags& flags,
                                    const std::map<std::string, std::string>& env, Needs needs);

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -119,8 +120,12 @@ int main(int argc, char** argv) {
   app.add_subcommand("version", "print the version")->callback([] {
     std::printf("tessera %s\n", tessera::kTesseraVersion);
   });
+  // Empty settings first (see TakeEmptySettings); CLI11 wants the rest last first.
+  std::vector<std::string> args =
+      tessera::TakeEmptySettings({argv + 1, argv + argc}, flags, /*first=*/1);
+  std::reverse(args.begin(), args.end());
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }

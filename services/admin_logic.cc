@@ -226,7 +226,9 @@ absl::StatusOr<Role> AdminLogic::CreateRole(const Principal& caller, const CallC
   if (!parsed.ok()) return parsed.status();
   // A caller cannot mint a role that grants more than it holds itself.
   if (auto s = RequireHeld(caller, *parsed, "scopes"); !s.ok()) return s;
-  auto role = roles_.Create(caller.org_id, name, *parsed, clock_.Now(), Actor(caller, call));
+  auto role = snapshot_.AfterCommit([&](Committed* c) {
+    return roles_.Create(caller.org_id, name, *parsed, clock_.Now(), Actor(caller, call), c);
+  });
   if (absl::IsAlreadyExists(role.status())) {
     return absl::AlreadyExistsError(absl::StrCat("name: role \"", name, "\" exists"));
   }

@@ -32,7 +32,8 @@ absl::StatusOr<KeyManager::Rotated> KeyManager::Rotate(absl::Duration publish_de
   absl::Time now = clock_.Now();
   auto rec = NewRecord(now, now + publish_delay);
   if (!rec.ok()) return rec.status();
-  auto records = store_.Rotate(*rec, rec->activates_at + verify_tail, std::move(actor));
+  auto records = store_.Rotate(*rec, rec->activates_at + verify_tail, std::move(actor),
+                               /*committed=*/nullptr);  // Load() below reloads the ring
   if (!records.ok()) return records.status();
   if (auto s = Load(*records); !s.ok()) return s;
   Log(LogLevel::kInfo, "signing_key_rotated",
@@ -49,7 +50,7 @@ absl::Status KeyManager::EnsureAndLoad() {
                    .actor_id = "system",
                    .peer = "local",
                    .request_id = absl::StrCat("startup-", RandomHex(8))};
-  auto records = store_.EnsureActiveKey(*rec, actor);
+  auto records = store_.EnsureActiveKey(*rec, actor, /*committed=*/nullptr);
   if (!records.ok()) return records.status();
   return Load(*records);
 }

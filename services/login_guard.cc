@@ -185,7 +185,6 @@ void LoginGuard::SecretFailed(const ApiKeyCredential& key, const CallContext& ca
   Committed committed;
   auto v = store_.CountSecretFailure(key.org_id, key.id, now, options_.subject, &committed);
   if (snapshot_ != nullptr) snapshot_->ApplyCommitted(committed);
-  ;
   if (!v.ok()) {
     Log(LogLevel::kWarning, "throttle_count_failed",
         {{"request_id", call.request_id}, {"error", std::string(v.status().message())}});

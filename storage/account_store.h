@@ -33,29 +33,29 @@ class AccountStore {
   virtual ~AccountStore() = default;
 
   virtual absl::StatusOr<Account> Create(const NewAccount& account, AuditActor actor,
-                                         Committed* committed = nullptr) = 0;
+                                         Committed* committed) = 0;
   virtual absl::StatusOr<Account> Get(absl::string_view org_id, absl::string_view account_id) = 0;
   // Accounts ordered by id, starting after `after_id`.
   virtual absl::StatusOr<AccountPage> List(absl::string_view org_id, int limit,
                                            absl::string_view after_id) = 0;
   virtual absl::StatusOr<Account> Disable(absl::string_view org_id, absl::string_view account_id,
                                           absl::Time now, AuditActor actor,
-                                          Committed* committed = nullptr) = 0;
+                                          Committed* committed) = 0;
   // NOT_FOUND when the account or the role does not exist in the org. Assigning a role already
   // held, or unassigning one not held, succeeds and writes nothing.
   virtual absl::Status AssignRole(absl::string_view org_id, absl::string_view account_id,
                                   absl::string_view role, absl::Time now, AuditActor actor,
-                                  Committed* committed = nullptr) = 0;
+                                  Committed* committed) = 0;
   virtual absl::Status UnassignRole(absl::string_view org_id, absl::string_view account_id,
                                     absl::string_view role, absl::Time now, AuditActor actor,
-                                    Committed* committed = nullptr) = 0;
+                                    Committed* committed) = 0;
 
   // Replaces a service account's password and revokes its refresh families, so the old
   // password and the sessions it opened stop at once. NOT_FOUND for an unknown account,
   // FAILED_PRECONDITION for a user account (people choose their own passwords).
   virtual absl::Status RotatePassword(absl::string_view org_id, absl::string_view account_id,
                                       const std::string& password_hash, absl::Time now,
-                                      AuditActor actor, Committed* committed = nullptr) = 0;
+                                      AuditActor actor, Committed* committed) = 0;
 
   // Finds the account for a password login by org slug and username or email. NOT_FOUND when
   // either is unknown.

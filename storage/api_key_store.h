@@ -70,7 +70,7 @@ class ApiKeyStore {
   virtual ~ApiKeyStore() = default;
   // NOT_FOUND when the account does not exist in the org.
   virtual absl::StatusOr<ApiKeyInfo> Create(const NewApiKeyRow& row, AuditActor actor,
-                                            Committed* committed = nullptr) = 0;
+                                            Committed* committed) = 0;
   // The org's keys, newest first; only `account_id`'s when it is not empty.
   virtual absl::StatusOr<std::vector<ApiKeyInfo>> List(absl::string_view org_id,
                                                        absl::string_view account_id) = 0;
@@ -80,10 +80,10 @@ class ApiKeyStore {
   virtual absl::StatusOr<std::optional<ApiKeyInfo>> FindByDigest(absl::string_view digest) = 0;
   // Idempotent: revoking a revoked key changes nothing and writes no second audit row.
   virtual absl::Status Revoke(absl::string_view org_id, absl::string_view id, absl::Time now,
-                              AuditActor actor, Committed* committed = nullptr) = 0;
+                              AuditActor actor, Committed* committed) = 0;
   // NOT_FOUND for an unknown or revoked key, FAILED_PRECONDITION for a user token.
   virtual absl::Status RotateSecret(const SecretRotation& rotation, AuditActor actor,
-                                    Committed* committed = nullptr) = 0;
+                                    Committed* committed) = 0;
   // Records when keys were last used: one statement for the batch, never moving a time back.
   virtual absl::Status RecordUse(const std::vector<KeyUse>& uses) = 0;
 };

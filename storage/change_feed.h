@@ -49,7 +49,8 @@ absl::StatusOr<Change> DecodeChange(absl::string_view payload);
 
 // What a write committed, handed back to the caller of a store's write: the caller applies it
 // to its replica's snapshot (AuthSnapshot::ApplyCommitted) after the store call returns. A
-// store never calls up into the snapshot itself.
+// store never calls up into the snapshot itself. Every store write takes one; null only where
+// no snapshot is there to apply to (bootstrap, the key manager, which reloads its own ring).
 struct Committed {
   std::vector<Change> changes;
 };

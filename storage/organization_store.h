@@ -36,13 +36,11 @@ class OrganizationStore {
   // SERVICE account with that role, with the audit rows, in one transaction. ALREADY_EXISTS if
   // the slug is taken.
   virtual absl::StatusOr<CreatedOrganization> Create(const NewOrganizationWithAdmin& req,
-                                                     AuditActor actor,
-                                                     Committed* committed = nullptr) = 0;
+                                                     AuditActor actor, Committed* committed) = 0;
   // Idempotent form for `tessera bootstrap`: when the slug exists, returns it with
   // created=false and writes nothing. Safe to run from two processes at once.
   virtual absl::StatusOr<CreatedOrganization> Bootstrap(const NewOrganizationWithAdmin& req,
-                                                        AuditActor actor,
-                                                        Committed* committed = nullptr) = 0;
+                                                        AuditActor actor, Committed* committed) = 0;
   virtual absl::StatusOr<Organization> Get(absl::string_view org_id) = 0;
 };
 

@@ -64,13 +64,12 @@ class RefreshTokenStore {
   // `checked_password_hash` is the hash the login verified the password against.
   virtual absl::StatusOr<NewFamily> CreateFamily(const RefreshTokenRow& token,
                                                  absl::string_view checked_password_hash,
-                                                 AuditActor actor,
-                                                 Committed* committed = nullptr) = 0;
+                                                 AuditActor actor, Committed* committed) = 0;
   // One transaction: lock the presented token, check it, spend it, insert the child, audit —
   // or, on reuse, revoke the family and audit `refresh.reuse_detected`. Concurrent calls with
   // one token are serialized by the row lock, so a token never gets two children.
   virtual absl::StatusOr<RefreshResult> Rotate(const RefreshRotation& rotation, AuditActor actor,
-                                               Committed* committed = nullptr) = 0;
+                                               Committed* committed) = 0;
 };
 
 }  // namespace tessera

@@ -26,18 +26,16 @@ class RevocationStore {
   // Idempotent: revoking a revoked jti succeeds and writes nothing.
   virtual absl::Status RevokeAccessToken(absl::string_view org_id, absl::string_view jti,
                                          absl::Time expires_at, absl::Time now, AuditActor actor,
-                                         Committed* committed = nullptr) = 0;
+                                         Committed* committed) = 0;
   virtual absl::StatusOr<std::optional<RefreshTokenOwner>> FindRefreshToken(
       absl::string_view digest) = 0;
   // Revokes every refresh token of the family (and so the access tokens minted from it).
   virtual absl::Status RevokeFamily(absl::string_view org_id, absl::string_view family_id,
-                                    absl::Time now, AuditActor actor,
-                                    Committed* committed = nullptr) = 0;
+                                    absl::Time now, AuditActor actor, Committed* committed) = 0;
   // Every family of the account, and its access tokens issued up to `now`. NOT_FOUND when the
   // account is not in the org.
   virtual absl::Status RevokeAccount(absl::string_view org_id, absl::string_view account_id,
-                                     absl::Time now, AuditActor actor,
-                                     Committed* committed = nullptr) = 0;
+                                     absl::Time now, AuditActor actor, Committed* committed) = 0;
 };
 
 }  // namespace tessera

@@ -17,7 +17,7 @@ class RoleStore {
   // ALREADY_EXISTS when the org has a role of that name.
   virtual absl::StatusOr<Role> Create(absl::string_view org_id, absl::string_view name,
                                       const ScopeSet& scopes, absl::Time now, AuditActor actor,
-                                      Committed* committed = nullptr) = 0;
+                                      Committed* committed) = 0;
   // The roles of the org with these names (valid role names, which have no spaces); a name the
   // org has no role of is left out.
   virtual absl::StatusOr<std::vector<Role>> FindByNames(absl::string_view org_id,

@@ -16,14 +16,15 @@ class SigningKeyStore {
   virtual absl::StatusOr<std::vector<SigningKeyRecord>> List() = 0;
   // Inserts `key` only if no key is active at `key.created_at`, atomically across replicas that
   // start together, and returns the keys as they are after. Used at first start.
-  virtual absl::StatusOr<std::vector<SigningKeyRecord>> EnsureActiveKey(
-      const SigningKeyRecord& key, AuditActor actor, Committed* committed = nullptr) = 0;
+  virtual absl::StatusOr<std::vector<SigningKeyRecord>> EnsureActiveKey(const SigningKeyRecord& key,
+                                                                        AuditActor actor,
+                                                                        Committed* committed) = 0;
   // Adds `key` (which activates later) and retires every unretired key when it activates;
   // those keep verifying until `previous_verify_until`. Returns the keys as they are after.
   virtual absl::StatusOr<std::vector<SigningKeyRecord>> Rotate(const SigningKeyRecord& key,
                                                                absl::Time previous_verify_until,
                                                                AuditActor actor,
-                                                               Committed* committed = nullptr) = 0;
+                                                               Committed* committed) = 0;
 };
 
 }  // namespace tessera

@@ -40,7 +40,7 @@ class ThrottleStore {
                                                              absl::string_view key_id,
                                                              absl::Time now,
                                                              const ThrottlePolicy& policy,
-                                                             Committed* committed = nullptr) = 0;
+                                                             Committed* committed) = 0;
   // Deletes counters with no failure since `before` and no lock after it.
   virtual absl::StatusOr<int64_t> Prune(absl::Time before) = 0;
 };

@@ -36,7 +36,7 @@ class SessionLockTest : public ::testing::Test {
     pool_ = std::make_unique<PgPool>(PgPoolOptions{.url = url_, .max_connections = 4});
     stores_ = MakePgStores(*pool_);
     auto org = stores_.orgs->Create(
-        NewOrganizationWithAdmin{.slug = "acme", .name = "Acme", .now = kT0}, Audit());
+        NewOrganizationWithAdmin{.slug = "acme", .name = "Acme", .now = kT0}, Audit(), nullptr);
     ASSERT_TRUE(org.ok()) << org.status();
     org_ = org->org.id;
     auto account = stores_.accounts->Create(NewAccount{.org_id = org_,
@@ -44,7 +44,7 @@ class SessionLockTest : public ::testing::Test {
                                                        .username = "victim",
                                                        .password_hash = kPasswordHash,
                                                        .now = kT0},
-                                            Audit());
+                                            Audit(), nullptr);
     ASSERT_TRUE(account.ok()) << account.status();
     account_ = account->id;
     family_ = "00000000-0000-4000-8000-000000000001";
@@ -66,7 +66,7 @@ class SessionLockTest : public ::testing::Test {
   }
   // A login's new family, as the password login makes it after checking kPasswordHash.
   NewFamilyRefusal Login(const RefreshTokenRow& row) {
-    auto family = stores_.refresh_tokens->CreateFamily(row, kPasswordHash, Audit());
+    auto family = stores_.refresh_tokens->CreateFamily(row, kPasswordHash, Audit(), nullptr);
     EXPECT_TRUE(family.ok()) << family.status();
     return family.ok() ? family->refused : NewFamilyRefusal::kAccountEnded;
   }
@@ -76,7 +76,7 @@ class SessionLockTest : public ::testing::Test {
                                                           .now = now,
                                                           .grace = absl::Seconds(10),
                                                           .child_ttl = absl::Hours(1)},
-                                          Audit());
+                                          Audit(), nullptr);
   }
   std::string Query(const std::string& sql) { return QueryValue(url_, sql); }
   bool Revoked(const std::string& digest) {
@@ -153,7 +153,7 @@ class SessionLockTest : public ::testing::Test {
 TEST_F(SessionLockTest, AccountRevocationWaitsForARotationInFlightAndCoversItsChild) {
   // The rotation's clock read 1.5 s later than the revocation's.
   EndBesideARotation(kT0 + absl::Milliseconds(1500), [&] {
-    return stores_.revocations->RevokeAccount(org_, account_, kT0, Audit());
+    return stores_.revocations->RevokeAccount(org_, account_, kT0, Audit(), nullptr);
   });
   // The cutoff covers the child's access token, whose iat is the child's creation second.
   EXPECT_GE(std::stoll(Query("SELECT tessera_us(tokens_valid_after) FROM accounts WHERE id = '" +
@@ -163,7 +163,7 @@ TEST_F(SessionLockTest, AccountRevocationWaitsForARotationInFlightAndCoversItsCh
 
 TEST_F(SessionLockTest, FamilyRevocationWaitsForARotationInFlightAndRevokesItsChild) {
   EndBesideARotation(kT0 + absl::Seconds(1), [&] {
-    return stores_.revocations->RevokeFamily(org_, family_, kT0, Audit());
+    return stores_.revocations->RevokeFamily(org_, family_, kT0, Audit(), nullptr);
   });
 }
 
@@ -240,7 +240,7 @@ TEST_F(SessionLockTest, AKeyOfAnAccountBeingDisabledIsNeverActive) {
                                                  .display_prefix = "tsr_00000000",
                                                  .digest = digest,
                                                  .now = kT0},
-                                    Audit());
+                                    Audit(), nullptr);
   };
   auto active = [&](const std::string& digest) {
     FakeClock clock(kT0 + absl::Seconds(1));

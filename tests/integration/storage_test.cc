@@ -105,7 +105,7 @@ TEST_F(LegacyNamesTest, MigrationKeysOldNamesAsTheServiceFoldsThem) {
   // And the old names are taken for new accounts.
   auto dup = stores.accounts->Create(
       NewAccount{.org_id = org_, .username = "strasse", .password_hash = "h", .now = kT0},
-      AuditActor{.at = kT0});
+      AuditActor{.at = kT0}, nullptr);
   EXPECT_TRUE(absl::IsAlreadyExists(dup.status())) << dup.status();
 }
 
@@ -135,7 +135,7 @@ class StoreTest : public ::testing::Test {
     stores_ = MakePgStores(*pool_);
     snapshot_store_ = MakePgSnapshotStore(*pool_);
     auto org = stores_.orgs->Create(
-        NewOrganizationWithAdmin{.slug = "acme", .name = "Acme", .now = kT0}, Actor(""));
+        NewOrganizationWithAdmin{.slug = "acme", .name = "Acme", .now = kT0}, Actor(""), nullptr);
     ASSERT_TRUE(org.ok()) << org.status();
     org_ = org->org.id;
   }
@@ -151,7 +151,7 @@ class StoreTest : public ::testing::Test {
                                                .password_hash = "$argon2id$x",
                                                .roles = std::move(roles),
                                                .now = kT0},
-                                    Actor(org_));
+                                    Actor(org_), nullptr);
   }
 
   AccountPermissions Permissions(const std::string& org, const std::string& id) {
@@ -169,11 +169,12 @@ class StoreTest : public ::testing::Test {
 
 TEST_F(StoreTest, AccountLifecycleWithRolesAndPermissions) {
   ASSERT_TRUE(
-      stores_.roles->Create(org_, "reader", ScopeSet({"read:shifts"}), kT0, Actor(org_)).ok());
-  ASSERT_TRUE(
-      stores_.roles
-          ->Create(org_, "writer", ScopeSet({"write:shifts", "read:shifts"}), kT0, Actor(org_))
+      stores_.roles->Create(org_, "reader", ScopeSet({"read:shifts"}), kT0, Actor(org_), nullptr)
           .ok());
+  ASSERT_TRUE(stores_.roles
+                  ->Create(org_, "writer", ScopeSet({"write:shifts", "read:shifts"}), kT0,
+                           Actor(org_), nullptr)
+                  .ok());
   auto a = MakeAccount("alice", {"reader"});
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_EQ(a->roles, std::vector<std::string>{"reader"});
@@ -185,9 +186,10 @@ TEST_F(StoreTest, AccountLifecycleWithRolesAndPermissions) {
   EXPECT_EQ(perms.username, "alice");
   EXPECT_FALSE(perms.tokens_valid_after.has_value());
 
-  ASSERT_TRUE(stores_.accounts->AssignRole(org_, a->id, "writer", kT0, Actor(org_)).ok());
+  ASSERT_TRUE(stores_.accounts->AssignRole(org_, a->id, "writer", kT0, Actor(org_), nullptr).ok());
   EXPECT_EQ(Permissions(org_, a->id).scopes, ScopeSet({"read:shifts", "write:shifts"}));
-  ASSERT_TRUE(stores_.accounts->UnassignRole(org_, a->id, "writer", kT0, Actor(org_)).ok());
+  ASSERT_TRUE(
+      stores_.accounts->UnassignRole(org_, a->id, "writer", kT0, Actor(org_), nullptr).ok());
   EXPECT_EQ(Permissions(org_, a->id).scopes, ScopeSet({"read:shifts"}));
 
   auto login = stores_.accounts->FindForLogin("acme", "ALICE@example.com");
@@ -197,7 +199,7 @@ TEST_F(StoreTest, AccountLifecycleWithRolesAndPermissions) {
   EXPECT_TRUE(absl::IsNotFound(stores_.accounts->FindForLogin("acme", "bob").status()));
   EXPECT_TRUE(absl::IsNotFound(stores_.accounts->FindForLogin("other", "alice").status()));
 
-  auto disabled = stores_.accounts->Disable(org_, a->id, kT0, Actor(org_));
+  auto disabled = stores_.accounts->Disable(org_, a->id, kT0, Actor(org_), nullptr);
   ASSERT_TRUE(disabled.ok());
   EXPECT_TRUE(disabled->disabled);
   EXPECT_TRUE(Permissions(org_, a->id).disabled);
@@ -221,7 +223,7 @@ TEST_F(StoreTest, ListPagesThroughEveryAccountOnce) {
 
 TEST_F(StoreTest, AuditRowLandsWithItsWrite) {
   int before = AuditCount("role.created");
-  ASSERT_TRUE(stores_.roles->Create(org_, "r1", ScopeSet({"a:b"}), kT0, Actor(org_)).ok());
+  ASSERT_TRUE(stores_.roles->Create(org_, "r1", ScopeSet({"a:b"}), kT0, Actor(org_), nullptr).ok());
   EXPECT_EQ(AuditCount("role.created"), before + 1);
   auto a = MakeAccount("carol", {"r1"});
   ASSERT_TRUE(a.ok());
@@ -261,9 +263,9 @@ TEST_F(StoreTest, AWriteHandsBackWhatItCommittedAndAFailedOneNothing) {
 }
 
 TEST_F(StoreTest, FailedWriteLeavesNoAuditRow) {
-  ASSERT_TRUE(stores_.roles->Create(org_, "dup", ScopeSet(), kT0, Actor(org_)).ok());
+  ASSERT_TRUE(stores_.roles->Create(org_, "dup", ScopeSet(), kT0, Actor(org_), nullptr).ok());
   int roles_audited = AuditCount("role.created");
-  auto again = stores_.roles->Create(org_, "dup", ScopeSet(), kT0, Actor(org_));
+  auto again = stores_.roles->Create(org_, "dup", ScopeSet(), kT0, Actor(org_), nullptr);
   EXPECT_TRUE(absl::IsAlreadyExists(again.status())) << again.status();
   EXPECT_EQ(AuditCount("role.created"), roles_audited);
 
@@ -292,7 +294,7 @@ TEST_F(StoreTest, BootstrapIsIdempotentUnderConcurrency) {
                                                                     .admin_username = "admin",
                                                                     .admin_password_hash = "h",
                                                                     .now = kT0},
-                                           Actor(""));
+                                           Actor(""), nullptr);
     });
   }
   for (auto& t : threads) t.join();
@@ -308,16 +310,19 @@ TEST_F(StoreTest, BootstrapIsIdempotentUnderConcurrency) {
 
 TEST_F(StoreTest, CrossTenantRowsAreInvisible) {
   auto other = stores_.orgs->Create(
-      NewOrganizationWithAdmin{.slug = "globex", .name = "Globex", .now = kT0}, Actor(""));
+      NewOrganizationWithAdmin{.slug = "globex", .name = "Globex", .now = kT0}, Actor(""), nullptr);
   ASSERT_TRUE(other.ok());
-  ASSERT_TRUE(stores_.roles->Create(org_, "mine", ScopeSet({"a:b"}), kT0, Actor(org_)).ok());
+  ASSERT_TRUE(
+      stores_.roles->Create(org_, "mine", ScopeSet({"a:b"}), kT0, Actor(org_), nullptr).ok());
   auto a = MakeAccount("alice", {"mine"});
   ASSERT_TRUE(a.ok());
   const std::string& b = other->org.id;
   EXPECT_TRUE(absl::IsNotFound(stores_.accounts->Get(b, a->id).status()));
   EXPECT_FALSE(snapshot_store_->LoadAccount(b, a->id)->has_value());
-  EXPECT_TRUE(absl::IsNotFound(stores_.accounts->Disable(b, a->id, kT0, Actor(b)).status()));
-  EXPECT_TRUE(absl::IsNotFound(stores_.accounts->AssignRole(b, a->id, "mine", kT0, Actor(b))));
+  EXPECT_TRUE(
+      absl::IsNotFound(stores_.accounts->Disable(b, a->id, kT0, Actor(b), nullptr).status()));
+  EXPECT_TRUE(
+      absl::IsNotFound(stores_.accounts->AssignRole(b, a->id, "mine", kT0, Actor(b), nullptr)));
   EXPECT_TRUE(stores_.accounts->List(b, 10, "")->accounts.empty());
   EXPECT_FALSE(stores_.accounts->Get(org_, a->id)->disabled);
 }
@@ -336,7 +341,7 @@ TEST_F(StoreTest, FirstSigningKeyIsCreatedOnceAcrossReplicas) {
                          .private_key_sealed = std::string("\x00\x01\xff", 3) + char('0' + i),
                          .created_at = kT0,
                          .activates_at = kT0};
-      results[i] = stores_.signing_keys->EnsureActiveKey(k, Actor(""));
+      results[i] = stores_.signing_keys->EnsureActiveKey(k, Actor(""), nullptr);
     });
   }
   for (auto& t : threads) t.join();

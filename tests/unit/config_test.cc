@@ -93,6 +93,18 @@ TEST(TlsFilesTest, MissingFilesNameTheSetting) {
   EXPECT_NE(s.message().find("no PEM certificate"), absl::string_view::npos) << s;
 }
 
+// `--name=` is an empty value that overrides the environment (CLI11 alone would take the next
+// argument as the value); a setting given twice takes the last.
+TEST(ConfigTest, EmptyFlagsOverrideTheEnvironmentAndTheLastFlagWins) {
+  auto env = Env();
+  env["TESSERA_TLS_CLIENT_CA"] = "/ca.crt";  // alone, refused: mutual TLS needs tls_cert
+  auto c = ParseConfig({"--tls_client_ca=", "--issuer=a", "--issuer", "b"}, env,
+                       Needs::kDatabaseAndSecrets);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->tls_client_ca, "");
+  EXPECT_EQ(c->issuer, "b");
+}
+
 TEST(ConfigTest, MigrateNeedsNoSecrets) {
   auto c = ParseConfig({}, {{"TESSERA_DATABASE_URL", "postgresql://x/y"}}, Needs::kDatabase);
   EXPECT_TRUE(c.ok()) << c.status();
