@@ -120,6 +120,17 @@ int main(int argc, char** argv) {
   app.add_subcommand("version", "print the version")->callback([] {
     std::printf("tessera %s\n", tessera::kTesseraVersion);
   });
+  app.add_subcommand("help", "print this help")->callback([&] {
+    std::cout << app.get_formatter()->make_help(&app, "tessera", CLI::AppFormatMode::Normal);
+  });
+  if (argc >= 2 && argv[1][0] != '-') {
+    try {
+      app.get_subcommand(argv[1]);
+    } catch (const CLI::OptionNotFound&) {
+      std::fprintf(stderr, "tessera: unknown command \"%s\"\n%s", argv[1], app.help().c_str());
+      return 2;
+    }
+  }
   // Empty settings first (see TakeEmptySettings); CLI11 wants the rest last first.
   std::vector<std::string> args =
       tessera::TakeEmptySettings({argv + 1, argv + argc}, flags, /*first=*/1);
@@ -127,7 +138,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(args);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; every usage error exits 2, as it always has.
+    return app.exit(e) == 0 ? 0 : 2;
   }
   return rc;
 }

@@ -275,6 +275,28 @@ class EndToEnd(unittest.TestCase):
         self.assertNotEqual(out.returncode, 0)
         self.assertIn("pepper", out.stderr)
 
+    def test_08b_the_command_line_says_what_it_takes(self):
+        def run(*args):
+            return subprocess.run([ARGS.binary, *args], env=self.t.env, capture_output=True,
+                                  text=True, timeout=30)
+        out = run("bogus")
+        self.assertEqual(out.returncode, 2)
+        self.assertIn('unknown command "bogus"', out.stderr)
+        out = run("help")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        for command in ("serve", "migrate", "bootstrap", "version"):
+            self.assertIn(command, out.stdout)
+        out = run("serve", "--help")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("--database_url", out.stdout)
+        self.assertIn("TESSERA_DATABASE_URL", out.stdout)
+        out = run("serve", "--no_such_setting=1")
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("--no_such_setting", out.stderr)
+        out = run("bootstrap", "--admin", "x")
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("--org", out.stderr)
+
     def test_09_protos_pass_buf_lint(self):
         out = subprocess.run([self.t.buf, "lint"], cwd=os.path.join(ARGS.source, "proto"),
                              capture_output=True, text=True, timeout=120)
