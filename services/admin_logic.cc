@@ -1,7 +1,6 @@
 #include "services/admin_logic.h"
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"

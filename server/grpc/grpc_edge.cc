@@ -1,10 +1,8 @@
 #include "server/grpc/grpc_edge.h"
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
+#include <optional>
+
 #include "absl/strings/str_cat.h"
-#include "core/credentials.h"
-#include "core/encoding.h"
 #include "core/log.h"
 #include "server/grpc/request_id.h"
 #include "services/login_guard.h"
@@ -12,9 +10,10 @@
 namespace tessera {
 namespace {
 
-std::string FirstMetadata(grpc::ServerContext* context, const char* key) {
+// The first value of metadata `key`; nullopt when the call carries none.
+std::optional<std::string> FirstMetadata(grpc::ServerContext* context, const char* key) {
   auto it = context->client_metadata().find(key);
-  if (it == context->client_metadata().end()) return "";
+  if (it == context->client_metadata().end()) return std::nullopt;
   return std::string(it->second.data(), it->second.size());
 }
 
@@ -30,11 +29,9 @@ CallContext GrpcEdge::Begin(grpc::ServerContext* context) const {
   CallContext call;
   call.request_id = RequestIdFor(context->client_metadata());
   call.peer = context->peer();
-  if (context->client_metadata().count("authorization") > 0) {
-    call.authorization = FirstMetadata(context, "authorization");
-  }
+  call.authorization = FirstMetadata(context, "authorization");
   // A service token's secret travels in its own metadata entry.
-  call.api_secret = FirstMetadata(context, "x-api-secret");
+  call.api_secret = FirstMetadata(context, "x-api-secret").value_or("");
   if (mutual_tls_) {
     std::shared_ptr<const grpc::AuthContext> auth = context->auth_context();
     // TLS sets the peer identity only from a client certificate that verified against the CA.

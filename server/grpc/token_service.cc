@@ -1,7 +1,5 @@
 #include "server/grpc/token_service.h"
 
-#include <optional>
-
 namespace tessera {
 namespace {
 
