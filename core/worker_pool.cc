@@ -35,7 +35,10 @@ BoundedWorkerPool::~BoundedWorkerPool() {
 bool BoundedWorkerPool::Enqueue(std::function<void()> job) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_ || queue_.size() >= max_queued_) return false;
+    if (stopping_ || queue_.size() >= max_queued_) {
+      if (!stopping_) refused_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
     queue_.push_back(std::move(job));
   }
   cv_.notify_one();
@@ -51,8 +54,10 @@ void BoundedWorkerPool::Work() {
       if (queue_.empty()) return;  // stopping, and everything queued has run
       job = std::move(queue_.front());
       queue_.pop_front();
+      busy_.fetch_add(1, std::memory_order_relaxed);
     }
     job();
+    busy_.fetch_sub(1, std::memory_order_relaxed);
   }
 }
 

@@ -1,10 +1,13 @@
 // BoundedWorkerPool: a fixed set of threads with a bounded queue, for CPU-heavy work (Argon2id)
 // that must not run on RPC threads without limit. When the queue is full, Run() fails fast with
-// RESOURCE_EXHAUSTED instead of letting latency grow without bound.
+// RESOURCE_EXHAUSTED instead of letting latency grow without bound. queued(), busy() and
+// refused() are what /metrics shows of it, so that an operator sees saturation coming.
 #ifndef TESSERA_CORE_WORKER_POOL_H_
 #define TESSERA_CORE_WORKER_POOL_H_
 
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <future>
@@ -40,10 +43,16 @@ class BoundedWorkerPool {
   }
 
   int threads() const { return static_cast<int>(workers_.size()); }
+  size_t max_queued() const { return max_queued_; }
+  // Jobs waiting for a worker.
   size_t queued() {
     std::lock_guard<std::mutex> lock(mu_);
     return queue_.size();
   }
+  // Workers running a job now.
+  int busy() const { return busy_.load(std::memory_order_relaxed); }
+  // Run() calls refused because the queue was full, since the pool started.
+  uint64_t refused() const { return refused_.load(std::memory_order_relaxed); }
 
  private:
   bool Enqueue(std::function<void()> job);
@@ -52,8 +61,10 @@ class BoundedWorkerPool {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_;
-  size_t max_queued_;
+  const size_t max_queued_;
   bool stopping_ = false;
+  std::atomic<int> busy_{0};
+  std::atomic<uint64_t> refused_{0};
   std::vector<std::thread> workers_;
 };
 

@@ -6,13 +6,16 @@
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
 #include <httplib.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <algorithm>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/aead.h"
 #include "core/key_ring.h"
 #include "core/log.h"
-#include "core/metrics.h"
 #include "core/password_hasher.h"
 #include "core/secret_digest.h"
 #include "core/tls_files.h"
@@ -23,6 +26,10 @@
 #include "server/grpc/rpc_metrics.h"
 #include "server/grpc/token_service.h"
 #include "server/grpc/unreadable_request.h"
+#include "server/metrics/exposition.h"
+#include "server/metrics/latency_buckets.h"
+#include "server/metrics/process_metrics.h"
+#include "server/metrics/read_at_scrape.h"
 #include "server/service_metrics.h"
 #include "services/admin_logic.h"
 #include "services/api_key_logic.h"
@@ -58,7 +65,11 @@ void SplitHostPort(const std::string& addr, std::string* host, int* port) {
 }  // namespace
 
 ServerApp::ServerApp(Config config, const Clock& clock)
-    : config_(std::move(config)), clock_(clock) {}
+    : config_(std::move(config)),
+      clock_(clock),
+      registry_(std::make_unique<prometheus::Registry>()),
+      scrape_reads_(std::make_unique<ReadAtScrape>()),
+      process_metrics_(std::make_unique<ProcessMetrics>()) {}
 
 ServerApp::~ServerApp() { Shutdown(absl::ZeroDuration()); }
 
@@ -90,6 +101,7 @@ absl::Status ServerApp::OpenDatabase() {
     absl::SleepFor(absl::Seconds(1));
   }
   if (!migrated.ok()) return migrated.status();
+  database_up_ = true;
   Log(LogLevel::kInfo, "migrations_applied", {{"count", std::to_string(*migrated)}});
   pool_ = std::make_unique<PgPool>(
       PgPoolOptions{.url = config_.database_url, .max_connections = config_.db_pool_size});
@@ -113,8 +125,19 @@ absl::Status ServerApp::LoadState() {
       clock_, *snapshot_store_,
       SnapshotOptions{.family_tail = config_.access_token_ttl + TokenOptions().leeway},
       [keys = key_manager_.get()] { return keys->Reload(); });
-  feed_ =
-      std::make_unique<PgChangeFeed>(ChangeFeedOptions{.url = config_.database_url}, *snapshot_);
+  prometheus::Histogram& lag =
+      prometheus::BuildHistogram()
+          .Name("tessera_change_feed_lag_seconds")
+          .Help("Time from a change's commit on any replica to this replica applying it.")
+          .Register(*registry_)
+          .Add({}, LatencyBuckets());
+  feed_ = std::make_unique<PgChangeFeed>(
+      ChangeFeedOptions{
+          .url = config_.database_url,
+          // The clocks of two machines can disagree by a little: never below 0.
+          .observe_lag =
+              [&lag](absl::Duration d) { lag.Observe(std::max(0.0, absl::ToDoubleSeconds(d))); }},
+      *snapshot_);
   feed_->Start();
   if (!feed_->WaitInSync(config_.startup_timeout)) {
     return absl::UnavailableError("could not load the introspection snapshot (see the log)");
@@ -172,7 +195,6 @@ void ServerApp::BuildLogic() {
 }
 
 absl::Status ServerApp::StartFaces() {
-  metrics_ = std::make_unique<MetricsRegistry>();
   RegisterMetrics();
   grpc_edge_ = std::make_unique<GrpcEdge>(*checks_, *service_metrics_, *call_notes_,
                                           /*mutual_tls=*/!config_.tls_client_ca.empty());
@@ -228,44 +250,72 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerApp::ServerCreden
 }
 
 void ServerApp::RegisterMetrics() {
-  MetricsRegistry& m = *metrics_;
-  m.AddGauge("tessera_build_info", "Always 1; the labels say which build is running.", {"version"})
-      .Get({kTesseraVersion})
+  prometheus::BuildGauge()
+      .Name("tessera_build_info")
+      .Help("Always 1; the labels say which build is running.")
+      .Register(*registry_)
+      .Add({{"version", kTesseraVersion}})
       .Set(1);
   call_notes_ = std::make_unique<CallNotes>();
   rpc_metrics_ = std::make_unique<RpcMetrics>(
-      m, *call_notes_,
+      *registry_, *call_notes_,
       std::vector<std::string>{"tessera.v1.TokenService", "tessera.v1.AdminService",
                                "grpc.health.v1.Health"});
-  service_metrics_ = std::make_unique<ServiceMetrics>(m);
-  m.AddExternalHistogram("tessera_change_feed_lag_seconds",
-                         "Time from a change's commit on any replica to this replica applying it.",
-                         feed_->lag());
-  m.AddGaugeReader("tessera_snapshot_entries", "Entries in the introspection snapshot, by kind.",
-                   {"kind"}, [this] {
-                     AuthSnapshot::Sizes s = snapshot_->sizes();
-                     return std::vector<std::pair<LabelValues, double>>{
-                         {{"accounts"}, static_cast<double>(s.accounts)},
-                         {{"revoked_tokens"}, static_cast<double>(s.revoked_tokens)},
-                         {{"revoked_families"}, static_cast<double>(s.revoked_families)},
-                         {{"api_keys"}, static_cast<double>(s.api_keys)}};
-                   });
-  m.AddGaugeReader("tessera_db_pool_connections",
-                   "PostgreSQL connections of this replica's pool, by state.", {"state"}, [this] {
-                     int open = pool_->open_connections(), idle = pool_->idle_connections();
-                     return std::vector<std::pair<LabelValues, double>>{
-                         {{"idle"}, static_cast<double>(idle)},
-                         {{"in_use"}, static_cast<double>(std::max(0, open - idle))}};
-                   });
-  m.AddGaugeReader("tessera_signing_key_age_seconds",
-                   "Seconds since the key that signs now began signing.", {}, [this] {
-                     std::vector<std::pair<LabelValues, double>> out;
-                     absl::Time now = clock_.Now();
-                     if (auto since = key_ring_->SigningSince(now)) {
-                       out.push_back({{}, absl::ToDoubleSeconds(now - *since)});
-                     }
-                     return out;
-                   });
+  service_metrics_ = std::make_unique<ServiceMetrics>(*registry_);
+  AddScrapeReads();
+}
+
+void ServerApp::AddScrapeReads() {
+  ReadAtScrape& r = *scrape_reads_;
+  auto one = [](double v) { return Samples{{{}, v}}; };
+  r.AddGauge("tessera_serving",
+             "1 while the replica reports SERVING: PostgreSQL reachable and the change feed in "
+             "sync; 0 while it tells load balancers to prefer another replica.",
+             [this, one] { return one(health_->serving() ? 1 : 0); });
+  r.AddGauge("tessera_database_up", "1 if the last health probe reached PostgreSQL, else 0.",
+             [this, one] { return one(database_up_.load() ? 1 : 0); });
+  r.AddGauge("tessera_change_feed_in_sync",
+             "1 while the change feed listens and the snapshot has caught up, else 0.",
+             [this, one] { return one(feed_->in_sync() ? 1 : 0); });
+  r.AddGauge("tessera_snapshot_entries", "Entries in the introspection snapshot, by kind.", [this] {
+    AuthSnapshot::Sizes s = snapshot_->sizes();
+    return Samples{{{{"kind", "accounts"}}, static_cast<double>(s.accounts)},
+                   {{{"kind", "revoked_tokens"}}, static_cast<double>(s.revoked_tokens)},
+                   {{{"kind", "revoked_families"}}, static_cast<double>(s.revoked_families)},
+                   {{{"kind", "api_keys"}}, static_cast<double>(s.api_keys)}};
+  });
+  r.AddGauge("tessera_db_pool_connections",
+             "PostgreSQL connections of this replica's pool, by state.", [this] {
+               int open = pool_->open_connections(), idle = pool_->idle_connections();
+               return Samples{
+                   {{{"state", "idle"}}, static_cast<double>(idle)},
+                   {{{"state", "in_use"}}, static_cast<double>(std::max(0, open - idle))}};
+             });
+  r.AddGauge("tessera_signing_key_age_seconds",
+             "Seconds since the key that signs now began signing.", [this] {
+               absl::Time now = clock_.Now();
+               auto since = key_ring_->SigningSince(now);
+               return since ? Samples{{{}, absl::ToDoubleSeconds(now - *since)}} : Samples{};
+             });
+  BoundedWorkerPool& hashing = *password_pool_;
+  r.AddGauge("tessera_password_hash_queue_depth",
+             "Password hashes waiting for a worker (logins, password changes).",
+             [&hashing, one] { return one(static_cast<double>(hashing.queued())); });
+  r.AddGauge("tessera_password_hash_queue_capacity",
+             "Password hashes that may wait; past this, calls are refused with RESOURCE_EXHAUSTED.",
+             [&hashing, one] { return one(static_cast<double>(hashing.max_queued())); });
+  r.AddGauge("tessera_password_hash_workers", "Password-hashing workers, by state.", [&hashing] {
+    double busy = hashing.busy();
+    return Samples{{{{"state", "busy"}}, busy},
+                   {{{"state", "idle"}}, std::max(0.0, hashing.threads() - busy)}};
+  });
+  r.AddCounter("tessera_password_hash_refused_total",
+               "Password hashes refused because the queue was full.",
+               [&hashing, one] { return one(static_cast<double>(hashing.refused())); });
+}
+
+std::string ServerApp::MetricsText() const {
+  return tessera::MetricsText({registry_.get(), scrape_reads_.get(), process_metrics_.get()});
 }
 
 absl::Status ServerApp::StartHttp() {
@@ -281,7 +331,7 @@ absl::Status ServerApp::StartHttp() {
         "text/plain");
   });
   http_server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics_->Render(), "text/plain; version=0.0.4; charset=utf-8");
+    res.set_content(MetricsText(), kMetricsContentType);
   });
   http_server_->Get("/.well-known/jwks.json",
                     [this](const httplib::Request&, httplib::Response& res) {
@@ -314,6 +364,7 @@ void ServerApp::HealthLoop() {
   bool was_serving = true;
   while (!stopping_.WaitForNotificationWithTimeout(config_.health_interval)) {
     absl::Status s = pool_->Ping();
+    database_up_ = s.ok();
     // A replica that cannot hear the change feed would answer from a snapshot that no longer
     // follows revocations: still answer, but tell load balancers to prefer another replica.
     if (s.ok() && !feed_->in_sync()) s = absl::UnavailableError("change feed reconnecting");

@@ -3,7 +3,9 @@
 #ifndef TESSERA_SERVER_APP_H_
 #define TESSERA_SERVER_APP_H_
 
+#include <atomic>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -19,6 +21,9 @@ class Service;
 }  // namespace grpc
 namespace httplib {
 class Server;
+}
+namespace prometheus {
+class Registry;
 }
 
 namespace tessera {
@@ -45,7 +50,8 @@ class ApiKeyLogic;
 class KeyUsage;
 class LoginGuard;
 class CallNotes;
-class MetricsRegistry;
+class ReadAtScrape;
+class ProcessMetrics;
 class RpcMetrics;
 class ServiceMetrics;
 class RotationLogic;
@@ -81,6 +87,8 @@ class ServerApp {
   RevocationLogic& revocation() { return *revocation_; }
   CredentialCheck& credentials() { return *checks_; }
   AdminLogic& admin_logic() { return *admin_logic_; }
+  // What /metrics answers now.
+  std::string MetricsText() const;
 
  private:
   // Start's steps, in order: each uses only what the ones before it built.
@@ -98,6 +106,8 @@ class ServerApp {
   absl::Status StartHttp();
   // Registers what /metrics shows (the RPC and service counters register themselves).
   void RegisterMetrics();
+  // The gauges read at each scrape: the replica's state, pools and snapshot.
+  void AddScrapeReads();
   // Plaintext, TLS, or mutual TLS, per the tls_* settings.
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials() const;
 
@@ -115,7 +125,11 @@ class ServerApp {
   std::unique_ptr<BoundedWorkerPool> password_pool_;
   std::unique_ptr<KeyUsage> key_usage_;
   std::unique_ptr<LoginGuard> login_guard_;
-  std::unique_ptr<MetricsRegistry> metrics_;
+  // Made first: the change feed records into it from LoadState on.
+  std::unique_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<ReadAtScrape> scrape_reads_;
+  std::unique_ptr<ProcessMetrics> process_metrics_;
+  std::atomic<bool> database_up_{false};
   std::unique_ptr<CallNotes> call_notes_;
   std::unique_ptr<RpcMetrics> rpc_metrics_;
   std::unique_ptr<ServiceMetrics> service_metrics_;

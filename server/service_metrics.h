@@ -1,12 +1,16 @@
 // ServiceMetrics: tessera's own counters, updated by each face where a call's outcome is
 // known, from what the logic's outcome carries: tokens issued by grant, introspections by result,
-// authentication failures by reason, refresh-token reuse, revocations by kind. Cells are looked up
-// once, in the constructor, so an update is one atomic increment.
+// authentication failures by reason, refresh-token reuse, revocations by kind. They are
+// prometheus-cpp families in the process's registry; every label value is added once, in the
+// constructor (so each is on /metrics at 0 from the first scrape), and an update is one atomic
+// add on a kept pointer, never a family lookup.
 #ifndef TESSERA_SERVER_SERVICE_METRICS_H_
 #define TESSERA_SERVER_SERVICE_METRICS_H_
 
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
 #include "absl/status/status.h"
-#include "core/metrics.h"
 #include "services/revocation_logic.h"
 #include "services/session_logic.h"
 
@@ -14,11 +18,11 @@ namespace tessera {
 
 class ServiceMetrics {
  public:
-  explicit ServiceMetrics(MetricsRegistry& registry);
+  explicit ServiceMetrics(prometheus::Registry& registry);
 
   void Issued(IssueGrant grant);
   void Introspected(bool active) {
-    (active ? introspected_active_ : introspected_inactive_)->Inc();
+    (active ? introspected_active_ : introspected_inactive_)->Increment();
   }
   void Revoked(RevokedKind kind);
   // A failed call, counted by what the logic marked on its status: a lockout (TooManyAttempts)
@@ -27,10 +31,7 @@ class ServiceMetrics {
   void Refused(const absl::Status& status);
 
  private:
-  Family<Counter>& issued_;
-  Family<Counter>& introspections_;
-  Family<Counter>& failures_;
-  Family<Counter>& revocations_;
+  using Counter = prometheus::Counter;
   Counter* introspected_active_;
   Counter* introspected_inactive_;
   Counter* refresh_reuse_;

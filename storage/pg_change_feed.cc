@@ -112,7 +112,7 @@ std::string PgChangeFeed::ListenOnce() {
         if (absl::Status s = sink_.Apply(*change); !s.ok()) {
           return absl::StrCat("apply: ", s.message());
         }
-        lag_.Observe(absl::Now() - change->sent_at);
+        if (options_.observe_lag) options_.observe_lag(absl::Now() - change->sent_at);
       }
       pending.clear();
       if (absl::Now() - last_check >= options_.keepalive) {

@@ -7,11 +7,11 @@
 #define TESSERA_STORAGE_PG_CHANGE_FEED_H_
 
 #include <atomic>
+#include <functional>
 #include <string>
 #include <thread>
 
 #include "absl/time/time.h"
-#include "core/histogram.h"
 #include "core/sync.h"
 #include "storage/change_feed.h"
 
@@ -25,6 +25,9 @@ struct ChangeFeedOptions {
   absl::Duration min_backoff = absl::Milliseconds(50);
   absl::Duration max_backoff = absl::Seconds(2);
   absl::Duration keepalive = absl::Seconds(1);
+  // Told the propagation lag of each change received: from its writer sending it (just before
+  // the commit) to this replica having applied it. Called on the feed's thread; may be empty.
+  std::function<void(absl::Duration)> observe_lag;
 };
 
 class PgChangeFeed {
@@ -50,9 +53,6 @@ class PgChangeFeed {
 
   int64_t connections() const { return connections_.load(); }
   int64_t notifications() const { return notifications_.load(); }
-  // Propagation lag of each change received: from its writer sending it (just before the
-  // commit) to this replica having applied it.
-  const Histogram& lag() const { return lag_; }
 
  private:
   void Run();
@@ -66,7 +66,6 @@ class PgChangeFeed {
   std::atomic<bool> in_sync_{false};
   std::atomic<int64_t> connections_{0};
   std::atomic<int64_t> notifications_{0};
-  Histogram lag_;
   mutable Mutex marker_mu_;
   std::string last_marker_ ABSL_GUARDED_BY(marker_mu_);
 };

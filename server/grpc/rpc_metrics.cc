@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "server/grpc/request_id.h"
 #include "server/grpc/unreadable_request.h"
+#include "server/metrics/latency_buckets.h"
 
 namespace tessera {
 namespace {
@@ -32,7 +33,7 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
     using Hook = grpc::experimental::InterceptionHookPoints;
     if (batch->QueryInterceptionHookPoint(Hook::POST_RECV_INITIAL_METADATA)) {
       start_ = absl::Now();
-      method_.started->Inc();
+      method_.started->Increment();
       metrics_.calls().Open(context_);
     }
     if (batch->QueryInterceptionHookPoint(Hook::POST_RECV_MESSAGE) &&
@@ -58,10 +59,10 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
             grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(unreadable_.message())));
       }
       int code = static_cast<int>(batch->GetSendStatus().error_code());
-      metrics_.Handled(method_, code).Inc();
+      metrics_.Handled(method_, code).Increment();
       absl::Duration took =
           start_ == absl::InfinitePast() ? absl::ZeroDuration() : absl::Now() - start_;
-      method_.seconds->Observe(took);
+      method_.seconds->Observe(absl::ToDoubleSeconds(took));
       CallNotes::Note note = metrics_.calls().Close(context_);
       // Health probes arrive every few seconds from each prober: debug, not info.
       LogLevel level =
@@ -104,17 +105,21 @@ class MetricsInterceptorFactory final
 
 }  // namespace
 
-RpcMetrics::RpcMetrics(MetricsRegistry& registry, CallNotes& calls,
+RpcMetrics::RpcMetrics(prometheus::Registry& registry, CallNotes& calls,
                        const std::vector<std::string>& services)
     : calls_(calls),
-      started_(registry.AddCounter("grpc_server_started_total", "RPCs started on the server.",
-                                   {"grpc_service", "grpc_method"})),
-      handled_(registry.AddCounter("grpc_server_handled_total",
-                                   "RPCs completed on the server, whatever their status.",
-                                   {"grpc_service", "grpc_method", "grpc_code"})),
-      seconds_(registry.AddHistogram("grpc_server_handling_seconds",
-                                     "Time from receiving an RPC to sending its status.",
-                                     {"grpc_service", "grpc_method"})) {
+      started_(prometheus::BuildCounter()
+                   .Name("grpc_server_started_total")
+                   .Help("RPCs started on the server.")
+                   .Register(registry)),
+      handled_(prometheus::BuildCounter()
+                   .Name("grpc_server_handled_total")
+                   .Help("RPCs completed on the server, whatever their status.")
+                   .Register(registry)),
+      seconds_(prometheus::BuildHistogram()
+                   .Name("grpc_server_handling_seconds")
+                   .Help("Time from receiving an RPC to sending its status.")
+                   .Register(registry)) {
   for (const std::string& name : services) {
     const auto* service =
         google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
@@ -132,8 +137,9 @@ std::unique_ptr<RpcMetrics::Method> RpcMetrics::NewMethod(absl::string_view full
   size_t slash = path.find('/');
   m->service = std::string(path.substr(0, slash));
   m->name = slash == absl::string_view::npos ? "" : std::string(path.substr(slash + 1));
-  m->started = &started_.Get({m->service, m->name});
-  m->seconds = &seconds_.Get({m->service, m->name});
+  prometheus::Labels labels{{"grpc_service", m->service}, {"grpc_method", m->name}};
+  m->started = &started_.Add(labels);
+  m->seconds = &seconds_.Add(labels, LatencyBuckets());
   return m;
 }
 
@@ -146,11 +152,14 @@ RpcMetrics::Method& RpcMetrics::For(absl::string_view full_method) {
   return *late;
 }
 
-Counter& RpcMetrics::Handled(Method& m, int code) {
+prometheus::Counter& RpcMetrics::Handled(Method& m, int code) {
   if (code < 0 || code >= 17) code = 2;  // UNKNOWN
-  Counter* c = m.handled[code].load(std::memory_order_acquire);
+  prometheus::Counter* c = m.handled[code].load(std::memory_order_acquire);
   if (c == nullptr) {
-    c = &handled_.Get({m.service, m.name, CodeName(code)});
+    // Family::Add returns the existing metric for labels it has seen, so two threads racing
+    // here get the same counter.
+    c = &handled_.Add(
+        {{"grpc_service", m.service}, {"grpc_method", m.name}, {"grpc_code", CodeName(code)}});
     m.handled[code].store(c, std::memory_order_release);
   }
   return *c;

@@ -1,12 +1,16 @@
 // RpcMetrics: what a server interceptor records for every RPC. The standard gRPC server metrics
 // (grpc_server_started_total, grpc_server_handled_total{grpc_service,grpc_method,grpc_code},
-// grpc_server_handling_seconds; each method's cells are looked up once and kept, so a call
-// touches only atomics), and one JSON log line per call: request ID, method, code, duration,
-// the caller's org and principal (from CallNotes, filled by the handler) and peer.
+// grpc_server_handling_seconds, as prometheus-cpp families; each method's metrics are added once
+// and kept, so a call never looks a family up), and one JSON log line per call: request ID, method,
+// code, duration, the caller's org and principal (from CallNotes, filled by the handler) and peer.
 #ifndef TESSERA_SERVER_GRPC_RPC_METRICS_H_
 #define TESSERA_SERVER_GRPC_RPC_METRICS_H_
 
 #include <grpcpp/support/server_interceptor.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
 
 #include <array>
 #include <atomic>
@@ -14,7 +18,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
-#include "core/metrics.h"
+#include "core/sync.h"
 #include "server/grpc/call_notes.h"
 
 namespace tessera {
@@ -23,7 +27,8 @@ class RpcMetrics {
  public:
   // `services`: full names of the services whose methods get cells up front (others get theirs
   // on first call, under a lock, once).
-  RpcMetrics(MetricsRegistry& registry, CallNotes& calls, const std::vector<std::string>& services);
+  RpcMetrics(prometheus::Registry& registry, CallNotes& calls,
+             const std::vector<std::string>& services);
   CallNotes& calls() { return calls_; }
 
   // The server interceptor factory to hand to ServerBuilder.
@@ -31,21 +36,22 @@ class RpcMetrics {
 
   struct Method {
     std::string service, name;
-    Counter* started = nullptr;
-    Histogram* seconds = nullptr;
-    std::array<std::atomic<Counter*>, 17> handled{};  // by grpc::StatusCode, filled on first use
+    prometheus::Counter* started = nullptr;
+    prometheus::Histogram* seconds = nullptr;
+    std::array<std::atomic<prometheus::Counter*>, 17>
+        handled{};  // by grpc::StatusCode, filled on first use
   };
   // The cells of "/package.Service/Method".
   Method& For(absl::string_view full_method);
-  Counter& Handled(Method& m, int code);
+  prometheus::Counter& Handled(Method& m, int code);
 
  private:
   std::unique_ptr<Method> NewMethod(absl::string_view full_method);
 
   CallNotes& calls_;
-  Family<Counter>& started_;
-  Family<Counter>& handled_;
-  Family<Histogram>& seconds_;
+  prometheus::Family<prometheus::Counter>& started_;
+  prometheus::Family<prometheus::Counter>& handled_;
+  prometheus::Family<prometheus::Histogram>& seconds_;
   // Filled in the constructor; afterwards only unknown methods are added, under mu_.
   absl::flat_hash_map<std::string, std::unique_ptr<Method>> known_;
   Mutex mu_;

@@ -20,13 +20,39 @@ from harness import Postgres, Server, parse_args
 
 ARGS = None
 SCRAPE_BOUND = 30.0  # seconds for prometheus to start, scrape and answer
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+# tessera's counters of call outcomes: one call of each kind must move its own and no other.
+OUTCOME_FAMILIES = ("tessera_tokens_issued_total", "tessera_introspections_total",
+                    "tessera_auth_failures_total", "tessera_refresh_reuse_detected_total",
+                    "tessera_revocations_total", "tessera_password_hash_refused_total")
+
+
+def key(name_and_labels):
+    """'name{b="2",a="1"}' -> (name, frozenset of label pairs): the order of labels is free."""
+    name, _, labels = name_and_labels.partition("{")
+    return name, frozenset(LABEL.findall(labels))
+
+
+def samples(text):
+    out = {}
+    for line in text.splitlines():
+        m = SAMPLE.match(line)
+        if m:
+            out[(m.group(1), frozenset(LABEL.findall(m.group(2) or "")))] = float(m.group(3))
+    return out
+
+
+def outcome_counters(text):
+    return {k: v for k, v in samples(text).items() if k[0] in OUTCOME_FAMILIES}
 
 
 class Metrics(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.pg = Postgres(ARGS.source)
-        cls.server = Server(ARGS.binary, cls.pg, cls.pg.tmp)
+        # No refresh grace: a spent refresh token presented again is reuse at once.
+        cls.server = Server(ARGS.binary, cls.pg, cls.pg.tmp, env={"TESSERA_REFRESH_GRACE": "0"})
         cls.boot = json.loads(cls.server.run("bootstrap", "--org", "acme", "--admin",
                                              "admin").stdout)
         cls.server.start()
@@ -57,85 +83,133 @@ class Metrics(unittest.TestCase):
             return r.read().decode()
 
     def sample(self, text, name_and_labels):
-        for line in text.splitlines():
-            if line.startswith(name_and_labels + " "):
-                return float(line.rsplit(" ", 1)[1])
-        return None
+        return samples(text).get(key(name_and_labels))
 
     def login(self):
         ok, login = self.curl("tessera.v1.TokenService/IssueToken", {
             "password": {"org_slug": "acme", "username": "admin",
                          "password": self.boot["password"]}})
         self.assertTrue(ok, login)
-        return login["accessToken"]
+        return login
 
-    def test_promtool_passes_and_the_calls_are_counted(self):
-        introspect = 'grpc_service="tessera.v1.TokenService",grpc_method="Introspect"'
-        counted = {
-            "ok": f'grpc_server_handled_total{{{introspect},grpc_code="OK"}}',
-            "started": f"grpc_server_started_total{{{introspect}}}",
-            "timed": f"grpc_server_handling_seconds_count{{{introspect}}}",
-            "active": 'tessera_introspections_total{result="active"}',
-            "inactive": 'tessera_introspections_total{result="inactive"}',
-            "issued": 'tessera_tokens_issued_total{grant="password"}',
-            "issued_api_key": 'tessera_tokens_issued_total{grant="api_key"}',
-            "issued_service_token": 'tessera_tokens_issued_total{grant="service_token"}',
-            "bad_bearer": 'tessera_auth_failures_total{reason="invalid_bearer"}',
-            "bad_password": 'tessera_auth_failures_total{reason="invalid_credentials"}',
-            "bad_refresh": 'tessera_auth_failures_total{reason="invalid_refresh_token"}',
-            "locked_out": 'tessera_auth_failures_total{reason="locked_out"}',
-            "jwks_refused": 'grpc_server_handled_total{grpc_service="tessera.v1.TokenService",'
-                            'grpc_method="GetJwks",grpc_code="Unauthenticated"}',
-        }
-        # Counted from here: the other test shares the server and may have run first.
-        before = self.scrape()
-        base = {k: self.sample(before, v) or 0 for k, v in counted.items()}
-        token = self.login()
-        for _ in range(3):
-            ok, r = self.curl("tessera.v1.TokenService/Introspect", {"token": token}, token)
-            self.assertTrue(ok and r["active"], r)
-        ok, _ = self.curl("tessera.v1.TokenService/Introspect", {"token": "garbage"}, token)
-        self.assertTrue(ok)
-        ok, _ = self.curl("tessera.v1.TokenService/GetJwks", {}, "not-a-token")
-        self.assertFalse(ok)
-        # Each refused credential by its own reason, and by nothing else.
-        ok, _ = self.curl("tessera.v1.TokenService/IssueToken", {
-            "password": {"org_slug": "acme", "username": "admin", "password": "wrong"}})
-        self.assertFalse(ok)
-        ok, _ = self.curl("tessera.v1.TokenService/Refresh", {"refresh_token": "rt_" + "0" * 43})
-        self.assertFalse(ok)
-        # The key grants are counted by their own grant.
-        ok, user = self.curl("tessera.v1.AdminService/CreateApiKey", {
-            "name": "m-user", "kind": "API_KEY_KIND_USER_TOKEN"}, token)
-        self.assertTrue(ok, user)
-        ok, service = self.curl("tessera.v1.AdminService/CreateApiKey", {
-            "name": "m-service", "kind": "API_KEY_KIND_SERVICE_TOKEN", "scopes": ["x:y"]}, token)
-        self.assertTrue(ok, service)
-        ok, r = self.curl("tessera.v1.TokenService/IssueToken", {"api_key": {"key": user["key"]}})
+    def moves(self, expected, action):
+        """Runs `action` and checks that of tessera's outcome counters exactly `expected`
+        moved, each by its amount; returns what `action` returned."""
+        before = outcome_counters(self.scrape())
+        result = action()
+        after = outcome_counters(self.scrape())
+        moved = {k: after.get(k, 0) - before.get(k, 0) for k in after
+                 if after.get(k, 0) != before.get(k, 0)}
+        self.assertEqual(moved, {key(k): v for k, v in expected.items()})
+        return result
+
+    def call_ok(self, method, body, token=None):
+        ok, r = self.curl(method, body, token)
         self.assertTrue(ok, r)
-        ok, r = self.curl("tessera.v1.TokenService/IssueToken", {
-            "service_token": {"token": service["key"], "secret": service["secret"]}})
-        self.assertTrue(ok, r)
+        return r
+
+    def call_refused(self, method, body, token=None):
+        ok, r = self.curl(method, body, token)
+        self.assertFalse(ok, r)
+        return r
+
+    def test_each_outcome_moves_its_own_counter_and_no_other(self):
+        T, A = "tessera.v1.TokenService/", "tessera.v1.AdminService/"
+        issued = 'tessera_tokens_issued_total{grant="%s"}'
+        failed = 'tessera_auth_failures_total{reason="%s"}'
+        revoked = 'tessera_revocations_total{kind="%s"}'
+        token = self.moves({issued % "password": 1}, self.login)["accessToken"]
+        family = self.login()  # a second session, whose family the reuse below revokes
+        self.moves({issued % "refresh": 1}, lambda: self.call_ok(
+            T + "Refresh", {"refresh_token": family["refreshToken"]}))
+        # The spent refresh token again (the server runs with no grace): reuse, family revoked.
+        self.moves({failed % "invalid_refresh_token": 1, "tessera_refresh_reuse_detected_total": 1},
+                   lambda: self.call_refused(T + "Refresh",
+                                             {"refresh_token": family["refreshToken"]}))
+        r = self.moves({'tessera_introspections_total{result="active"}': 1},
+                       lambda: self.call_ok(T + "Introspect", {"token": token}, token))
+        self.assertTrue(r["active"])
+        self.moves({'tessera_introspections_total{result="inactive"}': 1},
+                   lambda: self.call_ok(T + "Introspect", {"token": "garbage"}, token))
+        self.moves({failed % "invalid_bearer": 1},
+                   lambda: self.call_refused(T + "GetJwks", {}, "not-a-token"))
+        wrong = {"password": {"org_slug": "acme", "username": "admin", "password": "wrong"}}
+        self.moves({failed % "invalid_credentials": 1},
+                   lambda: self.call_refused(T + "IssueToken", wrong))
+        self.moves({failed % "invalid_refresh_token": 1},
+                   lambda: self.call_refused(T + "Refresh", {"refresh_token": "rt_" + "0" * 43}))
+        # A name that does not exist locks out like one that does: 5 failures, then locked.
+        ghost = {"password": {"org_slug": "acme", "username": "ghost", "password": "guess"}}
+        self.moves({failed % "invalid_credentials": 5},
+                   lambda: [self.call_refused(T + "IssueToken", ghost) for _ in range(5)])
+        self.moves({failed % "locked_out": 1}, lambda: self.call_refused(T + "IssueToken", ghost))
+        # Creating keys and accounts issues nothing.
+        user, service, victim = self.moves({}, lambda: (
+            self.call_ok(A + "CreateApiKey", {"name": "m-user", "kind": "API_KEY_KIND_USER_TOKEN"},
+                         token),
+            self.call_ok(A + "CreateApiKey", {"name": "m-service", "scopes": ["x:y"],
+                                              "kind": "API_KEY_KIND_SERVICE_TOKEN"}, token),
+            self.call_ok(A + "CreateAccount", {"kind": "ACCOUNT_KIND_USER", "username": "victim",
+                                               "password": "victim-password-1"}, token)))
+        self.moves({issued % "api_key": 1}, lambda: self.call_ok(
+            T + "IssueToken", {"api_key": {"key": user["key"]}}))
+        self.moves({issued % "service_token": 1}, lambda: self.call_ok(
+            T + "IssueToken", {"service_token": {"token": service["key"],
+                                                 "secret": service["secret"]}}))
+        second = self.moves({issued % "password": 1}, self.login)
+        self.moves({revoked % "access_token": 1},
+                   lambda: self.call_ok(T + "Revoke", {"token": second["accessToken"]}, token))
+        self.moves({revoked % "refresh_family": 1},
+                   lambda: self.call_ok(T + "Revoke", {"token": second["refreshToken"]}, token))
+        self.moves({revoked % "api_key": 1},
+                   lambda: self.call_ok(T + "Revoke", {"api_key_id": user["apiKey"]["id"]}, token))
+        self.moves({revoked % "account": 1}, lambda: self.call_ok(
+            T + "Revoke", {"account_id": victim["account"]["id"]}, token))
+
         text = self.scrape()
         check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
                                text=True, timeout=60)
         self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
         self.assertEqual(check.stdout + check.stderr, "", "promtool lint warnings")
-        delta = {k: (self.sample(text, v) or 0) - base[k] for k, v in counted.items()}
-        self.assertEqual(delta, {"ok": 4, "started": 4, "timed": 4, "active": 3, "inactive": 1,
-                                 "issued": 1, "issued_api_key": 1, "issued_service_token": 1,
-                                 "bad_bearer": 1, "jwks_refused": 1, "bad_password": 1,
-                                 "bad_refresh": 1, "locked_out": 0})
+        introspect = 'grpc_service="tessera.v1.TokenService",grpc_method="Introspect"'
+        self.assertGreaterEqual(
+            self.sample(text, f'grpc_server_handled_total{{{introspect},grpc_code="OK"}}'), 2)
+        self.assertGreaterEqual(self.sample(text, f"grpc_server_started_total{{{introspect}}}"), 2)
+        self.assertGreaterEqual(
+            self.sample(text, f"grpc_server_handling_seconds_count{{{introspect}}}"), 2)
+        self.assertGreaterEqual(self.sample(text, 'grpc_server_handled_total{grpc_service='
+                                            '"tessera.v1.TokenService",grpc_method="GetJwks",'
+                                            'grpc_code="Unauthenticated"}'), 1)
         self.assertGreaterEqual(self.sample(text, 'tessera_snapshot_entries{kind="accounts"}'), 1)
         self.assertIsNotNone(self.sample(text, "tessera_signing_key_age_seconds"))
         self.assertIsNotNone(self.sample(text, 'tessera_db_pool_connections{state="idle"}'))
-        self.assertIsNotNone(self.sample(text, "tessera_change_feed_lag_seconds_count"))
+        self.assertGreaterEqual(self.sample(text, "tessera_change_feed_lag_seconds_count"), 1)
         self.assertEqual(self.sample(text, 'tessera_build_info{version="0.1.0"}'), 1)
+        for up in ("tessera_serving", "tessera_database_up", "tessera_change_feed_in_sync"):
+            self.assertEqual(self.sample(text, up), 1, up)
+        # The hashing pool: idle again, nothing refused, the queue limit as configured.
+        self.assertEqual(self.sample(text, "tessera_password_hash_queue_depth"), 0)
+        self.assertGreater(self.sample(text, "tessera_password_hash_queue_capacity"), 0)
+        self.assertEqual(self.sample(text, 'tessera_password_hash_workers{state="busy"}'), 0)
+        self.assertGreaterEqual(self.sample(text, 'tessera_password_hash_workers{state="idle"}'), 1)
+        self.assertEqual(self.sample(text, "tessera_password_hash_refused_total"), 0)
+        # The process metrics every client library exports, with plausible values.
+        pid = self.server.process.pid
+        with open(f"/proc/{pid}/status") as f:
+            rss_kib = int(re.search(r"VmRSS:\s+(\d+) kB", f.read()).group(1))
+        self.assertLess(abs(self.sample(text, "process_resident_memory_bytes") - rss_kib * 1024),
+                        64 << 20)
+        self.assertGreater(self.sample(text, "process_virtual_memory_bytes"), rss_kib * 1024 / 2)
+        self.assertGreater(self.sample(text, "process_open_fds"), 3)
+        self.assertGreater(self.sample(text, "process_max_fds"), 3)
+        self.assertGreater(self.sample(text, "process_cpu_seconds_total"), 0)
+        started = self.sample(text, "process_start_time_seconds")
+        self.assertLess(abs(started - os.stat(f"/proc/{pid}").st_mtime), 120)
         self.assertNotIn(self.boot["password"], text)
         self.assertNotIn(token, text)
 
     def test_a_real_prometheus_scrapes_and_answers(self):
-        token = self.login()
+        token = self.login()["accessToken"]
         for _ in range(2):
             ok, r = self.curl("tessera.v1.TokenService/Introspect", {"token": token}, token)
             self.assertTrue(ok and r["active"], r)
