@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """The Helm chart, checked by the real tools: `helm lint --strict` and `helm template` with the
-default values and with every optional feature on (helm/tessera/ci/*-values.yaml); the rendered
+default values and with every optional feature on (helm/tessera/ci/*-values.yaml: the
+PrometheusRule and the Grafana dashboard ConfigMap among them); the rendered
 manifests validated against the Kubernetes and Prometheus Operator schemas (npm
 kubernetes-models, tools/validate_manifests.mjs); what the manifests must say (hardened pods,
 gRPC probes, named ports, the migrate hook); and bad values refused by values.schema.json.
@@ -88,13 +89,31 @@ class Chart(unittest.TestCase):
         self.assertEqual(secret["metadata"]["annotations"]["helm.sh/hook-weight"], "-10")
         self.assertEqual(len(secret["data"]["key-encryption-key"]), 88)  # 64 hex, base64
         self.assertIn(("PodDisruptionBudget", "rel-tessera"), objs)
-        for optional in ("HorizontalPodAutoscaler", "ServiceMonitor", "NetworkPolicy"):
+        for optional in ("HorizontalPodAutoscaler", "ServiceMonitor", "NetworkPolicy",
+                         "PrometheusRule"):
             self.assertNotIn((optional, "rel-tessera"), objs)
+        self.assertNotIn(("ConfigMap", "rel-tessera-dashboard"), objs)
 
     def test_04_every_optional_feature_renders(self):
         objs = self.objects(self.render("all-features"))
-        for kind in ("HorizontalPodAutoscaler", "ServiceMonitor", "NetworkPolicy"):
+        for kind in ("HorizontalPodAutoscaler", "ServiceMonitor", "NetworkPolicy",
+                     "PrometheusRule"):
             self.assertIn((kind, "rel-tessera"), objs)
+        # The alerts as shipped in rules/ (rules_test.py runs their unit tests), each with its
+        # severity and the labels the values add.
+        rule = objs[("PrometheusRule", "rel-tessera")]
+        self.assertEqual(rule["metadata"]["labels"]["release"], "prometheus")
+        alerts = [r for g in rule["spec"]["groups"] for r in g["rules"]]
+        self.assertEqual(len(alerts), 6)
+        for alert in alerts:
+            self.assertEqual(alert["labels"]["team"], "identity", alert["alert"])
+            self.assertIn(alert["labels"]["severity"], ("warning", "critical"), alert["alert"])
+        # The dashboard, byte for byte, where Grafana's sidecar finds it.
+        dashboard = objs[("ConfigMap", "rel-tessera-dashboard")]
+        self.assertEqual(dashboard["metadata"]["labels"]["grafana_dashboard"], "1")
+        self.assertEqual(dashboard["metadata"]["annotations"]["grafana_folder"], "Identity")
+        with open(os.path.join(self.chart, "dashboards/tessera.json")) as f:
+            self.assertEqual(dashboard["data"]["tessera.json"], f.read().rstrip("\n"))
         self.assertIn(("Job", "rel-tessera-bootstrap"), objs)
         self.assertNotIn(("Secret", "rel-tessera"), objs)  # existingSecret is used instead
         pod = objs[("Deployment", "rel-tessera")]["spec"]["template"]["spec"]
@@ -113,7 +132,9 @@ class Chart(unittest.TestCase):
         for bad in (["--set", "replicaCount=0"], ["--set", "settings.signingAlg=HS256"],
                     ["--set", "tls.introspectAuth=mtls"], ["--set", "unknownKey=1"],
                     ["--set", "settings.extraEnv.NOT_TESSERA=1"],
-                    ["--set", "service.grpcPort=70000"]):
+                    ["--set", "service.grpcPort=70000"],
+                    ["--set", "prometheusRule.severity=page"],
+                    ["--set", "grafanaDashboard.namespace=Not_A_Namespace"]):
             out = self.run_helm("template", "rel", self.chart, "-f", self.values["default"], *bad)
             self.assertNotEqual(out.returncode, 0, bad)
             self.assertIn("values don't meet the specifications", out.stderr, bad)

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""/metrics end to end: a running `tessera serve` is called with buf curl, its /metrics passes
-`promtool check metrics` with no error and no lint warning and counts the calls, and a real
-`prometheus` started on loopback scrapes it and answers a query for
-grpc_server_handled_total{grpc_method="Introspect"}.
+"""/metrics end to end: a running `tessera serve` is called with buf curl once for each outcome
+(every grant, refusal reason and revocation kind), and each call moves its own counter and no
+other; its /metrics passes `promtool check metrics` with no error and no lint warning; and a
+real `prometheus` started on loopback scrapes it and answers a query on every family and every
+query of the Grafana dashboard (helm/tessera/dashboards/tessera.json).
 
 Run by ctest; by hand: /usr/bin/python3 tests/e2e/metrics_test.py --binary build/server/tessera --source .
 """
@@ -258,6 +259,35 @@ class Metrics(unittest.TestCase):
         codes = {r["metric"]["grpc_code"]: float(r["value"][1]) for r in result}
         self.assertGreaterEqual(codes.get("OK", 0), expected)
         self.assertEqual(result[0]["metric"]["job"], "tessera")
+
+        def query(promql):
+            url = f"http://127.0.0.1:{port}/api/v1/query?query={urllib.parse.quote(promql)}"
+            with urllib.request.urlopen(url, timeout=5) as r:
+                answer = json.loads(r.read())
+            self.assertEqual(answer["status"], "success", promql)
+            return answer["data"]["result"]
+
+        # Rates need two samples in their window: wait for a few more scrapes.
+        while time.time() - start < SCRAPE_BOUND:
+            if float(query('count_over_time(up{job="tessera"}[1m])')[0]["value"][1]) >= 4:
+                break
+            time.sleep(0.5)
+        # Every family tessera exposes, answered by prometheus.
+        families = re.findall(r"^# TYPE (\S+) (\S+)$", self.scrape(), re.M)
+        self.assertGreater(len(families), 20)
+        for name, kind in families:
+            series = name + "_count" if kind == "histogram" else name
+            self.assertTrue(query(f'{series}{{job="tessera"}}'), f"no {series} in prometheus")
+        # Every query of the Grafana dashboard, as Grafana would send it for job "tessera".
+        with open(os.path.join(ARGS.source, "helm/tessera/dashboards/tessera.json")) as f:
+            dashboard = json.load(f)
+        exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+        self.assertGreater(len(exprs), 20)
+        for expr in exprs:
+            promql = expr.replace("$__rate_interval", "1m").replace("$job", "tessera")
+            self.assertTrue(query(promql), f"the dashboard's {expr!r} has no answer")
+        print(f"  prometheus answered {len(families)} families and {len(exprs)} dashboard "
+              "queries", file=sys.stderr)
 
 
 if __name__ == "__main__":
