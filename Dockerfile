@@ -19,7 +19,7 @@ FROM ${BASE} AS runtime
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       ca-certificates libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 libpqxx-6.4 libpq5 \
-      libssl3 libsodium23 libcpp-httplib0.11 libunistring2 \
+      libssl3 libsodium23 libcpp-httplib0.11 libunistring2 libprometheus-cpp-core1.0 \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* \
  && useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin tessera
 COPY --from=build /tessera /usr/local/bin/tessera
