@@ -265,6 +265,8 @@ void ServerApp::RegisterMetrics() {
   AddScrapeReads();
 }
 
+// The readers run only when /metrics is scraped: after StartHttp, and never after Shutdown has
+// stopped the HTTP server, so every member they read (health_ is made just after this) exists.
 void ServerApp::AddScrapeReads() {
   ReadAtScrape& r = *scrape_reads_;
   auto one = [](double v) { return Samples{{{}, v}}; };

@@ -140,6 +140,13 @@ std::unique_ptr<RpcMetrics::Method> RpcMetrics::NewMethod(absl::string_view full
   prometheus::Labels labels{{"grpc_service", m->service}, {"grpc_method", m->name}};
   m->started = &started_.Add(labels);
   m->seconds = &seconds_.Add(labels, LatencyBuckets());
+  // OK and the server-side errors are on /metrics at 0 from the start, so that rate() sees a
+  // method's first error too (the error-ratio alert); other codes appear on first use.
+  for (grpc::StatusCode code : {grpc::OK, grpc::UNKNOWN, grpc::DEADLINE_EXCEEDED, grpc::INTERNAL,
+                                grpc::UNAVAILABLE, grpc::DATA_LOSS}) {
+    labels["grpc_code"] = CodeName(code);
+    m->handled[code] = &handled_.Add(labels);
+  }
   return m;
 }
 

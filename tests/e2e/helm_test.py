@@ -134,7 +134,9 @@ class Chart(unittest.TestCase):
                     ["--set", "settings.extraEnv.NOT_TESSERA=1"],
                     ["--set", "service.grpcPort=70000"],
                     ["--set", "prometheusRule.severity=page"],
-                    ["--set", "grafanaDashboard.namespace=Not_A_Namespace"]):
+                    ["--set", "grafanaDashboard.namespace=Not_A_Namespace"],
+                    ["--set", "grafanaDashboard.enabled=true", "--set",
+                     "grafanaDashboard.labels=null"]):
             out = self.run_helm("template", "rel", self.chart, "-f", self.values["default"], *bad)
             self.assertNotEqual(out.returncode, 0, bad)
             self.assertIn("values don't meet the specifications", out.stderr, bad)
