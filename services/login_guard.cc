@@ -171,6 +171,15 @@ void LoginGuard::Failed(const Attempt& attempt, const CallContext& call) {
   }
 }
 
+void LoginGuard::Unchecked(const Attempt& attempt, const CallContext& call) {
+  absl::Status s = store_.Uncount(attempt.subject, options_.subject);
+  if (!s.ok()) {
+    // The refusal stands; the stale count only brings a later lockout closer.
+    Log(LogLevel::kWarning, "throttle_uncount_failed",
+        {{"request_id", call.request_id}, {"error", std::string(s.message())}});
+  }
+}
+
 absl::Status LoginGuard::CheckSecret(const ApiKeyCredential& key, const CallContext& call,
                                      bool peer_presents) const {
   absl::Time now = clock_.Now();

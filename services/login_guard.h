@@ -95,6 +95,10 @@ class LoginGuard {
   // door to guessing others).
   void Succeeded(const Attempt& attempt, const CallContext& call);
   void Failed(const Attempt& attempt, const CallContext& call);
+  // The password was never checked (the hashing pool refused it): Begin's count is taken back,
+  // and nothing is counted for the peer, so retrying through a saturated replica locks no one
+  // out. The bound holds: every attempt whose password is hashed stays counted.
+  void Unchecked(const Attempt& attempt, const CallContext& call);
 
   // Before a service token's secret is compared (memory only): RESOURCE_EXHAUSTED while the key
   // or, when `peer_presents`, the calling address is locked. An Introspect caller relays other

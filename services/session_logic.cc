@@ -137,8 +137,11 @@ absl::StatusOr<IssuedTokens> SessionLogic::LoginWithPassword(const PasswordLogin
       hasher_.VerifyDummy(login.password);
       return false;
     });
+    if (!spent.ok()) {  // no room to hash: not an attempt at all
+      guard_.Unchecked(*attempt, call);
+      return spent.status();
+    }
     guard_.Failed(*attempt, call);
-    if (!spent.ok()) return spent.status();
     AuditFailedLogin(login, nullptr, *name, call, "unknown_account");
     return Unauthenticated();
   }
@@ -149,8 +152,8 @@ absl::StatusOr<IssuedTokens> SessionLogic::LoginWithPassword(const PasswordLogin
   if (!attempt.ok()) return attempt.status();
   const std::string& hash = candidate->password_hash;
   auto verified = password_pool_.Run<bool>([&] { return hasher_.Verify(hash, login.password); });
-  if (!verified.ok()) {
-    guard_.Failed(*attempt, call);
+  if (!verified.ok()) {  // no room to hash: not an attempt at all
+    guard_.Unchecked(*attempt, call);
     return verified.status();
   }
   if (!*verified || candidate->account.disabled) {

@@ -42,6 +42,17 @@ class PgThrottleStore final : public ThrottleStore {
     });
   }
 
+  absl::Status Uncount(absl::string_view subject, const ThrottlePolicy& policy) override {
+    return pool_.Transact([&](Tx& tx) {
+      // One statement under the row's lock; the right-hand sides read the row as it was.
+      tx.exec_params(
+          "UPDATE auth_throttle SET failures = greatest(failures - 1, 0), locked_until_us = "
+          "CASE WHEN failures - 1 < $2 THEN 0 ELSE locked_until_us END WHERE subject = $1",
+          std::string(subject), policy.max_failures);
+      return absl::OkStatus();
+    });
+  }
+
   absl::StatusOr<ThrottleVerdict> CountSecretFailure(absl::string_view org_id,
                                                      absl::string_view key_id, absl::Time now,
                                                      const ThrottlePolicy& policy,

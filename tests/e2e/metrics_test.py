@@ -319,7 +319,7 @@ class Saturation(unittest.TestCase):
         # About a second a hash on this machine class: the burst overlaps it for sure.
         cls.server = Server(ARGS.binary, cls.pg, cls.pg.tmp, name="saturated", env={
             "TESSERA_PASSWORD_THREADS": "1", "TESSERA_PASSWORD_QUEUE": "1",
-            "TESSERA_ARGON2_ITERATIONS": "80"})
+            "TESSERA_ARGON2_ITERATIONS": "100"})
         cls.boot = json.loads(cls.server.run("bootstrap", "--org", "acme", "--admin",
                                              "admin").stdout)
         cls.server.start()

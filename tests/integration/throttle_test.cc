@@ -133,6 +133,48 @@ TEST_F(ThrottleTest, ParallelGuessesGetNoMoreThanTheThresholdThrough) {
   EXPECT_EQ(refused, kGuesses - 5);
 }
 
+// One hashing worker and one queue slot, and hashes slow enough (about a second here) to
+// hold both while a test makes other calls, even on a loaded machine.
+class SaturatedThrottleTest : public ThrottleTest {
+ protected:
+  void Configure(Config& c) override {
+    c.password_threads = 1;
+    c.password_queue = 1;
+    c.argon2 = Argon2Params{.memory_kib = 65536, .iterations = 12};
+  }
+  bool PoolFull() {
+    std::string text = app_->MetricsText();
+    return text.find("\ntessera_password_hash_queue_depth 1\n") != std::string::npos &&
+           text.find("\ntessera_password_hash_workers{state=\"busy\"} 1\n") != std::string::npos;
+  }
+};
+
+// A login refused because the hashing pool is full never had its password checked: it must not
+// count towards a lockout, or a client retrying through a saturated replica (as the refusal
+// tells it to) locks its own account out.
+TEST_F(SaturatedThrottleTest, LoginsRefusedForCapacityDoNotCountTowardsALockout) {
+  MakeUser(a_.token, "bob", {"read:x"});
+  std::string carol = MakeUser(a_.token, "carol", {"read:x"});
+  // Two of bob's logins hold the worker and the queue slot.
+  std::vector<std::thread> blockers;
+  for (int i = 0; i < 2; ++i) {
+    blockers.emplace_back([&] { (void)Guess("org-a", "bob", "password-bob"); });
+  }
+  absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (!PoolFull() && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_TRUE(PoolFull());
+  // Meanwhile carol is refused for capacity more often than the lockout threshold...
+  for (int i = 0; i < 7; ++i) {
+    auto [code, retry] = Guess("org-a", "carol", "password-carol");
+    EXPECT_EQ(code, grpc::StatusCode::RESOURCE_EXHAUSTED) << i;
+    EXPECT_EQ(retry, "") << i << ": refused as locked out, not for capacity";
+  }
+  for (auto& b : blockers) b.join();
+  // ...and is not locked out once the pool has room: her password was never tried.
+  EXPECT_EQ(Guess("org-a", "carol", "password-carol").first, grpc::StatusCode::OK);
+  EXPECT_EQ(CountAudit("auth.lockout", carol), 0);
+}
+
 class PeerThrottleTest : public ThrottleTest {
  protected:
   void Configure(Config& c) override {
