@@ -80,7 +80,7 @@ class MemoryThrottleStore final : public ThrottleStore {
     return ThrottleVerdict{.allowed = true, .failures = 1};
   }
   absl::Status Clear(absl::string_view) override { return absl::OkStatus(); }
-  absl::Status Uncount(absl::string_view, const ThrottlePolicy&) override {
+  absl::Status Uncount(absl::string_view, const ThrottleVerdict&, const ThrottlePolicy&) override {
     return absl::OkStatus();
   }
   absl::StatusOr<ThrottleVerdict> CountSecretFailure(absl::string_view, absl::string_view,

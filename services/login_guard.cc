@@ -172,7 +172,7 @@ void LoginGuard::Failed(const Attempt& attempt, const CallContext& call) {
 }
 
 void LoginGuard::Unchecked(const Attempt& attempt, const CallContext& call) {
-  absl::Status s = store_.Uncount(attempt.subject, options_.subject);
+  absl::Status s = store_.Uncount(attempt.subject, attempt.verdict, options_.subject);
   if (!s.ok()) {
     // The refusal stands; the stale count only brings a later lockout closer.
     Log(LogLevel::kWarning, "throttle_uncount_failed",

@@ -42,13 +42,19 @@ class PgThrottleStore final : public ThrottleStore {
     });
   }
 
-  absl::Status Uncount(absl::string_view subject, const ThrottlePolicy& policy) override {
+  absl::Status Uncount(absl::string_view subject, const ThrottleVerdict& counted,
+                       const ThrottlePolicy& policy) override {
+    // The lock this count engaged, if it engaged one (an allowed attempt found no lock before
+    // it, so none is restored); while it holds, nothing else is counted that could replace it.
+    int64_t engaged =
+        counted.locked_until == absl::InfinitePast() ? 0 : absl::ToUnixMicros(counted.locked_until);
     return pool_.Transact([&](Tx& tx) {
       // One statement under the row's lock; the right-hand sides read the row as it was.
       tx.exec_params(
           "UPDATE auth_throttle SET failures = greatest(failures - 1, 0), locked_until_us = "
-          "CASE WHEN failures - 1 < $2 THEN 0 ELSE locked_until_us END WHERE subject = $1",
-          std::string(subject), policy.max_failures);
+          "CASE WHEN failures - 1 < $2 OR ($3::bigint > 0 AND locked_until_us = $3::bigint) THEN 0 "
+          "ELSE locked_until_us END WHERE subject = $1",
+          std::string(subject), policy.max_failures, engaged);
       return absl::OkStatus();
     });
   }

@@ -34,10 +34,11 @@ class ThrottleStore {
                                                        const ThrottlePolicy& policy) = 0;
   // A success: forgets the subject's failures (and any lock).
   virtual absl::Status Clear(absl::string_view subject) = 0;
-  // Takes back one failure CountFailure counted for an attempt that was never checked (the
-  // hashing pool had no room), and the lock that count engaged if, without it, the subject is
-  // under policy.max_failures again.
-  virtual absl::Status Uncount(absl::string_view subject, const ThrottlePolicy& policy) = 0;
+  // Takes back one failure CountFailure counted (and answered with `counted`) for an attempt
+  // that was never checked (the hashing pool had no room), and a lock that is no longer earned:
+  // the one that count engaged itself, or any when the subject is under max_failures again.
+  virtual absl::Status Uncount(absl::string_view subject, const ThrottleVerdict& counted,
+                               const ThrottlePolicy& policy) = 0;
   // Counts a failed secret for the service token `key_id`. When the failure locks the key, every
   // replica's snapshot hears of it through the change feed (as a change to the key).
   virtual absl::StatusOr<ThrottleVerdict> CountSecretFailure(absl::string_view org_id,

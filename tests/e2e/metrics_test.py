@@ -341,10 +341,18 @@ class Saturation(unittest.TestCase):
         before = self.scrape()
         self.assertEqual(before[key("tessera_password_hash_queue_capacity")], 1)
         self.assertEqual(before[key('tessera_password_hash_workers{state="idle"}')], 1)
-        calls = [subprocess.Popen(
-            [self.buf, "curl", "--protocol", "grpc", "--http2-prior-knowledge", "-d", body,
-             f"http://{self.server.grpc_target}/tessera.v1.TokenService/IssueToken"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+        def login():
+            return subprocess.Popen(
+                [self.buf, "curl", "--protocol", "grpc", "--http2-prior-knowledge", "-d", body,
+                 f"http://{self.server.grpc_target}/tessera.v1.TokenService/IssueToken"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # One login first, until the worker has taken it; then three more at once.
+        calls = [login()]
+        give_up = time.time() + 30
+        while self.scrape()[key('tessera_password_hash_workers{state="busy"}')] < 1:
+            self.assertLess(time.time(), give_up, "the first login never reached the worker")
+            time.sleep(0.01)
+        calls += [login() for _ in range(3)]
         busy = queued = 0
         while any(c.poll() is None for c in calls):
             now = self.scrape()
