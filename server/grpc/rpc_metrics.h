@@ -38,8 +38,8 @@ class RpcMetrics {
     std::string service, name;
     prometheus::Counter* started = nullptr;
     prometheus::Histogram* seconds = nullptr;
-    std::array<std::atomic<prometheus::Counter*>, 17>
-        handled{};  // by grpc::StatusCode, filled on first use
+    // By grpc::StatusCode: OK and the server errors from the start, the others on first use.
+    std::array<std::atomic<prometheus::Counter*>, 17> handled{};
   };
   // The cells of "/package.Service/Method".
   Method& For(absl::string_view full_method);

@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "server/metrics/read_at_scrape.h"
 
 namespace tessera {
 namespace {
@@ -75,13 +76,7 @@ std::optional<double> OpenFds(const std::string& fd_dir) {
 void Add(std::vector<prometheus::MetricFamily>& out, const char* name, const char* help,
          prometheus::MetricType type, std::optional<double> value) {
   if (!value.has_value()) return;
-  prometheus::ClientMetric metric;
-  if (type == prometheus::MetricType::Counter) {
-    metric.counter.value = *value;
-  } else {
-    metric.gauge.value = *value;
-  }
-  out.push_back({name, help, type, {metric}});
+  out.push_back({name, help, type, {MetricSample(type, {}, *value)}});
 }
 
 }  // namespace

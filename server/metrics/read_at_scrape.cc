@@ -1,8 +1,18 @@
 #include "server/metrics/read_at_scrape.h"
 
-#include <prometheus/client_metric.h>
-
 namespace tessera {
+
+prometheus::ClientMetric MetricSample(prometheus::MetricType type, const prometheus::Labels& labels,
+                                      double value) {
+  prometheus::ClientMetric metric;
+  for (const auto& [label, label_value] : labels) metric.label.push_back({label, label_value});
+  if (type == prometheus::MetricType::Counter) {
+    metric.counter.value = value;
+  } else {
+    metric.gauge.value = value;
+  }
+  return metric;
+}
 
 void ReadAtScrape::AddGauge(std::string name, std::string help, Reader read) {
   entries_.push_back(
@@ -20,14 +30,7 @@ std::vector<prometheus::MetricFamily> ReadAtScrape::Collect() const {
   for (const Entry& e : entries_) {
     prometheus::MetricFamily family{e.name, e.help, e.type, {}};
     for (const auto& [labels, value] : e.read()) {
-      prometheus::ClientMetric metric;
-      for (const auto& [label, label_value] : labels) metric.label.push_back({label, label_value});
-      if (e.type == prometheus::MetricType::Counter) {
-        metric.counter.value = value;
-      } else {
-        metric.gauge.value = value;
-      }
-      family.metric.push_back(std::move(metric));
+      family.metric.push_back(MetricSample(e.type, labels, value));
     }
     families.push_back(std::move(family));
   }

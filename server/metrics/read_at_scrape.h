@@ -11,6 +11,7 @@
 #ifndef TESSERA_SERVER_METRICS_READ_AT_SCRAPE_H_
 #define TESSERA_SERVER_METRICS_READ_AT_SCRAPE_H_
 
+#include <prometheus/client_metric.h>
 #include <prometheus/collectable.h>
 #include <prometheus/labels.h>
 #include <prometheus/metric_family.h>
@@ -24,6 +25,10 @@ namespace tessera {
 
 // The samples of one family: each label set and its value.
 using Samples = std::vector<std::pair<prometheus::Labels, double>>;
+
+// One sample of a counter or gauge family, as a Collectable hands it to the serializer.
+prometheus::ClientMetric MetricSample(prometheus::MetricType type, const prometheus::Labels& labels,
+                                      double value);
 
 class ReadAtScrape : public prometheus::Collectable {
  public:
