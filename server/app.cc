@@ -5,7 +5,6 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
-#include <httplib.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
@@ -26,6 +25,11 @@
 #include "server/grpc/rpc_metrics.h"
 #include "server/grpc/token_service.h"
 #include "server/grpc/unreadable_request.h"
+#include "server/http/http_metrics.h"
+#include "server/http/oauth_edge.h"
+#include "server/http/oauth_endpoints.h"
+#include "server/http/side_port.h"
+#include "server/http/tls_material.h"
 #include "server/metrics/exposition.h"
 #include "server/metrics/latency_buckets.h"
 #include "server/metrics/process_metrics.h"
@@ -52,16 +56,6 @@ namespace {
 
 constexpr int kMaxMessageBytes = 256 * 1024;
 
-// Splits "host:port" / "[v6]:port"; the config has already checked the shape.
-void SplitHostPort(const std::string& addr, std::string* host, int* port) {
-  size_t colon = addr.rfind(':');
-  *host = addr.substr(0, colon);
-  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
-    *host = host->substr(1, host->size() - 2);
-  }
-  (void)absl::SimpleAtoi(addr.substr(colon + 1), port);
-}
-
 }  // namespace
 
 ServerApp::ServerApp(Config config, const Clock& clock)
@@ -86,6 +80,7 @@ absl::Status ServerApp::Start() {
   Log(LogLevel::kInfo, "serving",
       {{"grpc_port", std::to_string(grpc_port_)},
        {"http_port", std::to_string(http_port_)},
+       {"oauth_port", std::to_string(oauth_port_)},
        {"signing_alg", std::string(SigningAlgName(config_.signing_alg))}});
   return absl::OkStatus();
 }
@@ -321,38 +316,71 @@ std::string ServerApp::MetricsText() const {
 }
 
 absl::Status ServerApp::StartHttp() {
-  http_server_ = std::make_unique<httplib::Server>();
-  http_server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("ok\n", "text/plain");
-  });
-  http_server_->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
-    bool ready = health_->serving();
-    res.status = ready ? 200 : 503;
-    res.set_content(
-        ready ? "ready\n" : "not ready: database unreachable or change feed resyncing\n",
-        "text/plain");
-  });
-  http_server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(MetricsText(), kMetricsContentType);
-  });
-  http_server_->Get("/.well-known/jwks.json",
-                    [this](const httplib::Request&, httplib::Response& res) {
-                      res.set_header("Cache-Control", "public, max-age=60");
-                      res.set_content(key_manager_->JwksJson(), "application/json");
-                    });
-  std::string host;
-  int port = 0;
-  SplitHostPort(config_.http_listen, &host, &port);
-  if (port == 0) {
-    http_port_ = http_server_->bind_to_any_port(host.c_str());
+  std::vector<std::string> handlers = HttpHandlerNames();
+  for (const ExtraRoute& r : extra_routes_) handlers.push_back(r.name);
+  http_metrics_ = std::make_unique<HttpMetrics>(*registry_, handlers);
+  // Probes and scrapes arrive every few seconds: their lines are debug, not info.
+  side_server_ = std::make_unique<HttpServer>(
+      HttpServerOptions{
+          .name = "side", .listen = config_.http_listen, .log_level = LogLevel::kDebug},
+      *http_metrics_);
+  AddSidePortRoutes(*side_server_, {.ready = [this] { return health_->serving(); },
+                                    .metrics = [this] { return MetricsText(); },
+                                    .jwks = [this] { return key_manager_->JwksJson(); }});
+  auto side = side_server_->Start("http_listen");
+  if (!side.ok()) return side.status();
+  http_port_ = *side;
+  return StartOAuth();
+}
+
+absl::Status ServerApp::StartOAuth() {
+  if (config_.oauth_listen.empty()) return absl::OkStatus();
+  if (!config_.oauth_served()) {
+    Log(LogLevel::kWarning, "oauth_not_served",
+        {{"reason",
+          "no tls_cert and oauth_plaintext is false: the OAuth port carries passwords "
+          "and secrets"}});
+    return absl::OkStatus();
+  }
+  bool tls = !config_.tls_cert.empty();
+  if (tls) {
+    auto material = TlsMaterial::Load({.cert = config_.tls_cert,
+                                       .key = config_.tls_key,
+                                       .client_ca = config_.tls_client_ca,
+                                       .reload = config_.tls_reload_interval});
+    if (!material.ok()) return material.status();
+    oauth_tls_ = *std::move(material);
+  }
+  oauth_edge_ = std::make_unique<OAuthEdge>(*service_metrics_,
+                                            /*mutual_tls=*/!config_.tls_client_ca.empty());
+  oauth_ = std::make_unique<OAuthEndpoints>(
+      *oauth_edge_, *sessions_, *introspection_, *revocation_, *checks_, *key_manager_,
+      OAuthOptions{
+          .issuer = config_.issuer,
+          .client_certificates = config_.introspect_auth == Config::IntrospectAuth::kMtls});
+  oauth_server_ = std::make_unique<HttpServer>(HttpServerOptions{.name = "oauth",
+                                                                 .listen = config_.oauth_listen,
+                                                                 .threads = config_.http_threads,
+                                                                 .tls = oauth_tls_.get()},
+                                               *http_metrics_);
+  oauth_->Register(*oauth_server_);
+  for (ExtraRoute& r : extra_routes_) {
+    oauth_server_->Handle(r.method, r.path, r.name, std::move(r.handler));
+  }
+  auto port = oauth_server_->Start("oauth_listen");
+  if (!port.ok()) return port.status();
+  oauth_port_ = *port;
+  if (tls) {
+    Log(LogLevel::kInfo, "oauth_serving",
+        {{"port", std::to_string(oauth_port_)}, {"transport", "https"}});
   } else {
-    http_port_ = http_server_->bind_to_port(host.c_str(), port) ? port : -1;
+    Log(LogLevel::kWarning, "oauth_serving",
+        {{"port", std::to_string(oauth_port_)},
+         {"transport", "plaintext"},
+         {"warning",
+          "oauth_plaintext: passwords, secrets and tokens cross the network "
+          "unencrypted; for local development only"}});
   }
-  if (http_port_ <= 0) {
-    return absl::UnavailableError(
-        absl::StrCat("config: --http_listen: cannot listen on ", config_.http_listen));
-  }
-  http_thread_ = std::thread([this] { http_server_->listen_after_bind(); });
   return absl::OkStatus();
 }
 
@@ -401,6 +429,8 @@ void ServerApp::Shutdown(absl::Duration grace) {
   shut_down_ = true;
   if (!stopping_.HasBeenNotified()) stopping_.Notify();
   if (health_) health_->Shutdown();
+  // Both faces stop taking calls, then let the ones in flight finish.
+  if (oauth_server_) oauth_server_->Stop();
   if (grpc_server_) {
     grpc_server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
     grpc_server_->Wait();
@@ -409,8 +439,7 @@ void ServerApp::Shutdown(absl::Duration grace) {
   if (health_thread_.joinable()) health_thread_.join();
   if (maintenance_thread_.joinable()) maintenance_thread_.join();
   if (key_usage_) FlushKeyUsage();  // the last uses, once nothing else flushes
-  if (http_server_) http_server_->stop();
-  if (http_thread_.joinable()) http_thread_.join();
+  if (side_server_) side_server_->Stop();
   Log(LogLevel::kInfo, "stopped");
 }
 

@@ -13,15 +13,13 @@
 #include "core/clock.h"
 #include "core/sync.h"
 #include "server/config.h"
+#include "server/http/http_server.h"
 
 namespace grpc {
 class Server;
 class ServerCredentials;
 class Service;
 }  // namespace grpc
-namespace httplib {
-class Server;
-}
 namespace prometheus {
 class Registry;
 }
@@ -57,6 +55,10 @@ class ServiceMetrics;
 class RotationLogic;
 class PgChangeFeed;
 class SnapshotStore;
+class HttpMetrics;
+class OAuthEdge;
+class OAuthEndpoints;
+class TlsMaterial;
 
 class ServerApp {
  public:
@@ -71,11 +73,18 @@ class ServerApp {
   // Serves `service` too, on the same gRPC server (the benchmark's echo baseline). Before Start;
   // the service must outlive the app.
   void AddService(grpc::Service* service) { extra_services_.push_back(service); }
+  // Serves `handler` on the OAuth port too (the benchmark's HTTP echo baseline). Before Start.
+  void AddOAuthRoute(std::string method, std::string path, std::string name, HttpHandler handler) {
+    extra_routes_.push_back(
+        {std::move(method), std::move(path), std::move(name), std::move(handler)});
+  }
   // Stops accepting calls, gives in-flight ones `grace` to finish, then stops everything.
   void Shutdown(absl::Duration grace);
 
   int grpc_port() const { return grpc_port_; }
   int http_port() const { return http_port_; }
+  // 0 when the OAuth port is not served (no TLS and no oauth_plaintext, or no oauth_listen).
+  int oauth_port() const { return oauth_port_; }
   PgPool& pool() { return *pool_; }
   AuthSnapshot& snapshot() { return *snapshot_; }
   const PgChangeFeed& change_feed() const { return *feed_; }
@@ -103,7 +112,9 @@ class ServerApp {
   void MaintenanceLoop();
   // Writes the API keys' last_used_at times noted since the last flush.
   void FlushKeyUsage();
+  // The side port, then the OAuth port when it is served.
   absl::Status StartHttp();
+  absl::Status StartOAuth();
   // Registers what /metrics shows (the RPC and service counters register themselves).
   void RegisterMetrics();
   // The gauges read at each scrape: the replica's state, pools and snapshot.
@@ -146,8 +157,17 @@ class ServerApp {
   std::unique_ptr<AdminServiceImpl> admin_service_;
   std::unique_ptr<HealthService> health_;
   std::unique_ptr<grpc::Server> grpc_server_;
-  std::unique_ptr<httplib::Server> http_server_;
-  std::thread http_thread_;
+  std::unique_ptr<HttpMetrics> http_metrics_;
+  std::unique_ptr<HttpServer> side_server_;
+  std::unique_ptr<TlsMaterial> oauth_tls_;
+  std::unique_ptr<OAuthEdge> oauth_edge_;
+  std::unique_ptr<OAuthEndpoints> oauth_;
+  std::unique_ptr<HttpServer> oauth_server_;
+  struct ExtraRoute {
+    std::string method, path, name;
+    HttpHandler handler;
+  };
+  std::vector<ExtraRoute> extra_routes_;
   std::thread health_thread_;
   std::thread maintenance_thread_;
   Notification stopping_;
@@ -155,6 +175,7 @@ class ServerApp {
   std::vector<grpc::Service*> extra_services_;
   int grpc_port_ = 0;
   int http_port_ = 0;
+  int oauth_port_ = 0;
 };
 
 }  // namespace tessera

@@ -120,7 +120,17 @@ const std::vector<SettingSpec>& SettingSpecs() {
        "gRPC listen address (port 0 = any)"},
       {"http_listen", "TESSERA_HTTP_LISTEN", "127.0.0.1:9464",
        "HTTP side port: /healthz, /readyz, /metrics, /.well-known/jwks.json"},
-      {"issuer", "TESSERA_ISSUER", "tessera", "`iss` of access tokens, checked on verification"},
+      {"oauth_listen", "TESSERA_OAUTH_LISTEN", "127.0.0.1:8443",
+       "OAuth 2.0 port (HTTPS with tls_cert): /oauth2/token, /oauth2/introspect, /oauth2/revoke, "
+       "metadata; empty = not served"},
+      {"oauth_plaintext", "TESSERA_OAUTH_PLAINTEXT", "false",
+       "true: serve the OAuth port without TLS when tls_cert is unset (local development only)"},
+      {"http_threads", "TESSERA_HTTP_THREADS", "64",
+       "connections the OAuth port serves at once (one thread each)", 1, 4096,
+       [](Config& c, int64_t v) { c.http_threads = static_cast<int>(v); }},
+      {"issuer", "TESSERA_ISSUER", "tessera",
+       "`iss` of access tokens, checked on verification; with the OAuth port, its public URL "
+       "(https with TLS)"},
       {"access_token_ttl", "TESSERA_ACCESS_TOKEN_TTL", "900", "access token lifetime, seconds", 10,
        86400, [](Config& c, int64_t v) { c.access_token_ttl = absl::Seconds(v); }},
       {"refresh_token_ttl", "TESSERA_REFRESH_TOKEN_TTL", "2592000",
@@ -281,6 +291,15 @@ absl::StatusOr<Config> BuildConfig(const SettingFlags& flags,
   c.http_listen = v.Get(Spec("http_listen"));
   c.issuer = v.Get(Spec("issuer"));
   if (c.issuer.empty() || c.issuer.size() > 256) return Bad(Spec("issuer"), "1 to 256 characters");
+  c.oauth_listen = v.Get(Spec("oauth_listen"));
+  if (!c.oauth_listen.empty()) {
+    if (auto s = CheckListen(v, "oauth_listen"); !s.ok()) return s;
+  }
+  std::string plaintext = v.Get(Spec("oauth_plaintext"));
+  if (plaintext != "true" && plaintext != "false") {
+    return Bad(Spec("oauth_plaintext"), "true or false");
+  }
+  c.oauth_plaintext = plaintext == "true";
 
   c.api_key_prefix = v.Get(Spec("api_key_prefix"));
   c.service_token_prefix = v.Get(Spec("service_token_prefix"));
@@ -305,6 +324,18 @@ absl::StatusOr<Config> BuildConfig(const SettingFlags& flags,
   }
   if (!c.tls_client_ca.empty() && c.tls_cert.empty()) {
     return Bad(Spec("tls_client_ca"), "needs tls_cert and tls_key (mutual TLS is TLS first)");
+  }
+  // The OAuth metadata names its endpoints by the issuer's URL; over TLS it must be https.
+  if (c.oauth_served()) {
+    bool https = absl::StartsWith(c.issuer, "https://");
+    if (!c.tls_cert.empty() && !https) {
+      return Bad(Spec("issuer"),
+                 "must be an https:// URL, the OAuth port's public address (it serves HTTPS); "
+                 "--oauth_listen= turns that port off");
+    }
+    if (!https && !absl::StartsWith(c.issuer, "http://")) {
+      return Bad(Spec("issuer"), "must be an http(s):// URL: the OAuth port's metadata names it");
+    }
   }
   std::string introspect_auth = v.Get(Spec("introspect_auth"));
   if (introspect_auth == "mtls") {

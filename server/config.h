@@ -54,6 +54,13 @@ struct Config {
   std::string database_url;
   std::string grpc_listen;
   std::string http_listen;
+  // The OAuth 2.0 port: HTTPS with tls_cert; without, plaintext only if oauth_plaintext says so.
+  std::string oauth_listen;  // empty: not served
+  bool oauth_plaintext{};
+  int http_threads{};
+  bool oauth_served() const {
+    return !oauth_listen.empty() && (!tls_cert.empty() || oauth_plaintext);
+  }
   std::string issuer;
   absl::Duration access_token_ttl;
   absl::Duration refresh_token_ttl;

@@ -221,12 +221,14 @@ absl::StatusOr<IssuedTokens> SessionLogic::LoginWithPassword(const PasswordLogin
 }
 
 absl::StatusOr<IssuedTokens> SessionLogic::Refresh(absl::string_view refresh_token,
-                                                   const CallContext& call) {
+                                                   const CallContext& call,
+                                                   const std::vector<std::string>& scopes) {
   auto invalid = [](bool reused = false) {
     return MarkRefused(absl::UnauthenticatedError("invalid refresh token"),
                        RefusalReason::kInvalidRefreshToken, reused);
   };
   if (!IsRefreshTokenFormat(refresh_token)) return invalid();
+  if (auto s = ParseScopes("scopes", scopes); !s.ok()) return s.status();
   // The child is derived from the parent under the pepper, so a retry of the parent yields the
   // same child without the child ever being stored in plaintext.
   std::string child = absl::StrCat("rt_", digester_.Digest(absl::StrCat("child:", refresh_token)));
@@ -255,9 +257,10 @@ absl::StatusOr<IssuedTokens> SessionLogic::Refresh(absl::string_view refresh_tok
   // answers with the same token (same jti, iat and exp).
   std::string jti = result->child_id;
   jti.erase(std::remove(jti.begin(), jti.end(), '-'), jti.end());
-  auto access =
-      MintAccessToken(result->org_id, result->account_id, result->account_id, result->scopes,
-                      result->audience, result->child_created_at, jti, result->family_id);
+  auto narrowed = NarrowScopes(result->scopes, scopes);
+  if (!narrowed.ok()) return narrowed.status();
+  auto access = MintAccessToken(result->org_id, result->account_id, result->account_id, *narrowed,
+                                result->audience, result->child_created_at, jti, result->family_id);
   if (!access.ok()) return access.status();
   IssuedTokens out;
   out.grant = IssueGrant::kRefresh;
@@ -265,7 +268,7 @@ absl::StatusOr<IssuedTokens> SessionLogic::Refresh(absl::string_view refresh_tok
   out.expires_in = std::max<int64_t>(
       0, absl::ToInt64Seconds(result->child_created_at + options_.access_token_ttl - now));
   out.refresh_token = std::move(child);
-  out.scopes = result->scopes;
+  out.scopes = *std::move(narrowed);
   out.org = std::move(result->org);
   out.account = std::move(result->account);
   return out;

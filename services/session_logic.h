@@ -87,7 +87,11 @@ class SessionLogic {
 
   // Spends `refresh_token` for a new pair (one-time use, grace-window replay, reuse detection:
   // see RefreshTokenStore::Rotate). Every refusal is UNAUTHENTICATED "invalid refresh token".
-  absl::StatusOr<IssuedTokens> Refresh(absl::string_view refresh_token, const CallContext& call);
+  // `scopes` (OAuth's refresh with `scope`) narrows the new access token only; the family keeps
+  // its scopes. A scope the family does not hold is INVALID_ARGUMENT "scopes: ...", found once
+  // the token is spent: a retry within the grace window gets the same child.
+  absl::StatusOr<IssuedTokens> Refresh(absl::string_view refresh_token, const CallContext& call,
+                                       const std::vector<std::string>& scopes = {});
 
   const TokenOptions& options() const { return options_; }
 

@@ -1,5 +1,4 @@
-// Request IDs: every answer carries one (`x-request-id` initial metadata) and so does its log
-// line. The caller's own is kept when it is safe to log and echo; otherwise a new one is made.
+// The request ID of a gRPC call, from its `x-request-id` metadata (server/request_id.h).
 #ifndef TESSERA_SERVER_GRPC_REQUEST_ID_H_
 #define TESSERA_SERVER_GRPC_REQUEST_ID_H_
 

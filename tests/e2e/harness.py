@@ -1,11 +1,13 @@
 """Shared pieces of the e2e tests: an embedded PostgreSQL cluster (scripts/pg, on a Unix socket)
 and `tessera serve` processes on loopback ports the kernel picks, each logging to a file."""
 import argparse
+import importlib
 import json
 import os
 import secrets
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -21,6 +23,41 @@ def parse_args():
     args.binary = os.path.abspath(args.binary)
     args.source = os.path.abspath(args.source)
     return args, rest
+
+
+def openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_ca(d, name):
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", f"{name}.key", "-out", f"{name}.crt", "-days", "2", "-subj", f"/CN={name}",
+            cwd=d)
+
+
+def make_leaf(d, ca, name, out_dir=None, server=True):
+    """A certificate for `name` signed by `ca`; a server one is valid for 127.0.0.1."""
+    out = out_dir or d
+    ext = os.path.join(out, f"{name}.ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n" if server
+                else "extendedKeyUsage=clientAuth\n")
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", os.path.join(out, "tls.key" if server else f"{name}.key"),
+            "-out", os.path.join(out, f"{name}.csr"), "-subj", f"/CN={name}", cwd=d)
+    openssl("x509", "-req", "-in", os.path.join(out, f"{name}.csr"), "-CA", f"{ca}.crt",
+            "-CAkey", f"{ca}.key", "-CAcreateserial", "-days", "2", "-extfile", ext,
+            "-out", os.path.join(out, "tls.crt" if server else f"{name}.crt"), cwd=d)
+
+
+def load_protos(source, out_dir):
+    """Generates the Python message classes with Debian's protoc and imports them."""
+    protos = ["tessera/v1/common.proto", "tessera/v1/token.proto", "tessera/v1/admin.proto"]
+    subprocess.run(["protoc", "-I", os.path.join(source, "proto"), f"--python_out={out_dir}",
+                    *protos], check=True)
+    sys.path.insert(0, out_dir)
+    return (importlib.import_module("tessera.v1.token_pb2"),
+            importlib.import_module("tessera.v1.admin_pb2"))
 
 
 class Postgres:
@@ -57,13 +94,15 @@ class Server:
     def __init__(self, binary, pg, log_dir, env=None, name="server"):
         self.binary = binary
         self.name = name
-        self.grpc_port = self.http_port = None  # known once started: the kernel picks them
+        # Known once started: the kernel picks them (oauth_port is 0 when it is not served).
+        self.grpc_port = self.http_port = self.oauth_port = None
         self.env = dict(os.environ,
                         TESSERA_DATABASE_URL=pg.url,
                         TESSERA_KEY_ENCRYPTION_KEY=secrets.token_hex(32),
                         TESSERA_PEPPER=secrets.token_hex(32),
                         TESSERA_GRPC_LISTEN="127.0.0.1:0",
                         TESSERA_HTTP_LISTEN="127.0.0.1:0",
+                        TESSERA_OAUTH_LISTEN="127.0.0.1:0",
                         TESSERA_HEALTH_INTERVAL="1")
         self.env.update(env or {})
         self.log_path = os.path.join(log_dir, f"{name}.log")
@@ -91,6 +130,7 @@ class Server:
             serving = self._serving_line(offset)
             if serving:
                 self.grpc_port, self.http_port = int(serving["grpc_port"]), int(serving["http_port"])
+                self.oauth_port = int(serving.get("oauth_port", 0))
                 urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/healthz", timeout=5)
                 return
             time.sleep(0.05)

@@ -8,7 +8,6 @@ reporting NOT_SERVING; after PostgreSQL restarts, both recover and changes propa
 
 Run by ctest; by hand: /usr/bin/python3 tests/e2e/replicas_test.py --binary build/server/tessera --source .
 """
-import importlib
 import json
 import os
 import secrets
@@ -22,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 
-from harness import Postgres, Server, parse_args
+from harness import Postgres, Server, load_protos, parse_args
 
 ARGS = None
 # Only a safety net against a feed that never delivers; the figure is printed and bounded in the
@@ -31,16 +30,6 @@ ARRIVAL_TIMEOUT = 30.0
 # Recovery after a PostgreSQL restart: the feed's reconnect backoff (at most 2 s) plus a health
 # interval (1 s here), with slack for a loaded CI machine.
 RECOVERY_BOUND = 20.0
-
-
-def load_protos(source, out_dir):
-    """Generates the Python message classes with Debian's protoc and imports them."""
-    protos = ["tessera/v1/common.proto", "tessera/v1/token.proto", "tessera/v1/admin.proto"]
-    subprocess.run(["protoc", "-I", os.path.join(source, "proto"), f"--python_out={out_dir}",
-                    *protos], check=True)
-    sys.path.insert(0, out_dir)
-    return (importlib.import_module("tessera.v1.token_pb2"),
-            importlib.import_module("tessera.v1.admin_pb2"))
 
 
 class Client:

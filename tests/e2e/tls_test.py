@@ -18,36 +18,11 @@ import unittest
 import urllib.error
 import urllib.request
 
-from harness import Postgres, Server, parse_args
+from harness import Postgres, Server, make_ca, make_leaf, parse_args
 
 ARGS = None
 # The servers here re-read their TLS files every second; a rotation must show within this.
 ROTATION_BOUND = 15.0
-
-
-def openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
-def make_ca(d, name):
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", f"{name}.key", "-out", f"{name}.crt", "-days", "2", "-subj", f"/CN={name}",
-            cwd=d)
-
-
-def make_leaf(d, ca, name, out_dir=None, server=True):
-    """A certificate for `name` signed by `ca`; a server one is valid for 127.0.0.1."""
-    out = out_dir or d
-    ext = os.path.join(out, f"{name}.ext")
-    with open(ext, "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n" if server
-                else "extendedKeyUsage=clientAuth\n")
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", os.path.join(out, "tls.key" if server else f"{name}.key"),
-            "-out", os.path.join(out, f"{name}.csr"), "-subj", f"/CN={name}", cwd=d)
-    openssl("x509", "-req", "-in", os.path.join(out, f"{name}.csr"), "-CA", f"{ca}.crt",
-            "-CAkey", f"{ca}.key", "-CAcreateserial", "-days", "2", "-extfile", ext,
-            "-out", os.path.join(out, "tls.crt" if server else f"{name}.crt"), cwd=d)
 
 
 class Tls(unittest.TestCase):
@@ -72,7 +47,9 @@ class Tls(unittest.TestCase):
                   "TESSERA_PEPPER": secrets.token_hex(32),
                   "TESSERA_TLS_CERT": os.path.join(d, "live", "tls.crt"),
                   "TESSERA_TLS_KEY": os.path.join(d, "live", "tls.key"),
-                  "TESSERA_TLS_RELOAD_INTERVAL": "1"}
+                  "TESSERA_TLS_RELOAD_INTERVAL": "1",
+                  # With TLS the OAuth port is served too, and names its issuer's URL.
+                  "TESSERA_ISSUER": "https://tessera.test"}
         cls.tls = Server(ARGS.binary, cls.pg, cls.pg.tmp, shared, name="tls")
         cls.mtls = Server(ARGS.binary, cls.pg, cls.pg.tmp,
                           dict(shared, TESSERA_TLS_CLIENT_CA=os.path.join(d, "client-ca.crt"),
