@@ -352,7 +352,8 @@ absl::Status ServerApp::StartOAuth() {
     oauth_tls_ = *std::move(material);
   }
   oauth_edge_ = std::make_unique<OAuthEdge>(*service_metrics_,
-                                            /*mutual_tls=*/!config_.tls_client_ca.empty());
+                                            /*mutual_tls=*/!config_.tls_client_ca.empty(),
+                                            config_.service_token_prefix);
   oauth_ = std::make_unique<OAuthEndpoints>(
       *oauth_edge_, *sessions_, *introspection_, *revocation_, *checks_, *key_manager_,
       OAuthOptions{

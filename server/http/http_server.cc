@@ -140,6 +140,14 @@ absl::StatusOr<int> HttpServer::Start(const std::string& setting) {
                            : std::nullopt);
     current.note.peer = PeerOf(req);
     res.set_header("X-Request-Id", current.note.request_id);
+    // Framing a proxy in front could read otherwise than cpp-httplib does (request smuggling):
+    // refused, and the connection closed (RFC 9112 §6.3).
+    if (req.get_header_value_count("Content-Length") > 1 ||
+        (req.has_header("Content-Length") && req.has_header("Transfer-Encoding"))) {
+      res.set_header("Connection", "close");
+      SetJsonError(res, 400, "invalid_request", "ambiguous message framing");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     return httplib::Server::HandlerResponse::Unhandled;
   });
   size_t max_body = options_.max_body;

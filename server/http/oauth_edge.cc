@@ -5,9 +5,11 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/credentials.h"
 #include "core/log.h"
 #include "server/http/tls_material.h"
 #include "services/login_guard.h"
+#include "services/refusal.h"
 
 namespace tessera {
 namespace {
@@ -49,7 +51,7 @@ absl::StatusOr<FormBody> OAuthEdge::ReadForm(const httplib::Request& req) {
 }
 
 absl::StatusOr<std::optional<ClientCredentials>> OAuthEdge::Client(const CallContext& call,
-                                                                   const FormBody& form) {
+                                                                   const FormBody& form) const {
   std::optional<ClientCredentials> basic;
   if (call.authorization) {
     auto parsed = ParseBasicAuthorization(*call.authorization);
@@ -57,17 +59,27 @@ absl::StatusOr<std::optional<ClientCredentials>> OAuthEdge::Client(const CallCon
     basic = *std::move(parsed);
   }
   bool in_body = form.Has("client_secret");
+  if (call.authorization && !basic && in_body) {
+    return absl::InvalidArgumentError(
+        "client authentication: an Authorization header and a client_secret; send one");
+  }
+  std::optional<ClientCredentials> client;
   if (basic) {
     // RFC 6749 §2.3: one method per request; a client_id beside Basic may only repeat it.
     if (in_body || (form.Has("client_id") && form.Get("client_id") != basic->id)) {
       return absl::InvalidArgumentError(
           "client authentication: use one method, client_secret_basic or client_secret_post");
     }
-    return basic;
+    client = std::move(basic);
+  } else if (in_body) {
+    if (!form.Has("client_id")) return absl::InvalidArgumentError("client_id: required");
+    client = ClientCredentials{.id = form.Get("client_id"), .secret = form.Get("client_secret")};
   }
-  if (!in_body) return std::nullopt;
-  if (!form.Has("client_id")) return absl::InvalidArgumentError("client_id: required");
-  return ClientCredentials{.id = form.Get("client_id"), .secret = form.Get("client_secret")};
+  if (client && ApiKeyPrefix(client->id) != service_token_prefix_) {
+    return MarkRefused(absl::UnauthenticatedError("invalid client: a client is a service token"),
+                       RefusalReason::kInvalidCredentials);
+  }
+  return client;
 }
 
 void OAuthEdge::AuthenticateAs(const ClientCredentials& client, CallContext& call) {

@@ -26,8 +26,11 @@ namespace tessera {
 class OAuthEdge {
  public:
   // `mutual_tls`: the port verifies client certificates, so the edge reads what TLS verified.
-  OAuthEdge(ServiceMetrics& metrics, bool mutual_tls)
-      : metrics_(metrics), mutual_tls_(mutual_tls) {}
+  // `service_token_prefix`: what a client_id must start with (a client is a service token).
+  OAuthEdge(ServiceMetrics& metrics, bool mutual_tls, std::string service_token_prefix)
+      : metrics_(metrics),
+        mutual_tls_(mutual_tls),
+        service_token_prefix_(std::move(service_token_prefix)) {}
 
   // Whose credential a failure is about, which decides its OAuth error.
   enum class Party {
@@ -40,9 +43,12 @@ class OAuthEdge {
   // The body, or INVALID_ARGUMENT for a wrong content type or a malformed or repeated parameter.
   static absl::StatusOr<FormBody> ReadForm(const httplib::Request& req);
   // The client's credentials: from the Basic `Authorization` header or the body's client_id and
-  // client_secret; nullopt when neither; INVALID_ARGUMENT when both, or malformed.
-  static absl::StatusOr<std::optional<ClientCredentials>> Client(const CallContext& call,
-                                                                 const FormBody& form);
+  // client_secret; nullopt when neither. INVALID_ARGUMENT when malformed or when the request
+  // carries two methods (an Authorization header of any scheme beside a client_secret);
+  // UNAUTHENTICATED when the client_id is no service token (a user's token or an access token
+  // is no client, even though it could be sent as a bearer).
+  absl::StatusOr<std::optional<ClientCredentials>> Client(const CallContext& call,
+                                                          const FormBody& form) const;
   // The call as the logic sees it when `client` authenticates the caller: its service token as
   // the bearer credential, its secret beside it (as `x-api-secret` travels on gRPC).
   static void AuthenticateAs(const ClientCredentials& client, CallContext& call);
@@ -57,6 +63,7 @@ class OAuthEdge {
  private:
   ServiceMetrics& metrics_;
   const bool mutual_tls_;
+  const std::string service_token_prefix_;
 };
 
 }  // namespace tessera

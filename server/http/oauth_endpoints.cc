@@ -67,7 +67,9 @@ std::string OAuthEndpoints::MetadataJson() const {
       {"jwks_uri", base + "/.well-known/jwks.json"},
       {"grant_types_supported", {"client_credentials", "password", "refresh_token"}},
       {"response_types_supported", json::array()},
-      {"token_endpoint_auth_methods_supported", {"client_secret_basic", "client_secret_post"}},
+      // "none": the password and refresh_token grants need no client (as on gRPC).
+      {"token_endpoint_auth_methods_supported",
+       {"client_secret_basic", "client_secret_post", "none"}},
       {"introspection_endpoint_auth_methods_supported", caller_methods},
       {"revocation_endpoint_auth_methods_supported", {"client_secret_basic", "client_secret_post"}},
   };
@@ -110,10 +112,19 @@ void OAuthEndpoints::Token(const httplib::Request& req, httplib::Response& res, 
   std::string audience = form->Has("audience") ? form->Get("audience") : form->Get("resource");
   absl::StatusOr<IssuedTokens> issued;
   Party party = Party::kGrant;
+  // A client is needed only for client_credentials; whoever sends credentials on another grant
+  // is told when they are wrong (RFC 6749 §3.2.1), never ignored.
+  auto client = edge_.Client(call, *form);
+  if (!client.ok()) return edge_.Fail(res, call, client.status(), Party::kClient);
+  if (client->has_value() && grant != "client_credentials") {
+    CallContext as_client = call;
+    OAuthEdge::AuthenticateAs(**client, as_client);
+    if (auto c = checks_.AuthenticateCaller(as_client); !c.ok()) {
+      return edge_.Fail(res, call, c.status(), Party::kClient);
+    }
+  }
   if (grant == "client_credentials") {
     party = Party::kClient;
-    auto client = OAuthEdge::Client(call, *form);
-    if (!client.ok()) return edge_.Fail(res, call, client.status(), Party::kGrant);
     if (!client->has_value()) {
       return edge_.Fail(res, call,
                         absl::UnauthenticatedError("client authentication required: the service "
@@ -148,7 +159,6 @@ void OAuthEndpoints::Token(const httplib::Request& req, httplib::Response& res, 
     }
     issued = sessions_.Refresh(form->Get("refresh_token"), call, form->GetList("scope"));
   } else {
-    res.set_header("Cache-Control", "no-store");
     return SetJsonError(res, 400, "unsupported_grant_type",
                         "grant_type: one of client_credentials, password, refresh_token");
   }
@@ -170,7 +180,7 @@ void OAuthEndpoints::Introspect(const httplib::Request& req, httplib::Response& 
   auto form = OAuthEdge::ReadForm(req);
   if (!form.ok()) return edge_.Fail(res, call, form.status(), Party::kCaller);
   if (!form->Has("token")) return edge_.Fail(res, call, Required("token"), Party::kCaller);
-  auto client = OAuthEdge::Client(call, *form);
+  auto client = edge_.Client(call, *form);
   if (!client.ok()) return edge_.Fail(res, call, client.status(), Party::kCaller);
   if (client->has_value()) OAuthEdge::AuthenticateAs(**client, call);
   auto caller = introspection_.Caller(call);
@@ -189,12 +199,13 @@ void OAuthEndpoints::Introspect(const httplib::Request& req, httplib::Response& 
                {"scope", absl::StrJoin(c.scopes, " ")},
                {"client_id", c.client_id},
                {"token_type", result->token_type},
-               {"exp", c.exp},
-               {"iat", c.iat},
                {"sub", c.sub},
                {"iss", c.iss},
                {"org_id", c.org_id}};
   if (!result->username.empty()) body["username"] = result->username;
+  // An API key that never expires has no exp: 0 would read as 1970 to a resource server.
+  if (c.exp != 0) body["exp"] = c.exp;
+  if (c.iat != 0) body["iat"] = c.iat;
   if (c.nbf != 0) body["nbf"] = c.nbf;
   if (!c.jti.empty()) body["jti"] = c.jti;
   if (c.aud.size() == 1) body["aud"] = c.aud[0];
@@ -207,7 +218,7 @@ void OAuthEndpoints::Revoke(const httplib::Request& req, httplib::Response& res,
   auto form = OAuthEdge::ReadForm(req);
   if (!form.ok()) return edge_.Fail(res, call, form.status(), Party::kCaller);
   if (!form->Has("token")) return edge_.Fail(res, call, Required("token"), Party::kCaller);
-  auto client = OAuthEdge::Client(call, *form);
+  auto client = edge_.Client(call, *form);
   if (!client.ok()) return edge_.Fail(res, call, client.status(), Party::kCaller);
   if (client->has_value()) OAuthEdge::AuthenticateAs(**client, call);
   auto caller = checks_.AuthenticateCaller(call);

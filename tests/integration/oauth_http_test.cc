@@ -159,6 +159,33 @@ TEST_F(OAuthHttpTest, NoOAuthCallGrantsMoreThanItsCallerHolds) {
   EXPECT_EQ(as_client.status, 401);
   EXPECT_EQ(as_client.body["error"], "invalid_client");
   EXPECT_EQ(as_client.www_authenticate, "Basic realm=\"tessera\"");
+  // Nor is an access token, even with a secret beside it.
+  Answer token_as_client = Post(
+      "/oauth2/introspect", {{"token", narrow.body["access_token"]}},
+      "Basic " + absl::Base64Escape(narrow.body["access_token"].get<std::string>() + ":anything"));
+  EXPECT_EQ(token_as_client.status, 401) << token_as_client.body.dump();
+  // Credentials sent on a grant that needs none are checked, not ignored.
+  Answer wrong_client = Post("/oauth2/token",
+                             {{"grant_type", "password"},
+                              {"username", "admin"},
+                              {"password", a_.admin_password},
+                              {"org_slug", "org-a"}},
+                             "Basic " + absl::Base64Escape(key + ":wrong"));
+  EXPECT_EQ(wrong_client.status, 401);
+  EXPECT_EQ(wrong_client.body["error"], "invalid_client");
+  Answer right_client = Post("/oauth2/token",
+                             {{"grant_type", "password"},
+                              {"username", "admin"},
+                              {"password", a_.admin_password},
+                              {"org_slug", "org-a"}},
+                             basic);
+  EXPECT_EQ(right_client.status, 200) << right_client.body.dump();
+  // Two methods at once: a bearer header beside a body secret.
+  Answer two =
+      Post("/oauth2/introspect", {{"token", "x"}, {"client_id", key}, {"client_secret", secret}},
+           Bearer("garbage"));
+  EXPECT_EQ(two.status, 400);
+  EXPECT_EQ(two.body["error"], "invalid_request");
   // Revoking another account's token needs tokens:revoke and every scope that account holds.
   MakeUser(a_.token, "carol", {"payroll:admin"});
   std::string carol = PasswordGrant("org-a", "carol", "password-carol").body["access_token"];
