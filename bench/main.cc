@@ -5,12 +5,14 @@
 //   TESSERA_DATABASE_URL=... tessera_bench [--seconds=4]   every workload at 1, 16 and 64
 //   TESSERA_DATABASE_URL=... tessera_bench --memory        RSS with revocations and cached tokens
 //   TESSERA_DATABASE_URL=... tessera_bench --only=NAME     one workload at 64 outstanding, for a
-//                                                          profiler (cached, issue, first-seen),
+//                                                          profiler (cached, issue, first-seen,
+//                                                          http: the HTTP rows at 1, 16, 64),
 //                                                          or the signature costs (signatures),
 //                                                          or revocation propagation between
 //                                                          two replicas (propagation)
 // scripts/bench does all of this against an embedded PostgreSQL.
 #include <grpcpp/grpcpp.h>
+#include <httplib.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -19,9 +21,11 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "bench/echo.grpc.pb.h"
+#include "bench/http_load.h"
 #include "bench/load.h"
 #include "bench/memory.h"
 #include "bench/propagation.h"
@@ -80,6 +84,9 @@ Config BenchConfig(const std::string& url) {
   config.database_url = url;
   config.grpc_listen = "127.0.0.1:0";
   config.http_listen = "127.0.0.1:0";
+  // Plaintext like the oidc-provider peer's runs, so the two compare.
+  config.oauth_listen = "127.0.0.1:0";
+  config.oauth_plaintext = true;
   config.issuer = "tessera";
   config.access_token_ttl = absl::Seconds(900);
   config.refresh_token_ttl = absl::Hours(24);
@@ -177,6 +184,43 @@ void Throughput(const Config& config, Workloads& w, const BootstrapResult& boot,
     report.AddMixed("mixed, with logins", n, r, &logins);
   }
   report.SetSignatureCosts(MeasureSignatureCosts(absl::Milliseconds(500)));
+}
+
+// OAuth introspection over HTTP beside the HTTP echo route, as the peer is measured: wrk, form
+// bodies round-robin over 64 cached tokens, every answer judged active.
+void HttpThroughput(const ServerApp& app, Workloads& w, const LoadOptions& options,
+                    Report& report) {
+  std::vector<std::string> bodies;
+  for (const std::string& t : w.PoolTokens(0, 64)) {
+    bodies.push_back("token=" + t + "&token_type_hint=access_token");
+  }
+  HttpTarget echo{
+      .port = app.oauth_port(),
+      .path = "/bench/echo",
+      .authorization = "Basic " + absl::Base64Escape(w.service_token() + ":" + w.service_secret()),
+      .bodies = bodies,
+      .must_contain = "\"active\":true"};
+  HttpTarget basic = echo;
+  basic.path = "/oauth2/introspect";
+  HttpTarget bearer = basic;
+  bearer.authorization = "Bearer " + w.caller();
+  auto run = [&](const std::string& name, const HttpTarget& target) {
+    for (int n : kOutstanding) {
+      LoadResult r = RunWrk(target, n, options);
+      Progress(name, n, r);
+      report.AddHttp(name, n, r);
+    }
+  };
+  run("HTTP echo route", echo);
+  run("HTTP introspect, cached, Basic client", basic);
+  run("HTTP introspect, cached, Bearer caller", bearer);
+}
+
+void CheckHttpTargets(Report& report) {
+  const LoadResult* basic = report.FindHttp("HTTP introspect, cached, Basic client", 64);
+  double ratio = basic && report.HttpEcho(64).rate > 0 ? basic->rate / report.HttpEcho(64).rate : 0;
+  report.AddTarget("HTTP introspect (Basic client), 64 connections: ≥ 0.7 × the HTTP echo route",
+                   absl::StrFormat("%.2f × echo", ratio), ratio >= 0.7);
 }
 
 // The ratio of two workloads measured in turn, `rounds` times each, shorter: the median of the
@@ -315,7 +359,7 @@ Flags ParseFlags(int argc, char** argv) {
     }
     Fail(
         "usage: tessera_bench [--seconds=N] [--memory] "
-        "[--only=cached|issue|first-seen|signatures|propagation]");
+        "[--only=cached|issue|first-seen|http|signatures|propagation]");
   }
   return f;
 }
@@ -350,6 +394,17 @@ int Main(int argc, char** argv) {
   EchoService echo(canned);
   ServerApp app(config, clock);
   app.AddService(&echo);
+  // The HTTP echo: the same introspection answer, canned, as JSON.
+  std::string canned_json = absl::StrFormat(
+      R"({"active":true,"aud":"tessera","client_id":"%s","exp":1800000900,"iat":1800000000,)"
+      R"("iss":"tessera","jti":"%s","nbf":1800000000,"org_id":"%s","scope":"admin",)"
+      R"("sub":"%s","token_type":"Bearer","username":"admin"})",
+      boot->account_id, std::string(32, 'a'), boot->org_id, boot->account_id);
+  app.AddOAuthRoute("POST", "/bench/echo", "echo",
+                    [canned_json](const httplib::Request&, httplib::Response& res, HttpNote&) {
+                      res.set_header("Cache-Control", "no-store");
+                      res.set_content(canned_json, "application/json");
+                    });
   if (auto s = app.Start(); !s.ok()) Fail(std::string(s.message()));
 
   grpc::ChannelArguments args;
@@ -379,15 +434,20 @@ int Main(int argc, char** argv) {
       Progress(flags.only, 64, w.IntrospectCached(64));
     } else if (flags.only == "issue") {
       Progress(flags.only, 64, w.IssueServiceTokens(64));
+    } else if (flags.only == "http") {
+      HttpThroughput(app, w, options, report);
+      CheckHttpTargets(report);
     } else if (flags.only == "first-seen") {
       Progress(flags.only, 64, w.IntrospectFirstSeen(64, Workloads::kCachedTokens, 60000));
     } else {
-      Fail("--only: cached, issue or first-seen");
+      Fail("--only: cached, issue, first-seen or http");
     }
   } else {
     std::fprintf(stderr, "tessera_bench: %d s per run after 1 s of warm-up\n", flags.seconds);
     Throughput(config, w, *boot, options, report);
+    HttpThroughput(app, w, options, report);
     CheckTargets(report);
+    CheckHttpTargets(report);
     CheckPairedTargets(w, report);
     propagation();
   }

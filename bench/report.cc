@@ -19,6 +19,22 @@ void Report::Add(const std::string& workload, int outstanding, const LoadResult&
   rows_.push_back(Row{workload, outstanding, r});
 }
 
+void Report::AddHttp(const std::string& workload, int connections, const LoadResult& r) {
+  http_rows_.push_back(Row{workload, connections, r});
+}
+
+const LoadResult* Report::FindHttp(const std::string& workload, int connections) const {
+  for (const Row& r : http_rows_) {
+    if (r.workload == workload && r.outstanding == connections) return &r.result;
+  }
+  return nullptr;
+}
+
+LoadResult Report::HttpEcho(int connections) const {
+  const LoadResult* e = FindHttp("HTTP echo route", connections);
+  return e ? *e : LoadResult{};
+}
+
 void Report::AddBound(const std::string& workload, int outstanding, const LoadResult& r,
                       const std::string& bound, const LoadResult& raw) {
   bound_.push_back(BoundRow{workload, outstanding, r, bound, raw});
@@ -78,6 +94,23 @@ std::string Report::Markdown() const {
                     "echo |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for (const Row& r : rows_) {
       LoadResult e = Echo(r.outstanding);
+      absl::StrAppend(&out,
+                      absl::StrFormat("| %s | %d | %.0f | %s | %s | %s | %s | %s |%s\n", r.workload,
+                                      r.outstanding, r.result.rate, Ratio(r.result.rate, e.rate),
+                                      Ms(r.result.p50_us), Ms(r.result.p90_us), Ms(r.result.p99_us),
+                                      Ratio(r.result.p99_us, e.p99_us), Errors(r.result.errors)));
+    }
+    out += "\n";
+  }
+  if (!http_rows_.empty()) {
+    absl::StrAppend(&out,
+                    "## OAuth over HTTP against the HTTP echo route\n\n"
+                    "wrk, one thread, keep-alive connections, plaintext; the echo route is on the "
+                    "same HTTP server and answers a canned introspection of the same size.\n\n"
+                    "| workload | connections | req/s | × echo | p50 ms | p90 ms | p99 ms | p99 × "
+                    "echo |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (const Row& r : http_rows_) {
+      LoadResult e = HttpEcho(r.outstanding);
       absl::StrAppend(&out,
                       absl::StrFormat("| %s | %d | %.0f | %s | %s | %s | %s | %s |%s\n", r.workload,
                                       r.outstanding, r.result.rate, Ratio(r.result.rate, e.rate),

@@ -18,6 +18,9 @@ class Report {
  public:
   // A gRPC workload; "echo baseline" rows are the denominators of the others.
   void Add(const std::string& workload, int outstanding, const LoadResult& r);
+  // An HTTP workload (wrk, connections); "HTTP echo route" rows are the denominators of the
+  // others.
+  void AddHttp(const std::string& workload, int connections, const LoadResult& r);
   // A workload bound by other work, beside that work's raw rate measured in the same run.
   void AddBound(const std::string& workload, int outstanding, const LoadResult& r,
                 const std::string& bound, const LoadResult& raw);
@@ -33,6 +36,9 @@ class Report {
   // The echo baseline at `outstanding` (zero if it was not run).
   LoadResult Echo(int outstanding) const;
   const LoadResult* Find(const std::string& workload, int outstanding) const;
+  // The same for the HTTP rows.
+  LoadResult HttpEcho(int connections) const;
+  const LoadResult* FindHttp(const std::string& workload, int connections) const;
   // A bound row: its result, and the raw rate it was set against. False if there is none.
   bool FindBound(const std::string& workload, int outstanding, LoadResult* result,
                  LoadResult* raw) const;
@@ -65,6 +71,7 @@ class Report {
     bool met;
   };
   std::vector<Row> rows_;
+  std::vector<Row> http_rows_;
   std::vector<BoundRow> bound_;
   std::vector<MixedRow> mixed_;
   std::vector<SignatureCost> signatures_;

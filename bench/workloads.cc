@@ -100,6 +100,13 @@ const std::string& Workloads::PoolToken(size_t i) {
   return i < pool_.size() ? pool_[i] : kNone;
 }
 
+std::vector<std::string> Workloads::PoolTokens(size_t first, size_t count) {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> out;
+  for (size_t i = first; i < first + count && i < pool_.size(); ++i) out.push_back(pool_[i]);
+  return out;
+}
+
 size_t Workloads::pool_size() {
   absl::MutexLock lock(&mu_);
   return pool_.size();

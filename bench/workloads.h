@@ -64,6 +64,12 @@ class Workloads {
   const LoadOptions& options() const { return options_; }
   size_t pool_size();
   void ClearPool();
+  // For the HTTP workloads: the admin's access token, the service token and its secret, and
+  // pool tokens [first, first + count).
+  const std::string& caller() const { return caller_; }
+  const std::string& service_token() const { return service_token_; }
+  const std::string& service_secret() const { return service_secret_; }
+  std::vector<std::string> PoolTokens(size_t first, size_t count);
 
   static constexpr uint64_t kCachedTokens = 1000;
   static constexpr int kUsers = 100;  // password logins take them in turn
