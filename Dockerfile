@@ -26,7 +26,7 @@ COPY --from=build /tessera /usr/local/bin/tessera
 USER 10001:10001
 ENV TESSERA_GRPC_LISTEN=0.0.0.0:50051 \
     TESSERA_HTTP_LISTEN=0.0.0.0:9464
-EXPOSE 50051 9464
+EXPOSE 50051 8443 9464
 # tessera handles SIGTERM itself (it drains for --shutdown_grace and exits 0), so it can be PID 1.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/tessera"]

@@ -63,12 +63,12 @@ LoadResult Wrk(const HttpTarget& target, int connections, absl::Duration duratio
   std::string bodies;
   for (const std::string& b : target.bodies) absl::StrAppend(&bodies, b, "\n");
   std::string script = WriteFile(dir, "http.lua", kScript);
-  std::string command = absl::StrCat(
-      "BENCH_BODIES=", Quoted(WriteFile(dir, "bodies.txt", bodies)),
-      " BENCH_PATH=", Quoted(target.path), " BENCH_MUST=", Quoted(target.must_contain),
-      " BENCH_AUTHORIZATION=", Quoted(target.authorization), " wrk -t1 -c", connections, " -d",
-      std::max<int64_t>(1, absl::ToInt64Seconds(duration)), "s -s ", Quoted(script),
-      " http://127.0.0.1:", target.port, " 2>&1");
+  std::string command =
+      absl::StrCat("BENCH_BODIES=", Quoted(WriteFile(dir, "bodies.txt", bodies)),
+                   " BENCH_PATH=", Quoted(target.path), " BENCH_MUST=", Quoted(target.must_contain),
+                   " BENCH_AUTHORIZATION=", Quoted(target.authorization), " wrk -t1 -c",
+                   connections, " -d", std::max<int64_t>(1, absl::ToInt64Seconds(duration)),
+                   "s -s ", Quoted(script), " http://127.0.0.1:", target.port, " 2>&1");
   FILE* out = popen(command.c_str(), "r");
   if (out == nullptr) Fail("cannot run wrk");
   std::string text;

@@ -20,9 +20,9 @@ namespace tessera::bench {
 struct HttpTarget {
   int port = 0;
   std::string path;
-  std::string authorization;         // the Authorization header of every request
-  std::vector<std::string> bodies;   // form bodies, taken in turn
-  std::string must_contain;          // an answer without it (or not 200) is an error
+  std::string authorization;        // the Authorization header of every request
+  std::vector<std::string> bodies;  // form bodies, taken in turn
+  std::string must_contain;         // an answer without it (or not 200) is an error
 };
 
 // wrk at `connections` for options.duration after options.warmup (a run of its own); errors are

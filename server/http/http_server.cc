@@ -3,11 +3,10 @@
 #include <httplib.h>
 #include <sys/socket.h>
 
-#include <nlohmann/json.hpp>
-
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "server/http/json_object.h"
 #include "server/http/tls_material.h"
 #include "server/request_id.h"
 
@@ -63,11 +62,12 @@ class WideBacklog : public Base {
 
 void SetJsonError(httplib::Response& res, int status, const std::string& error,
                   const std::string& description) {
-  nlohmann::json body = {{"error", error}};
-  if (!description.empty()) body["error_description"] = description;
+  JsonObject body;
+  body.Add("error", error);
+  if (!description.empty()) body.Add("error_description", description);
   res.status = status;
   res.set_header("Cache-Control", "no-store");
-  res.set_content(body.dump(), "application/json");
+  res.set_content(std::move(body).Text(), "application/json");
 }
 
 HttpServer::HttpServer(HttpServerOptions options, HttpMetrics& metrics)

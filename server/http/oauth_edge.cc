@@ -87,11 +87,11 @@ void OAuthEdge::AuthenticateAs(const ClientCredentials& client, CallContext& cal
   call.api_secret = client.secret;
 }
 
-void OAuthEdge::SendJson(httplib::Response& res, const nlohmann::json& body) {
+void OAuthEdge::SendJson(httplib::Response& res, std::string body) {
   res.status = 200;
   res.set_header("Cache-Control", "no-store");
   res.set_header("Pragma", "no-cache");
-  res.set_content(body.dump(), "application/json");
+  res.set_content(std::move(body), "application/json");
 }
 
 void OAuthEdge::Fail(httplib::Response& res, const CallContext& call, const absl::Status& status,

@@ -12,7 +12,6 @@
 #ifndef TESSERA_SERVER_HTTP_OAUTH_EDGE_H_
 #define TESSERA_SERVER_HTTP_OAUTH_EDGE_H_
 
-#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "absl/status/statusor.h"
@@ -55,8 +54,8 @@ class OAuthEdge {
 
   void Fail(httplib::Response& res, const CallContext& call, const absl::Status& status,
             Party party);
-  // 200 with `body` and RFC 6749 §5.1's Cache-Control: no-store and Pragma: no-cache.
-  static void SendJson(httplib::Response& res, const nlohmann::json& body);
+  // 200 with the JSON `body` and RFC 6749 §5.1's Cache-Control: no-store and Pragma: no-cache.
+  static void SendJson(httplib::Response& res, std::string body);
 
   ServiceMetrics& metrics() { return metrics_; }
 

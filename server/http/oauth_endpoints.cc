@@ -2,9 +2,12 @@
 
 #include <httplib.h>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "server/http/json_object.h"
 #include "services/credential_check.h"
 #include "services/introspection_logic.h"
 #include "services/key_manager.h"
@@ -166,12 +169,13 @@ void OAuthEndpoints::Token(const httplib::Request& req, httplib::Response& res, 
   edge_.metrics().Issued(issued->grant);
   note.org_id = issued->org.id;
   note.principal_id = issued->account.id;
-  json body = {{"access_token", issued->access_token},
-               {"token_type", "Bearer"},
-               {"expires_in", issued->expires_in},
-               {"scope", absl::StrJoin(issued->scopes.items(), " ")}};
-  if (!issued->refresh_token.empty()) body["refresh_token"] = issued->refresh_token;
-  OAuthEdge::SendJson(res, body);
+  JsonObject body;
+  body.Add("access_token", issued->access_token)
+      .Add("token_type", "Bearer")
+      .Add("expires_in", issued->expires_in)
+      .Add("scope", absl::StrJoin(issued->scopes.items(), " "));
+  if (!issued->refresh_token.empty()) body.Add("refresh_token", issued->refresh_token);
+  OAuthEdge::SendJson(res, std::move(body).Text());
 }
 
 void OAuthEndpoints::Introspect(const httplib::Request& req, httplib::Response& res,
@@ -193,24 +197,25 @@ void OAuthEndpoints::Introspect(const httplib::Request& req, httplib::Response& 
   auto result = introspection_.Introspect(call, asking, form->Get("token"), form->Get("secret"));
   if (!result.ok()) return edge_.Fail(res, call, result.status(), Party::kCaller);
   edge_.metrics().Introspected(result->active);
-  if (!result->active) return OAuthEdge::SendJson(res, {{"active", false}});
+  if (!result->active) return OAuthEdge::SendJson(res, R"({"active":false})");
   const AccessTokenClaims& c = result->claims;
-  json body = {{"active", true},
-               {"scope", absl::StrJoin(c.scopes, " ")},
-               {"client_id", c.client_id},
-               {"token_type", result->token_type},
-               {"sub", c.sub},
-               {"iss", c.iss},
-               {"org_id", c.org_id}};
-  if (!result->username.empty()) body["username"] = result->username;
+  JsonObject body;
+  body.Add("active", true)
+      .Add("scope", absl::StrJoin(c.scopes, " "))
+      .Add("client_id", c.client_id)
+      .Add("token_type", result->token_type)
+      .Add("sub", c.sub)
+      .Add("iss", c.iss)
+      .Add("org_id", c.org_id);
+  if (!result->username.empty()) body.Add("username", result->username);
   // An API key that never expires has no exp: 0 would read as 1970 to a resource server.
-  if (c.exp != 0) body["exp"] = c.exp;
-  if (c.iat != 0) body["iat"] = c.iat;
-  if (c.nbf != 0) body["nbf"] = c.nbf;
-  if (!c.jti.empty()) body["jti"] = c.jti;
-  if (c.aud.size() == 1) body["aud"] = c.aud[0];
-  if (c.aud.size() > 1) body["aud"] = c.aud;
-  OAuthEdge::SendJson(res, body);
+  if (c.exp != 0) body.Add("exp", c.exp);
+  if (c.iat != 0) body.Add("iat", c.iat);
+  if (c.nbf != 0) body.Add("nbf", c.nbf);
+  if (!c.jti.empty()) body.Add("jti", c.jti);
+  if (c.aud.size() == 1) body.Add("aud", c.aud[0]);
+  if (c.aud.size() > 1) body.Add("aud", c.aud);
+  OAuthEdge::SendJson(res, std::move(body).Text());
 }
 
 void OAuthEndpoints::Revoke(const httplib::Request& req, httplib::Response& res, HttpNote& note) {

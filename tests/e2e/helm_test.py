@@ -127,12 +127,34 @@ class Chart(unittest.TestCase):
         self.assertEqual(config["TESSERA_INTROSPECT_AUTH"], "mtls")
         self.assertEqual(config["TESSERA_TLS_CLIENT_CA"], "/etc/tessera/client-ca/ca.crt")
         self.assertEqual(config["TESSERA_ARGON2_MEMORY_KIB"], "19456")
+        # With TLS the OAuth port is served, on a port of its own, and reachable.
+        self.assertEqual(config["TESSERA_OAUTH_LISTEN"], "0.0.0.0:8443")
+        self.assertEqual(config["TESSERA_ISSUER"], "https://id.example.com")
+        ports = {p["name"]: p["containerPort"] for p in pod["containers"][0]["ports"]}
+        self.assertEqual(ports["oauth"], 8443)
+        service = {p["name"]: p for p in objs[("Service", "rel-tessera")]["spec"]["ports"]}
+        self.assertEqual((service["oauth"]["port"], service["oauth"]["appProtocol"]),
+                         (8443, "https"))
+        policy = objs[("NetworkPolicy", "rel-tessera")]["spec"]["ingress"]
+        self.assertIn("oauth", [p["port"] for rule in policy for p in rule["ports"]])
+        # The side port keeps the probes: plaintext, nothing secret on it.
+        self.assertEqual(pod["containers"][0]["livenessProbe"]["httpGet"]["port"], "http")
+
+    def test_04b_no_oauth_port_without_tls_and_no_plaintext_issuer_with_it(self):
+        objs = self.objects(self.render("default"))
+        self.assertEqual(objs[("ConfigMap", "rel-tessera")]["data"]["TESSERA_OAUTH_LISTEN"], "")
+        self.assertNotIn("oauth", [p["name"] for p in
+                                   objs[("Service", "rel-tessera")]["spec"]["ports"]])
+        out = self.run_helm("template", "rel", self.chart, "-f", self.values["all-features"],
+                            "--set", "settings.issuer=tessera")
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("settings.issuer must be the OAuth port's public https:// URL", out.stderr)
 
     def test_05_bad_values_fail_the_schema(self):
         for bad in (["--set", "replicaCount=0"], ["--set", "settings.signingAlg=HS256"],
                     ["--set", "tls.introspectAuth=mtls"], ["--set", "unknownKey=1"],
                     ["--set", "settings.extraEnv.NOT_TESSERA=1"],
-                    ["--set", "service.grpcPort=70000"],
+                    ["--set", "service.grpcPort=70000"], ["--set", "oauth.threads=0"],
                     ["--set", "prometheusRule.severity=page"],
                     ["--set", "grafanaDashboard.namespace=Not_A_Namespace"],
                     ["--set", "grafanaDashboard.enabled=true", "--set",

@@ -78,6 +78,13 @@ TEST(CredentialsTest, RefreshTokensAre256RandomBits) {
   EXPECT_EQ(NewGeneratedPassword().size(), 43u);
 }
 
+// RFC 4231 test case 6 (a key longer than the block): the stored digests stay HMAC-SHA-256.
+TEST(SecretDigestTest, IsHmacSha256) {
+  SecretDigester d(std::string(131, '\xaa'));
+  EXPECT_EQ(d.Digest("Test Using Larger Than Block-Size Key - Hash Key First"),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
 TEST(SecretDigestTest, DependsOnPepperAndSecret) {
   SecretDigester a(std::string(32, 'a')), b(std::string(32, 'b'));
   EXPECT_EQ(a.Digest("x"), a.Digest("x"));

@@ -69,3 +69,16 @@ seccompProfile:
       name: {{ include "tessera.secretName" . }}
       key: pepper
 {{- end }}
+
+{{/*
+"true" when the OAuth port is served: asked for, and with TLS (never plaintext from the chart).
+Its issuer must then be the https URL clients reach it at; anything else fails the render.
+*/}}
+{{- define "tessera.oauthServed" -}}
+{{- if and .Values.oauth.enabled .Values.tls.enabled -}}
+{{- if not (hasPrefix "https://" .Values.settings.issuer) -}}
+{{- fail "settings.issuer must be the OAuth port's public https:// URL when oauth.enabled and tls.enabled (or set oauth.enabled=false)" -}}
+{{- end -}}
+true
+{{- end -}}
+{{- end }}
