@@ -1,6 +1,7 @@
 // tessera_bench: the whole service in this process (ServerApp on a real PostgreSQL, as served in
 // production) plus an echo service on the same gRPC server, driven over loopback by the callback
-// gRPC client. Prints the Markdown sections of BENCHMARKS.md (see report.h).
+// gRPC client, and an echo route on the same OAuth HTTP server, driven by wrk (http_load.h).
+// Prints the Markdown sections of BENCHMARKS.md (see report.h).
 //
 //   TESSERA_DATABASE_URL=... tessera_bench [--seconds=4]   every workload at 1, 16 and 64
 //   TESSERA_DATABASE_URL=... tessera_bench --memory        RSS with revocations and cached tokens

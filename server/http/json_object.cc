@@ -9,7 +9,10 @@ namespace {
 size_t Utf8Length(absl::string_view s, size_t i) {
   auto at = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
   unsigned char c = at(i);
-  size_t n = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c <= 0xdf ? 2 : 0;
+  size_t n = c >= 0xf0 && c <= 0xf4   ? 4
+             : c >= 0xe0 && c <= 0xef ? 3
+             : c >= 0xc2 && c <= 0xdf ? 2
+                                      : 0;
   if (n == 0 || i + n > s.size()) return 0;
   for (size_t k = 1; k < n; ++k) {
     if ((at(i + k) & 0xc0) != 0x80) return 0;

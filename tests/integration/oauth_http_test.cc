@@ -228,3 +228,32 @@ TEST_F(OAuthHttpTest, ConcurrentHttpRefreshesOfOneTokenGetOneChild) {
 
 }  // namespace
 }  // namespace tessera
+
+namespace tessera {
+namespace {
+
+// The per-address count sees HTTP callers by their address, as it sees gRPC's.
+class OAuthHttpPeerThrottleTest : public OAuthHttpTest {
+ protected:
+  void Configure(Config& c) override {
+    OAuthHttpTest::Configure(c);
+    c.login_max_failures = 100;
+    c.peer_max_failures = 3;
+  }
+};
+
+TEST_F(OAuthHttpPeerThrottleTest, OneAddressGuessingManyNamesIsLockedOut) {
+  for (const char* name : {"u1", "u2", "u3"}) {
+    EXPECT_EQ(PasswordGrant("org-a", name, "wrong").status, 400) << name;
+  }
+  Answer locked = PasswordGrant("org-a", "admin", a_.admin_password);
+  EXPECT_EQ(locked.status, 429) << locked.body.dump();
+  EXPECT_EQ(locked.body["error"], "temporarily_unavailable");
+  EXPECT_EQ(testing::QueryValue(config_.database_url,
+                                "SELECT target_type || ' ' || target_id FROM audit_events"
+                                " WHERE action = 'auth.lockout'"),
+            "peer ipv4:127.0.0.1");
+}
+
+}  // namespace
+}  // namespace tessera

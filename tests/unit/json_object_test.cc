@@ -30,7 +30,8 @@ TEST(JsonObjectTest, AParserReadsBackWhatWentIn) {
 
 TEST(JsonObjectTest, BytesThatAreNotUtf8AreReplaced) {
   for (std::string bad : {std::string("\xff"), std::string("\xc0\xaf"), std::string("\xed\xa0\x80"),
-                          std::string("\xf4\x90\x80\x80"), std::string("ok\xe2\x82")}) {
+                          std::string("\xf4\x90\x80\x80"), std::string("ok\xe2\x82"),
+                          std::string("\xf5\x98\x8d")}) {  // the fuzzer found the last
     JsonObject o;
     o.Add("s", bad);
     std::string text = std::move(o).Text();
