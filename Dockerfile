@@ -25,6 +25,7 @@ RUN apt-get update -qq \
 COPY --from=build /tessera /usr/local/bin/tessera
 USER 10001:10001
 ENV TESSERA_GRPC_LISTEN=0.0.0.0:50051 \
+    TESSERA_OAUTH_LISTEN=0.0.0.0:8443 \
     TESSERA_HTTP_LISTEN=0.0.0.0:9464
 EXPOSE 50051 8443 9464
 # tessera handles SIGTERM itself (it drains for --shutdown_grace and exits 0), so it can be PID 1.

@@ -9,6 +9,7 @@
 #include <prometheus/registry.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -18,6 +19,7 @@
 #include "core/password_hasher.h"
 #include "core/secret_digest.h"
 #include "core/tls_files.h"
+#include "core/tls_material.h"
 #include "core/worker_pool.h"
 #include "server/grpc/admin_service.h"
 #include "server/grpc/call_notes.h"
@@ -29,7 +31,6 @@
 #include "server/http/oauth_edge.h"
 #include "server/http/oauth_endpoints.h"
 #include "server/http/side_port.h"
-#include "server/http/tls_material.h"
 #include "server/metrics/exposition.h"
 #include "server/metrics/latency_buckets.h"
 #include "server/metrics/process_metrics.h"
@@ -316,13 +317,22 @@ std::string ServerApp::MetricsText() const {
 }
 
 absl::Status ServerApp::StartHttp() {
-  std::vector<std::string> handlers = HttpHandlerNames();
-  for (const ExtraRoute& r : extra_routes_) handlers.push_back(r.name);
+  // Series for the routes that are served, and only those.
+  std::vector<std::string> handlers = SidePortHandlerNames();
+  if (config_.oauth_served()) {
+    for (const std::string& h : OAuthEndpoints::HandlerNames()) handlers.push_back(h);
+    for (const ExtraRoute& r : extra_routes_) handlers.push_back(r.name);
+  }
   http_metrics_ = std::make_unique<HttpMetrics>(*registry_, handlers);
-  // Probes and scrapes arrive every few seconds: their lines are debug, not info.
+  // Probes and scrapes arrive every few seconds: their lines are debug, not info. As before the
+  // OAuth port: as many threads as cores (at least 8), five requests per connection.
   side_server_ = std::make_unique<HttpServer>(
       HttpServerOptions{
-          .name = "side", .listen = config_.http_listen, .log_level = LogLevel::kDebug},
+          .name = "side",
+          .listen = config_.http_listen,
+          .threads = static_cast<int>(std::max(8u, std::thread::hardware_concurrency() - 1)),
+          .keep_alive_max_count = 5,
+          .log_level = LogLevel::kDebug},
       *http_metrics_);
   AddSidePortRoutes(*side_server_, {.ready = [this] { return health_->serving(); },
                                     .metrics = [this] { return MetricsText(); },
@@ -337,9 +347,11 @@ absl::Status ServerApp::StartOAuth() {
   if (config_.oauth_listen.empty()) return absl::OkStatus();
   if (!config_.oauth_served()) {
     Log(LogLevel::kWarning, "oauth_not_served",
-        {{"reason",
-          "no tls_cert and oauth_plaintext is false: the OAuth port carries passwords "
-          "and secrets"}});
+        {{"reason", config_.tls_cert.empty()
+                        ? "no tls_cert and oauth_plaintext is false: the OAuth port carries "
+                          "passwords and secrets"
+                        : "the issuer is not an https:// URL: set --issuer to the OAuth port's "
+                          "public URL (this changes the iss of new tokens) to serve it"}});
     return absl::OkStatus();
   }
   bool tls = !config_.tls_cert.empty();
@@ -431,7 +443,7 @@ void ServerApp::Shutdown(absl::Duration grace) {
   if (!stopping_.HasBeenNotified()) stopping_.Notify();
   if (health_) health_->Shutdown();
   // Both faces stop taking calls, then let the ones in flight finish.
-  if (oauth_server_) oauth_server_->Stop();
+  if (oauth_server_) oauth_server_->StopAccepting();
   if (grpc_server_) {
     grpc_server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
     grpc_server_->Wait();
@@ -440,6 +452,7 @@ void ServerApp::Shutdown(absl::Duration grace) {
   if (health_thread_.joinable()) health_thread_.join();
   if (maintenance_thread_.joinable()) maintenance_thread_.join();
   if (key_usage_) FlushKeyUsage();  // the last uses, once nothing else flushes
+  if (oauth_server_) oauth_server_->Join();
   if (side_server_) side_server_->Stop();
   Log(LogLevel::kInfo, "stopped");
 }

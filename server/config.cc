@@ -121,8 +121,8 @@ const std::vector<SettingSpec>& SettingSpecs() {
       {"http_listen", "TESSERA_HTTP_LISTEN", "127.0.0.1:9464",
        "HTTP side port: /healthz, /readyz, /metrics, /.well-known/jwks.json"},
       {"oauth_listen", "TESSERA_OAUTH_LISTEN", "127.0.0.1:8443",
-       "OAuth 2.0 port (HTTPS with tls_cert): /oauth2/token, /oauth2/introspect, /oauth2/revoke, "
-       "metadata; empty = not served"},
+       "OAuth 2.0 port (HTTPS with tls_cert and an https issuer): /oauth2/token, "
+       "/oauth2/introspect, /oauth2/revoke, metadata; empty = not served"},
       {"oauth_plaintext", "TESSERA_OAUTH_PLAINTEXT", "false",
        "true: serve the OAuth port without TLS when tls_cert is unset (local development only)"},
       {"http_threads", "TESSERA_HTTP_THREADS", "64",
@@ -325,17 +325,11 @@ absl::StatusOr<Config> BuildConfig(const SettingFlags& flags,
   if (!c.tls_client_ca.empty() && c.tls_cert.empty()) {
     return Bad(Spec("tls_client_ca"), "needs tls_cert and tls_key (mutual TLS is TLS first)");
   }
-  // The OAuth metadata names its endpoints by the issuer's URL; over TLS it must be https.
-  if (c.oauth_served()) {
-    bool https = absl::StartsWith(c.issuer, "https://");
-    if (!c.tls_cert.empty() && !https) {
-      return Bad(Spec("issuer"),
-                 "must be an https:// URL, the OAuth port's public address (it serves HTTPS); "
-                 "--oauth_listen= turns that port off");
-    }
-    if (!https && !absl::StartsWith(c.issuer, "http://")) {
-      return Bad(Spec("issuer"), "must be an http(s):// URL: the OAuth port's metadata names it");
-    }
+  // Plaintext OAuth is asked for by name: its metadata names the endpoints by the issuer's URL.
+  if (c.tls_cert.empty() && c.oauth_served() && !absl::StartsWith(c.issuer, "https://") &&
+      !absl::StartsWith(c.issuer, "http://")) {
+    return Bad(Spec("issuer"),
+               "must be an http(s):// URL with oauth_plaintext: the OAuth metadata names it");
   }
   std::string introspect_auth = v.Get(Spec("introspect_auth"));
   if (introspect_auth == "mtls") {

@@ -54,12 +54,16 @@ struct Config {
   std::string database_url;
   std::string grpc_listen;
   std::string http_listen;
-  // The OAuth 2.0 port: HTTPS with tls_cert; without, plaintext only if oauth_plaintext says so.
+  // The OAuth 2.0 port: HTTPS with tls_cert, when the issuer is then an https URL (its public
+  // address, which the metadata names; a deployment that has not set one keeps running without
+  // the port, and the log says why); without TLS, plaintext only if oauth_plaintext says so.
   std::string oauth_listen;  // empty: not served
   bool oauth_plaintext{};
   int http_threads{};
   bool oauth_served() const {
-    return !oauth_listen.empty() && (!tls_cert.empty() || oauth_plaintext);
+    if (oauth_listen.empty()) return false;
+    if (!tls_cert.empty()) return issuer.rfind("https://", 0) == 0;
+    return oauth_plaintext;
   }
   std::string issuer;
   absl::Duration access_token_ttl;

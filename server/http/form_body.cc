@@ -18,6 +18,15 @@ int HexValue(char c) {
   return -1;
 }
 
+// A parameter's name as an error may repeat it: a client that did not encode a password could
+// have split it into names, so only names shaped like OAuth's own are repeated.
+std::string Named(absl::string_view name) {
+  bool plain = !name.empty() && name.size() <= 32;
+  for (char c : name)
+    plain = plain && (absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '_');
+  return plain ? std::string(name) : "a parameter";
+}
+
 }  // namespace
 
 std::string FormBody::Get(absl::string_view name) const {
@@ -64,9 +73,9 @@ absl::StatusOr<FormBody> ParseFormBody(absl::string_view body) {
       return absl::InvalidArgumentError("body: a parameter name is malformed");
     }
     auto value = FormDecode(kv.second);
-    if (!value) return absl::InvalidArgumentError(absl::StrCat(*name, ": malformed escape"));
+    if (!value) return absl::InvalidArgumentError(absl::StrCat(Named(*name), ": malformed escape"));
     if (form.values_.count(*name) > 0 || form.seen_empty_.count(*name) > 0) {
-      return absl::InvalidArgumentError(absl::StrCat(*name, ": sent more than once"));
+      return absl::InvalidArgumentError(absl::StrCat(Named(*name), ": sent more than once"));
     }
     // RFC 6749 §3.1: a parameter without a value is treated as omitted.
     if (value->empty()) {

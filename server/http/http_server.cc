@@ -6,8 +6,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/tls_material.h"
 #include "server/http/json_object.h"
-#include "server/http/tls_material.h"
 #include "server/request_id.h"
 
 namespace tessera {
@@ -101,6 +101,14 @@ void HttpServer::Register() {
         return;
       }
       current.handler = it->second.first;
+      // Framing a proxy in front could read otherwise than cpp-httplib did (request smuggling):
+      // refused here, after cpp-httplib has read the body its way, so this connection stays
+      // in step (RFC 9112 §6.3).
+      if (req.get_header_value_count("Content-Length") > 1 ||
+          (req.has_header("Content-Length") && req.has_header("Transfer-Encoding"))) {
+        SetJsonError(res, 400, "invalid_request", "ambiguous message framing");
+        return;
+      }
       it->second.second(req, res, current.note);
     };
     std::string pattern = ExactPattern(path);
@@ -127,7 +135,7 @@ absl::StatusOr<int> HttpServer::Start(const std::string& setting) {
   int threads = options_.threads;
   s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   s.set_payload_max_length(options_.max_body);
-  s.set_keep_alive_max_count(100000);
+  s.set_keep_alive_max_count(options_.keep_alive_max_count);
   s.set_keep_alive_timeout(5);
   s.set_read_timeout(5);
   s.set_write_timeout(5);
@@ -140,14 +148,6 @@ absl::StatusOr<int> HttpServer::Start(const std::string& setting) {
                            : std::nullopt);
     current.note.peer = PeerOf(req);
     res.set_header("X-Request-Id", current.note.request_id);
-    // Framing a proxy in front could read otherwise than cpp-httplib does (request smuggling):
-    // refused, and the connection closed (RFC 9112 §6.3).
-    if (req.get_header_value_count("Content-Length") > 1 ||
-        (req.has_header("Content-Length") && req.has_header("Transfer-Encoding"))) {
-      res.set_header("Connection", "close");
-      SetJsonError(res, 400, "invalid_request", "ambiguous message framing");
-      return httplib::Server::HandlerResponse::Handled;
-    }
     return httplib::Server::HandlerResponse::Unhandled;
   });
   size_t max_body = options_.max_body;
@@ -199,11 +199,21 @@ absl::StatusOr<int> HttpServer::Start(const std::string& setting) {
                                          : static_cast<WideBacklog<httplib::Server>&>(s).Widen();
   if (!widened) return absl::InternalError("listen() on the bound HTTP socket failed");
   thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // cpp-httplib's stop() does nothing until the listening loop runs: a Stop right after a
+  // failed start elsewhere would otherwise wait for ever.
+  absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (!server_->is_running()) {
+    if (absl::Now() > give_up) return absl::InternalError("the HTTP server did not start");
+    absl::SleepFor(absl::Milliseconds(1));
+  }
   return bound;
 }
 
-void HttpServer::Stop() {
-  if (server_) server_->stop();
+void HttpServer::StopAccepting() {
+  if (server_ && server_->is_running()) server_->stop();
+}
+
+void HttpServer::Join() {
   if (thread_.joinable()) thread_.join();
 }
 

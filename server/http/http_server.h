@@ -47,9 +47,10 @@ using HttpHandler =
     std::function<void(const httplib::Request&, httplib::Response&, HttpNote& note)>;
 
 struct HttpServerOptions {
-  std::string name;    // "side", "oauth": which port a log line is about
-  std::string listen;  // host:port, port 0 = any
-  int threads = 8;     // connections served at once
+  std::string name;                      // "side", "oauth": which port a log line is about
+  std::string listen;                    // host:port, port 0 = any
+  int threads = 8;                       // connections served at once
+  size_t keep_alive_max_count = 100000;  // requests on one connection before it is closed
   size_t max_body = 64 * 1024;
   TlsMaterial* tls = nullptr;            // null: plaintext; else must outlive the server
   LogLevel log_level = LogLevel::kInfo;  // of the per-request line
@@ -64,8 +65,15 @@ class HttpServer {
   void Handle(const std::string& method, const std::string& path, const std::string& handler_name,
               HttpHandler handler);
   // Binds and serves on a thread of its own. The port bound, or UNAVAILABLE naming the setting.
+  // Returns once the server accepts connections, so that Stop never meets one still starting.
   absl::StatusOr<int> Start(const std::string& setting);
-  void Stop();
+  // Stops accepting connections; the ones open finish their request (Join waits for them).
+  void StopAccepting();
+  void Join();
+  void Stop() {
+    StopAccepting();
+    Join();
+  }
 
  private:
   void Register();

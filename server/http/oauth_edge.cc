@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/credentials.h"
 #include "core/log.h"
-#include "server/http/tls_material.h"
+#include "core/tls_material.h"
 #include "services/login_guard.h"
 #include "services/refusal.h"
 

@@ -79,6 +79,12 @@ std::string OAuthEndpoints::MetadataJson() const {
   return doc.dump();
 }
 
+const std::vector<std::string>& OAuthEndpoints::HandlerNames() {
+  static const auto* names =
+      new std::vector<std::string>{"metadata", "token", "introspect", "revoke", "jwks"};
+  return *names;
+}
+
 void OAuthEndpoints::Register(HttpServer& server) {
   using namespace std::placeholders;
   server.Handle("POST", "/oauth2/token", "token",
@@ -115,8 +121,9 @@ void OAuthEndpoints::Token(const httplib::Request& req, httplib::Response& res, 
   std::string audience = form->Has("audience") ? form->Get("audience") : form->Get("resource");
   absl::StatusOr<IssuedTokens> issued;
   Party party = Party::kGrant;
-  // A client is needed only for client_credentials; whoever sends credentials on another grant
-  // is told when they are wrong (RFC 6749 §3.2.1), never ignored.
+  // A client is needed only for client_credentials; client credentials (Basic or post) sent on
+  // another grant are checked, and wrong ones refused (RFC 6749 §3.2.1). A bearer header means
+  // nothing to the token endpoint.
   auto client = edge_.Client(call, *form);
   if (!client.ok()) return edge_.Fail(res, call, client.status(), Party::kClient);
   if (client->has_value() && grant != "client_credentials") {
@@ -186,15 +193,18 @@ void OAuthEndpoints::Introspect(const httplib::Request& req, httplib::Response& 
   if (!form->Has("token")) return edge_.Fail(res, call, Required("token"), Party::kCaller);
   auto client = edge_.Client(call, *form);
   if (!client.ok()) return edge_.Fail(res, call, client.status(), Party::kCaller);
-  if (client->has_value()) OAuthEdge::AuthenticateAs(**client, call);
-  auto caller = introspection_.Caller(call);
+  // The logic sees the client as a bearer credential; failures answer as the client sent it.
+  CallContext as_client = call;
+  if (client->has_value()) OAuthEdge::AuthenticateAs(**client, as_client);
+  auto caller = introspection_.Caller(as_client);
   if (!caller.ok()) return edge_.Fail(res, call, caller.status(), Party::kCaller);
   const Principal* asking = caller->has_value() ? &**caller : nullptr;
   if (asking != nullptr) {
     note.org_id = asking->org_id;
     note.principal_id = asking->account_id;
   }
-  auto result = introspection_.Introspect(call, asking, form->Get("token"), form->Get("secret"));
+  auto result =
+      introspection_.Introspect(as_client, asking, form->Get("token"), form->Get("secret"));
   if (!result.ok()) return edge_.Fail(res, call, result.status(), Party::kCaller);
   edge_.metrics().Introspected(result->active);
   if (!result->active) return OAuthEdge::SendJson(res, R"({"active":false})");
@@ -225,14 +235,15 @@ void OAuthEndpoints::Revoke(const httplib::Request& req, httplib::Response& res,
   if (!form->Has("token")) return edge_.Fail(res, call, Required("token"), Party::kCaller);
   auto client = edge_.Client(call, *form);
   if (!client.ok()) return edge_.Fail(res, call, client.status(), Party::kCaller);
-  if (client->has_value()) OAuthEdge::AuthenticateAs(**client, call);
-  auto caller = checks_.AuthenticateCaller(call);
+  CallContext as_client = call;
+  if (client->has_value()) OAuthEdge::AuthenticateAs(**client, as_client);
+  auto caller = checks_.AuthenticateCaller(as_client);
   if (!caller.ok()) return edge_.Fail(res, call, caller.status(), Party::kCaller);
   note.org_id = caller->org_id;
   note.principal_id = caller->account_id;
   // The token is routed by its shape, so token_type_hint needs no answer of its own (RFC 7009
   // §2.1 lets the server search every type).
-  auto revoked = revocation_.Revoke(*caller, {RevokeTarget::kToken, form->Get("token")}, call);
+  auto revoked = revocation_.Revoke(*caller, {RevokeTarget::kToken, form->Get("token")}, as_client);
   if (!revoked.ok()) return edge_.Fail(res, call, revoked.status(), Party::kCaller);
   edge_.metrics().Revoked(*revoked);
   res.status = 200;

@@ -37,6 +37,8 @@ class OAuthEndpoints {
                  OAuthOptions options);
 
   void Register(HttpServer& server);
+  // The handler names Register labels metrics with.
+  static const std::vector<std::string>& HandlerNames();
   // The RFC 8414 document: the same on every replica of one configuration.
   std::string MetadataJson() const;
   // The paths the metadata is served at: RFC 8414 §3 puts an issuer's path after the well-known

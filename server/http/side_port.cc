@@ -28,10 +28,9 @@ void AddSidePortRoutes(HttpServer& server, SidePortReads reads) {
                 });
 }
 
-const std::vector<std::string>& HttpHandlerNames() {
+const std::vector<std::string>& SidePortHandlerNames() {
   static const auto* names =
-      new std::vector<std::string>{"healthz", "readyz",     "metrics", "jwks", "metadata",
-                                   "token",   "introspect", "revoke",  "echo", "none"};
+      new std::vector<std::string>{"healthz", "readyz", "metrics", "jwks", "none"};
   return *names;
 }
 

@@ -22,8 +22,8 @@ struct SidePortReads {
 
 void AddSidePortRoutes(HttpServer& server, SidePortReads reads);
 
-// Every handler name the side port and the OAuth port label metrics with.
-const std::vector<std::string>& HttpHandlerNames();
+// The handler names the side port labels metrics with, "none" (no such path) among them.
+const std::vector<std::string>& SidePortHandlerNames();
 
 }  // namespace tessera
 

@@ -140,15 +140,17 @@ class Chart(unittest.TestCase):
         # The side port keeps the probes: plaintext, nothing secret on it.
         self.assertEqual(pod["containers"][0]["livenessProbe"]["httpGet"]["port"], "http")
 
-    def test_04b_no_oauth_port_without_tls_and_no_plaintext_issuer_with_it(self):
+    def test_04b_no_oauth_port_without_tls_or_without_an_https_issuer(self):
         objs = self.objects(self.render("default"))
         self.assertEqual(objs[("ConfigMap", "rel-tessera")]["data"]["TESSERA_OAUTH_LISTEN"], "")
         self.assertNotIn("oauth", [p["name"] for p in
                                    objs[("Service", "rel-tessera")]["spec"]["ports"]])
-        out = self.run_helm("template", "rel", self.chart, "-f", self.values["all-features"],
-                            "--set", "settings.issuer=tessera")
-        self.assertNotEqual(out.returncode, 0)
-        self.assertIn("settings.issuer must be the OAuth port's public https:// URL", out.stderr)
+        # With TLS but no https issuer (a release from before the OAuth port): still deployed,
+        # without that port (NOTES.txt says why; helm renders NOTES only against a cluster).
+        objs = self.objects(self.render("all-features", "--set", "settings.issuer=tessera"))
+        self.assertEqual(objs[("ConfigMap", "rel-tessera")]["data"]["TESSERA_OAUTH_LISTEN"], "")
+        self.assertNotIn("oauth", [p["name"] for p in
+                                   objs[("Service", "rel-tessera")]["spec"]["ports"]])
 
     def test_05_bad_values_fail_the_schema(self):
         for bad in (["--set", "replicaCount=0"], ["--set", "settings.signingAlg=HS256"],

@@ -359,6 +359,11 @@ class OAuth(unittest.TestCase):
                 self.curl(path, "-H", "Authorization: Bearer not-a-token", "-d", "token=x"),
                 401, "invalid_client")
             self.assertIn('error="invalid_token"', headers["www-authenticate"])
+        # A Basic client with a wrong secret is answered in Basic's terms on every endpoint.
+        for path in ("/oauth2/introspect", "/oauth2/revoke"):
+            headers, _ = self.assertOAuthError(self.curl(path, "-u", wrong, "-d", "token=x"),
+                                               401, "invalid_client")
+            self.assertEqual(headers["www-authenticate"], 'Basic realm="tessera"')
         self.assertOAuthError(self.curl("/oauth2/token", "-d", "grant_type=password",
                                         "-d", "username=ann", "-d", "password=wrong",
                                         "-d", "org_slug=acme"), 400, "invalid_grant")
@@ -395,6 +400,23 @@ class OAuth(unittest.TestCase):
             code, headers, body = self.curl(path, method="GET" if allow == "POST" else "DELETE")
             self.assertEqual(code, 405, body)
             self.assertEqual(headers["allow"], allow)
+
+    def test_09b_ambiguous_framing_is_refused(self):
+        ctx = ssl.create_default_context(cafile=self.ca_file)
+        request = (b"POST /oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                   b"Content-Type: application/x-www-form-urlencoded\r\n"
+                   b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+        with socket.create_connection(("127.0.0.1", self.a.oauth_port), timeout=5) as raw:
+            with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as conn:
+                conn.sendall(request)
+                answer = ""
+                while "\r\n\r\n" not in answer or not answer.rstrip().endswith("}"):
+                    chunk = conn.recv(65536).decode()
+                    if not chunk:
+                        break
+                    answer += chunk
+        self.assertTrue(answer.startswith("HTTP/1.1 400"), answer)
+        self.assertIn("ambiguous message framing", answer)
 
     def test_10_log_lines_and_metrics(self):
         answer = requests.get(self.url("/.well-known/oauth-authorization-server"),

@@ -172,3 +172,28 @@ TEST(ConfigTest, DefaultConfigIsTheTablesDefaults) {
 
 }  // namespace
 }  // namespace tessera
+
+namespace tessera {
+namespace {
+
+// The OAuth port: with TLS only for an https issuer (a deployment without one keeps running
+// without the port), without TLS only when asked for by name.
+TEST(ConfigTest, TheOAuthPortIsServedOverTlsForAnHttpsIssuerOrInPlaintextWhenAsked) {
+  Config c = DefaultConfig();
+  EXPECT_FALSE(c.oauth_served());  // no TLS, no oauth_plaintext
+  c.oauth_plaintext = true;
+  EXPECT_TRUE(c.oauth_served());
+  c.oauth_plaintext = false;
+  c.tls_cert = "tls.crt";
+  EXPECT_FALSE(c.oauth_served());  // the default issuer "tessera" names no URL
+  c.issuer = "https://id.example.com";
+  EXPECT_TRUE(c.oauth_served());
+  c.oauth_listen = "";
+  EXPECT_FALSE(c.oauth_served());
+  auto plain = ParseConfig({"--oauth_plaintext=true", "--issuer=tessera"}, {}, Needs::kNothing);
+  ASSERT_FALSE(plain.ok());
+  EXPECT_NE(plain.status().message().find("--issuer"), absl::string_view::npos);
+}
+
+}  // namespace
+}  // namespace tessera

@@ -30,6 +30,14 @@ TEST(FormBodyTest, ARepeatedParameterIsRefusedNamingIt) {
   }
 }
 
+// An unencoded password split at '&' becomes names; an error repeats none of them.
+TEST(FormBodyTest, ErrorsRepeatOnlyNamesShapedLikeOAuths) {
+  auto form = ParseFormBody("password=hunter2&Secret-Part!x=1&Secret-Part!x=2");
+  ASSERT_FALSE(form.ok());
+  EXPECT_EQ(form.status().message(), "a parameter: sent more than once");
+  EXPECT_EQ(ParseFormBody("scope=a&scope=b").status().message(), "scope: sent more than once");
+}
+
 TEST(FormBodyTest, AParameterWithoutAValueIsOmitted) {
   auto form = ParseFormBody("scope=&audience&grant_type=x");
   ASSERT_TRUE(form.ok());

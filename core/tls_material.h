@@ -7,10 +7,8 @@
 //
 //   auto tls = TlsMaterial::Load({.cert = c, .key = k, .client_ca = ca, .reload = 10s});
 //   httplib::SSLServer server([&](SSL_CTX& ctx) { return (*tls)->Install(ctx); });
-#ifndef TESSERA_SERVER_HTTP_TLS_MATERIAL_H_
-#define TESSERA_SERVER_HTTP_TLS_MATERIAL_H_
-
-#include <openssl/ssl.h>
+#ifndef TESSERA_CORE_TLS_MATERIAL_H_
+#define TESSERA_CORE_TLS_MATERIAL_H_
 
 #include <memory>
 #include <string>
@@ -18,6 +16,11 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/sync.h"
+
+// OpenSSL's SSL_CTX and SSL, which cpp-httplib's SSLServer hands over; OpenSSL itself stays in
+// core/ (DESIGN.md §4).
+struct ssl_ctx_st;
+struct ssl_st;
 
 namespace tessera {
 
@@ -36,17 +39,17 @@ class TlsMaterial {
 
   // Sets TLS 1.2 as the floor, the per-handshake certificate callback and, with a client CA,
   // requires a client certificate it verifies. Returns false if OpenSSL refused a setting.
-  bool Install(SSL_CTX& ctx);
+  bool Install(ssl_ctx_st& ctx);
 
   // What TLS verified about the peer of `ssl`: whether a client certificate verified against the
   // client CA, and the identity it names (its DNS, URI and IP SANs, else its CN; comma separated).
-  static bool VerifiedClient(const SSL* ssl, std::string* identity);
+  static bool VerifiedClient(const ssl_st* ssl, std::string* identity);
 
  private:
   struct Material;
   explicit TlsMaterial(TlsFilePaths paths) : paths_(std::move(paths)) {}
   static absl::StatusOr<std::shared_ptr<const Material>> Read(const TlsFilePaths& paths);
-  static int OnCertificate(SSL* ssl, void* self);
+  static int OnCertificate(ssl_st* ssl, void* self);
   // The material for a handshake now, re-read first when the last read is `reload` old.
   std::shared_ptr<const Material> Current();
 
@@ -58,4 +61,4 @@ class TlsMaterial {
 
 }  // namespace tessera
 
-#endif  // TESSERA_SERVER_HTTP_TLS_MATERIAL_H_
+#endif  // TESSERA_CORE_TLS_MATERIAL_H_

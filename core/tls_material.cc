@@ -1,7 +1,8 @@
-#include "server/http/tls_material.h"
+#include "core/tls_material.h"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -115,6 +116,10 @@ int TlsMaterial::OnCertificate(SSL* ssl, void* self) {
 
 bool TlsMaterial::Install(SSL_CTX& ctx) {
   if (SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION) != 1) return false;
+  // Without a session ID context, a TLS 1.2 client resuming a session on a port that verifies
+  // client certificates fails the handshake (OpenSSL's SESSION_ID_CONTEXT_UNINITIALIZED).
+  static constexpr unsigned char kContext[] = "tessera-oauth";
+  if (SSL_CTX_set_session_id_context(&ctx, kContext, sizeof kContext - 1) != 1) return false;
   SSL_CTX_set_cert_cb(&ctx, &TlsMaterial::OnCertificate, this);
   if (!paths_.client_ca.empty()) {
     SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
