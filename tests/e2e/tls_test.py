@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """TLS and mutual TLS end to end: `tessera serve` with certificates made here by the openssl CLI,
 driven by `buf curl` with and without a client certificate; a rotated server certificate is
-served without a restart; with --introspect_auth=mtls a client certificate alone may introspect;
-and the HTTP side port serves nothing secret.
+served without a restart (on the OAuth port too); with --introspect_auth=mtls a client
+certificate alone may introspect, over gRPC and over OAuth's HTTPS, which asks for the same client
+certificates; and the HTTP side port serves nothing secret.
 
 Run by ctest; by hand: /usr/bin/python3 tests/e2e/tls_test.py --binary build/server/tessera --source .
 """
@@ -17,6 +18,8 @@ import time
 import unittest
 import urllib.error
 import urllib.request
+
+import requests
 
 from harness import Postgres, Server, make_ca, make_leaf, parse_args
 
@@ -93,13 +96,15 @@ class Tls(unittest.TestCase):
         self.assertTrue(ok, answer)
         return answer
 
-    def served_certificate(self, server):
-        """The subject CN of the certificate `server` presents to a new connection."""
+    def served_certificate(self, server, port=None):
+        """The subject CN of the certificate `server` presents to a new connection (on its gRPC
+        port, or on `port`)."""
         ctx = ssl.create_default_context(cafile=os.path.join(self.dir, "server-ca.crt"))
         ctx.load_cert_chain(os.path.join(self.dir, "client-app.crt"),
                             os.path.join(self.dir, "client-app.key"))
-        ctx.set_alpn_protocols(["h2"])
-        with socket.create_connection(("127.0.0.1", server.grpc_port), timeout=5) as raw:
+        if port is None:
+            ctx.set_alpn_protocols(["h2"])
+        with socket.create_connection(("127.0.0.1", port or server.grpc_port), timeout=5) as raw:
             with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as conn:
                 subject = dict(x[0] for x in conn.getpeercert()["subject"])
                 return subject["commonName"]
@@ -144,21 +149,44 @@ class Tls(unittest.TestCase):
         self.assertFalse(ok)
         self.assertIn("unauthenticated", err)
 
+    def test_03b_the_oauth_port_asks_for_the_same_client_certificates(self):
+        token = self.login(self.mtls, client="client-app")["accessToken"]
+        url = f"https://127.0.0.1:{self.mtls.oauth_port}/oauth2/introspect"
+        ca = os.path.join(self.dir, "server-ca.crt")
+
+        def post(client):
+            session = requests.Session()
+            session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
+            cert = (os.path.join(self.dir, f"{client}.crt"),
+                    os.path.join(self.dir, f"{client}.key")) if client else None
+            return session.post(url, data={"token": token}, verify=ca, cert=cert, timeout=10)
+        # --introspect_auth=mtls: the verified certificate alone may introspect, as on gRPC.
+        answer = post("client-app")
+        self.assertEqual(answer.status_code, 200, answer.text)
+        self.assertEqual((answer.json()["active"], answer.json()["username"]), (True, "admin"))
+        for client in (None, "stranger"):
+            with self.assertRaises(requests.exceptions.RequestException, msg=client):
+                post(client)
+
     def test_04_a_rotated_certificate_is_served_without_a_restart(self):
         pids = (self.tls.process.pid, self.mtls.process.pid)
         self.assertEqual(self.served_certificate(self.mtls), "tessera-v1")
+        self.assertEqual(self.served_certificate(self.tls, self.tls.oauth_port), "tessera-v1")
         live = os.path.join(self.dir, "live")
         os.symlink("v2", live + ".new")
         os.replace(live + ".new", live)
         start = time.time()
         while time.time() - start < ROTATION_BOUND:
-            if all(self.served_certificate(s) == "tessera-v2" for s in (self.tls, self.mtls)):
+            if (all(self.served_certificate(s) == "tessera-v2" for s in (self.tls, self.mtls)) and
+                    self.served_certificate(self.tls, self.tls.oauth_port) == "tessera-v2"):
                 break
             time.sleep(0.2)
         took = time.time() - start
         print(f"\n  rotated certificate served after {took:.1f} s", file=sys.stderr)
         self.assertEqual(self.served_certificate(self.tls), "tessera-v2")
         self.assertEqual(self.served_certificate(self.mtls), "tessera-v2")
+        # The OAuth port follows the same files (core/tls_material re-reads them).
+        self.assertEqual(self.served_certificate(self.tls, self.tls.oauth_port), "tessera-v2")
         self.assertEqual((self.tls.process.pid, self.mtls.process.pid), pids)
         self.assertIsNone(self.tls.process.poll())
         self.login(self.tls)
