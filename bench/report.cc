@@ -24,10 +24,7 @@ void Report::AddHttp(const std::string& workload, int connections, const LoadRes
 }
 
 const LoadResult* Report::FindHttp(const std::string& workload, int connections) const {
-  for (const Row& r : http_rows_) {
-    if (r.workload == workload && r.outstanding == connections) return &r.result;
-  }
-  return nullptr;
+  return FindRow(http_rows_, workload, connections);
 }
 
 LoadResult Report::HttpEcho(int connections) const {
@@ -54,11 +51,16 @@ void Report::AddTarget(const std::string& target, const std::string& measured, b
   targets_.push_back(Target{target, measured, met});
 }
 
-const LoadResult* Report::Find(const std::string& workload, int outstanding) const {
-  for (const Row& r : rows_) {
+const LoadResult* Report::FindRow(const std::vector<Row>& rows, const std::string& workload,
+                                  int outstanding) {
+  for (const Row& r : rows) {
     if (r.workload == workload && r.outstanding == outstanding) return &r.result;
   }
   return nullptr;
+}
+
+const LoadResult* Report::Find(const std::string& workload, int outstanding) const {
+  return FindRow(rows_, workload, outstanding);
 }
 
 bool Report::FindBound(const std::string& workload, int outstanding, LoadResult* result,
@@ -85,6 +87,13 @@ LoadResult Report::Echo(int outstanding) const {
   return e ? *e : LoadResult{};
 }
 
+std::string Report::RatioRow(const Row& r, const LoadResult& echo) {
+  return absl::StrFormat("| %s | %d | %.0f | %s | %s | %s | %s | %s |%s\n", r.workload,
+                         r.outstanding, r.result.rate, Ratio(r.result.rate, echo.rate),
+                         Ms(r.result.p50_us), Ms(r.result.p90_us), Ms(r.result.p99_us),
+                         Ratio(r.result.p99_us, echo.p99_us), Errors(r.result.errors));
+}
+
 std::string Report::Markdown() const {
   std::string out;
   if (!rows_.empty()) {
@@ -92,14 +101,7 @@ std::string Report::Markdown() const {
                     "## gRPC paths against the echo baseline\n\n"
                     "| workload | outstanding | req/s | × echo | p50 ms | p90 ms | p99 ms | p99 × "
                     "echo |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
-    for (const Row& r : rows_) {
-      LoadResult e = Echo(r.outstanding);
-      absl::StrAppend(&out,
-                      absl::StrFormat("| %s | %d | %.0f | %s | %s | %s | %s | %s |%s\n", r.workload,
-                                      r.outstanding, r.result.rate, Ratio(r.result.rate, e.rate),
-                                      Ms(r.result.p50_us), Ms(r.result.p90_us), Ms(r.result.p99_us),
-                                      Ratio(r.result.p99_us, e.p99_us), Errors(r.result.errors)));
-    }
+    for (const Row& r : rows_) out += RatioRow(r, Echo(r.outstanding));
     out += "\n";
   }
   if (!http_rows_.empty()) {
@@ -109,14 +111,7 @@ std::string Report::Markdown() const {
                     "same HTTP server and answers a canned introspection of the same size.\n\n"
                     "| workload | connections | req/s | × echo | p50 ms | p90 ms | p99 ms | p99 × "
                     "echo |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
-    for (const Row& r : http_rows_) {
-      LoadResult e = HttpEcho(r.outstanding);
-      absl::StrAppend(&out,
-                      absl::StrFormat("| %s | %d | %.0f | %s | %s | %s | %s | %s |%s\n", r.workload,
-                                      r.outstanding, r.result.rate, Ratio(r.result.rate, e.rate),
-                                      Ms(r.result.p50_us), Ms(r.result.p90_us), Ms(r.result.p99_us),
-                                      Ratio(r.result.p99_us, e.p99_us), Errors(r.result.errors)));
-    }
+    for (const Row& r : http_rows_) out += RatioRow(r, HttpEcho(r.outstanding));
     out += "\n";
   }
   if (!bound_.empty()) {

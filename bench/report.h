@@ -70,6 +70,10 @@ class Report {
     std::string target, measured;
     bool met;
   };
+  // A table row: the rates and latencies of `r`, and their ratios to `echo`'s.
+  static std::string RatioRow(const Row& r, const LoadResult& echo);
+  static const LoadResult* FindRow(const std::vector<Row>& rows, const std::string& workload,
+                                   int outstanding);
   std::vector<Row> rows_;
   std::vector<Row> http_rows_;
   std::vector<BoundRow> bound_;

@@ -185,17 +185,36 @@ void OAuthEndpoints::Token(const httplib::Request& req, httplib::Response& res, 
   OAuthEdge::SendJson(res, std::move(body).Text());
 }
 
-void OAuthEndpoints::Introspect(const httplib::Request& req, httplib::Response& res,
-                                HttpNote& note) {
+std::optional<OAuthEndpoints::CallerRequest> OAuthEndpoints::BeginCallerRequest(
+    const httplib::Request& req, httplib::Response& res, HttpNote& note) {
   CallContext call = edge_.Begin(req, note);
   auto form = OAuthEdge::ReadForm(req);
-  if (!form.ok()) return edge_.Fail(res, call, form.status(), Party::kCaller);
-  if (!form->Has("token")) return edge_.Fail(res, call, Required("token"), Party::kCaller);
+  if (!form.ok()) {
+    edge_.Fail(res, call, form.status(), Party::kCaller);
+    return std::nullopt;
+  }
+  if (!form->Has("token")) {
+    edge_.Fail(res, call, Required("token"), Party::kCaller);
+    return std::nullopt;
+  }
   auto client = edge_.Client(call, *form);
-  if (!client.ok()) return edge_.Fail(res, call, client.status(), Party::kCaller);
+  if (!client.ok()) {
+    edge_.Fail(res, call, client.status(), Party::kCaller);
+    return std::nullopt;
+  }
   // The logic sees the client as a bearer credential; failures answer as the client sent it.
   CallContext as_client = call;
   if (client->has_value()) OAuthEdge::AuthenticateAs(**client, as_client);
+  return CallerRequest{std::move(call), std::move(as_client), *std::move(form)};
+}
+
+void OAuthEndpoints::Introspect(const httplib::Request& req, httplib::Response& res,
+                                HttpNote& note) {
+  auto r = BeginCallerRequest(req, res, note);
+  if (!r) return;
+  const CallContext& call = r->call;
+  const CallContext& as_client = r->as_client;
+  const FormBody* form = &r->form;
   auto caller = introspection_.Caller(as_client);
   if (!caller.ok()) return edge_.Fail(res, call, caller.status(), Party::kCaller);
   const Principal* asking = caller->has_value() ? &**caller : nullptr;
@@ -229,14 +248,11 @@ void OAuthEndpoints::Introspect(const httplib::Request& req, httplib::Response& 
 }
 
 void OAuthEndpoints::Revoke(const httplib::Request& req, httplib::Response& res, HttpNote& note) {
-  CallContext call = edge_.Begin(req, note);
-  auto form = OAuthEdge::ReadForm(req);
-  if (!form.ok()) return edge_.Fail(res, call, form.status(), Party::kCaller);
-  if (!form->Has("token")) return edge_.Fail(res, call, Required("token"), Party::kCaller);
-  auto client = edge_.Client(call, *form);
-  if (!client.ok()) return edge_.Fail(res, call, client.status(), Party::kCaller);
-  CallContext as_client = call;
-  if (client->has_value()) OAuthEdge::AuthenticateAs(**client, as_client);
+  auto r = BeginCallerRequest(req, res, note);
+  if (!r) return;
+  const CallContext& call = r->call;
+  const CallContext& as_client = r->as_client;
+  const FormBody* form = &r->form;
   auto caller = checks_.AuthenticateCaller(as_client);
   if (!caller.ok()) return edge_.Fail(res, call, caller.status(), Party::kCaller);
   note.org_id = caller->org_id;

@@ -11,6 +11,7 @@
 #ifndef TESSERA_SERVER_HTTP_OAUTH_ENDPOINTS_H_
 #define TESSERA_SERVER_HTTP_OAUTH_ENDPOINTS_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,16 @@ class OAuthEndpoints {
   std::vector<std::string> MetadataPaths() const;
 
  private:
+  // What introspection and revocation begin with: the call, the form with its `token`, and the
+  // call as the logic sees it (the client's credentials, if sent, as its bearer). nullopt: the
+  // request was refused, and answered.
+  struct CallerRequest {
+    CallContext call;
+    CallContext as_client;
+    FormBody form;
+  };
+  std::optional<CallerRequest> BeginCallerRequest(const httplib::Request& req,
+                                                  httplib::Response& res, HttpNote& note);
   void Token(const httplib::Request& req, httplib::Response& res, HttpNote& note);
   void Introspect(const httplib::Request& req, httplib::Response& res, HttpNote& note);
   void Revoke(const httplib::Request& req, httplib::Response& res, HttpNote& note);

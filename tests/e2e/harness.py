@@ -60,6 +60,17 @@ def load_protos(source, out_dir):
             importlib.import_module("tessera.v1.admin_pb2"))
 
 
+def wait_until(predicate, bound):
+    """Polls `predicate`; returns the seconds it took to hold, or None past `bound`."""
+    start = time.monotonic()
+    while True:
+        if predicate():
+            return time.monotonic() - start
+        if time.monotonic() - start > bound:
+            return None
+        time.sleep(0.001)
+
+
 class Postgres:
     """A cluster of its own under a temporary directory, reached through its Unix socket (the
     same URL across restarts, and no TCP port to collide with)."""

@@ -27,7 +27,7 @@ import requests
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 
-from harness import Postgres, Server, load_protos, make_ca, make_leaf, parse_args
+from harness import Postgres, Server, load_protos, make_ca, make_leaf, parse_args, wait_until
 
 ARGS = None
 # Only a safety net: a change reaches the other replica in milliseconds (tessera_bench
@@ -40,16 +40,6 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_until(predicate, bound):
-    start = time.monotonic()
-    while True:
-        if predicate():
-            return time.monotonic() - start
-        if time.monotonic() - start > bound:
-            return None
-        time.sleep(0.002)
 
 
 class Grpc:

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 
-from harness import Postgres, Server, load_protos, parse_args
+from harness import Postgres, Server, load_protos, parse_args, wait_until
 
 ARGS = None
 # Only a safety net against a feed that never delivers; the figure is printed and bounded in the
@@ -76,17 +76,6 @@ class Client:
             return e.code().name
         status = raw[1] if len(raw) == 2 and raw[0] == 0x08 else 0
         return {0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING"}.get(status, "UNKNOWN")
-
-
-def wait_until(predicate, bound):
-    """Polls `predicate`; returns the seconds it took to hold, or None past `bound`."""
-    start = time.monotonic()
-    while True:
-        if predicate():
-            return time.monotonic() - start
-        if time.monotonic() - start > bound:
-            return None
-        time.sleep(0.001)
 
 
 class TwoReplicas(unittest.TestCase):
