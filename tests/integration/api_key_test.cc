@@ -46,23 +46,6 @@ class ApiKeyTest : public ServerTest {
     EXPECT_TRUE(s.ok()) << s.error_message();
     return resp;
   }
-  // A SERVICE account of org A holding a role with `scopes`; returns {id, generated password}.
-  std::pair<std::string, std::string> MakeServiceAccount(const std::string& name,
-                                                         const std::vector<std::string>& scopes) {
-    v1::CreateRoleRequest role;
-    role.set_name(name + "-role");
-    for (const auto& s : scopes) role.add_scopes(s);
-    v1::CreateRoleResponse role_resp;
-    EXPECT_TRUE(Call(a_.token, &v1::AdminService::Stub::CreateRole, role, &role_resp).ok());
-    v1::CreateAccountRequest req;
-    req.set_kind(v1::ACCOUNT_KIND_SERVICE);
-    req.set_username(name);
-    req.add_roles(name + "-role");
-    v1::CreateAccountResponse resp;
-    grpc::Status s = Call(a_.token, &v1::AdminService::Stub::CreateAccount, req, &resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return {resp.account().id(), resp.generated_password()};
-  }
   grpc::Status Exchange(const v1::CreateApiKeyResponse& key, const std::string& secret,
                         v1::IssueTokenResponse* out, std::vector<std::string> scopes = {}) {
     v1::IssueTokenRequest req;

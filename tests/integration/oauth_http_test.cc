@@ -67,20 +67,9 @@ class OAuthHttpTest : public ServerTest {
   // A service token of a new SERVICE account of org A with `scopes`: {key, secret}.
   std::pair<std::string, std::string> ServiceToken(const std::string& name,
                                                    const std::vector<std::string>& scopes) {
-    v1::CreateRoleRequest role;
-    role.set_name(name + "-role");
-    for (const auto& s : scopes) role.add_scopes(s);
-    v1::CreateRoleResponse role_resp;
-    EXPECT_TRUE(Call(a_.token, &v1::AdminService::Stub::CreateRole, role, &role_resp).ok());
-    v1::CreateAccountRequest account;
-    account.set_kind(v1::ACCOUNT_KIND_SERVICE);
-    account.set_username(name);
-    account.add_roles(name + "-role");
-    v1::CreateAccountResponse account_resp;
-    EXPECT_TRUE(
-        Call(a_.token, &v1::AdminService::Stub::CreateAccount, account, &account_resp).ok());
+    auto [account_id, unused] = MakeServiceAccount(name, scopes);
     v1::CreateApiKeyRequest key;
-    key.set_account_id(account_resp.account().id());
+    key.set_account_id(account_id);
     key.set_name(name);
     key.set_kind(v1::API_KEY_KIND_SERVICE_TOKEN);
     for (const auto& s : scopes) key.add_scopes(s);

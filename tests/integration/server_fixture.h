@@ -130,6 +130,23 @@ class ServerTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s.error_message();
     return resp.account().id();
   }
+  // A SERVICE account of org A holding a role with `scopes`; returns {id, generated password}.
+  std::pair<std::string, std::string> MakeServiceAccount(const std::string& name,
+                                                         const std::vector<std::string>& scopes) {
+    v1::CreateRoleRequest role;
+    role.set_name(name + "-role");
+    for (const auto& s : scopes) role.add_scopes(s);
+    v1::CreateRoleResponse role_resp;
+    EXPECT_TRUE(Call(a_.token, &v1::AdminService::Stub::CreateRole, role, &role_resp).ok());
+    v1::CreateAccountRequest req;
+    req.set_kind(v1::ACCOUNT_KIND_SERVICE);
+    req.set_username(name);
+    req.add_roles(name + "-role");
+    v1::CreateAccountResponse resp;
+    grpc::Status s = Call(a_.token, &v1::AdminService::Stub::CreateAccount, req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return {resp.account().id(), resp.generated_password()};
+  }
   // This replica applied its own writes before they returned; the same changes also come back
   // through the channel, and re-reading an account or a key then is a query the feed makes.
   // Tests that count Introspect's queries let those echoes land first.
