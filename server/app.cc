@@ -23,6 +23,7 @@
 #include "core/worker_pool.h"
 #include "server/grpc/admin_service.h"
 #include "server/grpc/call_notes.h"
+#include "server/grpc/ext_authz_service.h"
 #include "server/grpc/health_service.h"
 #include "server/grpc/rpc_metrics.h"
 #include "server/grpc/token_service.h"
@@ -44,6 +45,7 @@
 #include "services/key_manager.h"
 #include "services/key_usage.h"
 #include "services/login_guard.h"
+#include "services/proxy_check_logic.h"
 #include "services/revocation_logic.h"
 #include "services/rotation_logic.h"
 #include "services/session_logic.h"
@@ -172,6 +174,9 @@ void ServerApp::BuildLogic() {
       *checks_, IntrospectionPolicy{.issuer = topts.issuer,
                                     .by_client_certificate =
                                         config_.introspect_auth == Config::IntrospectAuth::kMtls});
+  proxy_check_ = std::make_unique<ProxyCheckLogic>(
+      *checks_, ProxyCheckOptions{.by_client_certificate =
+                                      config_.ext_authz_auth == Config::IntrospectAuth::kMtls});
   api_key_logic_ = std::make_unique<ApiKeyLogic>(
       clock_,
       ApiKeyOptions{.user_token_prefix = config_.api_key_prefix,
@@ -197,6 +202,10 @@ absl::Status ServerApp::StartFaces() {
   token_service_ = std::make_unique<TokenServiceImpl>(
       *grpc_edge_, *sessions_, *introspection_, *revocation_, *rotation_logic_, *key_manager_);
   admin_service_ = std::make_unique<AdminServiceImpl>(*grpc_edge_, *admin_logic_, *api_key_logic_);
+  ext_authz_service_ = std::make_unique<ExtAuthzService>(
+      *grpc_edge_, *proxy_check_,
+      ExtAuthzOptions{.header_prefix = config_.ext_authz_header_prefix,
+                      .keep_credential = config_.ext_authz_keep_credential});
   health_ = std::make_unique<HealthService>();
   health_->SetServing(true);
 
@@ -211,6 +220,7 @@ absl::Status ServerApp::StartFaces() {
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(token_service_.get());
   builder.RegisterService(admin_service_.get());
+  builder.RegisterService(ext_authz_service_.get());
   builder.RegisterService(health_.get());
   for (grpc::Service* service : extra_services_) builder.RegisterService(service);
   grpc_server_ = builder.BuildAndStart();
@@ -256,7 +266,7 @@ void ServerApp::RegisterMetrics() {
   rpc_metrics_ = std::make_unique<RpcMetrics>(
       *registry_, *call_notes_,
       std::vector<std::string>{"tessera.v1.TokenService", "tessera.v1.AdminService",
-                               "grpc.health.v1.Health"});
+                               "envoy.service.auth.v3.Authorization", "grpc.health.v1.Health"});
   service_metrics_ = std::make_unique<ServiceMetrics>(*registry_);
   AddScrapeReads();
 }

@@ -35,6 +35,8 @@ class PasswordHasher;
 class BoundedWorkerPool;
 class SessionLogic;
 class IntrospectionLogic;
+class ProxyCheckLogic;
+class ExtAuthzService;
 class RevocationLogic;
 class GrpcEdge;
 class CredentialCheck;
@@ -93,6 +95,7 @@ class ServerApp {
   // The logic the faces call, for tests that drive it from many threads without a transport.
   SessionLogic& sessions() { return *sessions_; }
   IntrospectionLogic& introspection() { return *introspection_; }
+  ProxyCheckLogic& proxy_check() { return *proxy_check_; }
   RevocationLogic& revocation() { return *revocation_; }
   CredentialCheck& credentials() { return *checks_; }
   AdminLogic& admin_logic() { return *admin_logic_; }
@@ -147,6 +150,7 @@ class ServerApp {
   std::unique_ptr<CredentialCheck> checks_;
   std::unique_ptr<SessionLogic> sessions_;
   std::unique_ptr<IntrospectionLogic> introspection_;
+  std::unique_ptr<ProxyCheckLogic> proxy_check_;
   std::unique_ptr<RevocationLogic> revocation_;
   std::unique_ptr<ApiKeyLogic> api_key_logic_;
   std::unique_ptr<RotationLogic> rotation_logic_;
@@ -155,6 +159,7 @@ class ServerApp {
   std::unique_ptr<GrpcEdge> grpc_edge_;
   std::unique_ptr<TokenServiceImpl> token_service_;
   std::unique_ptr<AdminServiceImpl> admin_service_;
+  std::unique_ptr<ExtAuthzService> ext_authz_service_;
   std::unique_ptr<HealthService> health_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<HttpMetrics> http_metrics_;

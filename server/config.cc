@@ -53,6 +53,17 @@ class Values {
 
 const SettingSpec& Spec(absl::string_view flag) { return *Find(flag); }
 
+// A prefix for the headers Check sets: a lowercase HTTP token (so never a pseudo-header), and
+// not one the credential's headers (authorization, x-api-secret) start with, whose handling
+// (removed, or kept with ext_authz_keep_credential) must not depend on the prefix.
+bool IsHeaderPrefix(absl::string_view p) {
+  if (p.size() < 2 || p.size() > 32 || !absl::ascii_islower(p[0])) return false;
+  for (char c : p) {
+    if (!absl::ascii_islower(c) && !absl::ascii_isdigit(c) && c != '-') return false;
+  }
+  return !absl::StartsWith("authorization", p) && !absl::StartsWith("x-api-secret", p);
+}
+
 // A number setting, within the bounds the table gives it.
 absl::StatusOr<int64_t> Number(const Values& v, const SettingSpec& s) {
   int64_t n = 0;
@@ -169,6 +180,14 @@ const std::vector<SettingSpec>& SettingSpecs() {
       {"introspect_auth", "TESSERA_INTROSPECT_AUTH", "scope",
        "scope: Introspect needs a bearer with tokens:introspect; mtls: a client certificate "
        "is enough"},
+      {"ext_authz_auth", "TESSERA_EXT_AUTHZ_AUTH", "scope",
+       "who may call Envoy's Authorization/Check: scope (a bearer with tokens:introspect) or mtls "
+       "(a client certificate is enough)"},
+      {"ext_authz_header_prefix", "TESSERA_EXT_AUTHZ_HEADER_PREFIX", "x-tessera-",
+       "prefix of the headers Check adds for the upstream (subject, org-id, scopes, client-id); "
+       "the client's own under it are removed"},
+      {"ext_authz_keep_credential", "TESSERA_EXT_AUTHZ_KEEP_CREDENTIAL", "false",
+       "true: the upstream also gets the request's authorization and x-api-secret headers"},
       {"signing_alg", "TESSERA_SIGNING_ALG", "ES256",
        "algorithm of new signing keys: ES256, RS256 or EdDSA"},
       {"key_encryption_key", "TESSERA_KEY_ENCRYPTION_KEY", "",
@@ -331,15 +350,29 @@ absl::StatusOr<Config> BuildConfig(const SettingFlags& flags,
     return Bad(Spec("issuer"),
                "must be an http(s):// URL with oauth_plaintext: the OAuth metadata names it");
   }
-  std::string introspect_auth = v.Get(Spec("introspect_auth"));
-  if (introspect_auth == "mtls") {
-    if (c.tls_client_ca.empty()) return Bad(Spec("introspect_auth"), "mtls needs tls_client_ca");
-    c.introspect_auth = Config::IntrospectAuth::kMtls;
-  } else if (introspect_auth == "scope") {
-    c.introspect_auth = Config::IntrospectAuth::kScope;
-  } else {
-    return Bad(Spec("introspect_auth"), "one of scope, mtls");
+  for (auto [flag, field] : {std::pair{"introspect_auth", &c.introspect_auth},
+                             std::pair{"ext_authz_auth", &c.ext_authz_auth}}) {
+    std::string auth = v.Get(Spec(flag));
+    if (auth == "mtls") {
+      if (c.tls_client_ca.empty()) return Bad(Spec(flag), "mtls needs tls_client_ca");
+      *field = Config::IntrospectAuth::kMtls;
+    } else if (auth == "scope") {
+      *field = Config::IntrospectAuth::kScope;
+    } else {
+      return Bad(Spec(flag), "one of scope, mtls");
+    }
   }
+  c.ext_authz_header_prefix = v.Get(Spec("ext_authz_header_prefix"));
+  if (!IsHeaderPrefix(c.ext_authz_header_prefix)) {
+    return Bad(Spec("ext_authz_header_prefix"),
+               "2 to 32 lowercase letters, digits and '-', starting with a letter, not a name "
+               "the credential travels in");
+  }
+  std::string keep = v.Get(Spec("ext_authz_keep_credential"));
+  if (keep != "true" && keep != "false") {
+    return Bad(Spec("ext_authz_keep_credential"), "true or false");
+  }
+  c.ext_authz_keep_credential = keep == "true";
 
   auto alg = ParseSigningAlg(v.Get(Spec("signing_alg")));
   if (!alg.ok()) return Bad(Spec("signing_alg"), alg.status().message());

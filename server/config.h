@@ -84,6 +84,13 @@ struct Config {
   // kMtls: a verified client certificate is enough to call Introspect (no bearer credential).
   enum class IntrospectAuth { kScope, kMtls };
   IntrospectAuth introspect_auth{};
+  // Envoy's external authorization (Authorization/Check on the gRPC port): who may call it (a
+  // bearer with tokens:introspect, or with kMtls a verified client certificate alone), the
+  // prefix of the headers that tell the upstream who passed, and whether the upstream also
+  // gets the request's credential.
+  IntrospectAuth ext_authz_auth{};
+  std::string ext_authz_header_prefix;
+  bool ext_authz_keep_credential{};
   SigningAlg signing_alg{};
   std::string key_encryption_key;  // 32 raw bytes
   std::string pepper;              // >= 32 raw bytes

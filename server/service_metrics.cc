@@ -34,6 +34,32 @@ ServiceMetrics::ServiceMetrics(prometheus::Registry& r) {
   invalid_credentials_ = &failures.Add({{"reason", "invalid_credentials"}});
   invalid_refresh_token_ = &failures.Add({{"reason", "invalid_refresh_token"}});
   invalid_bearer_ = &failures.Add({{"reason", "invalid_bearer"}});
+  auto& checks = CounterFamily(r, "tessera_ext_authz_checks_total",
+                               "Proxied requests decided by external authorization (Check), by "
+                               "decision.");
+  const char* decisions[] = {"allowed", "unauthenticated", "forbidden", "locked_out", "error"};
+  for (int i = 0; i < 5; ++i) checks_[i] = &checks.Add({{"decision", decisions[i]}});
+}
+
+void ServiceMetrics::Checked(const absl::Status& outcome) {
+  int i = 4;
+  switch (outcome.code()) {
+    case absl::StatusCode::kOk:
+      i = 0;
+      break;
+    case absl::StatusCode::kUnauthenticated:
+      i = 1;
+      break;
+    case absl::StatusCode::kPermissionDenied:
+      i = 2;
+      break;
+    case absl::StatusCode::kResourceExhausted:
+      i = 3;
+      break;
+    default:
+      break;
+  }
+  checks_[i]->Increment();
 }
 
 void ServiceMetrics::Issued(IssueGrant grant) {

@@ -1,6 +1,7 @@
 // ServiceMetrics: tessera's own counters, updated by each face where a call's outcome is
 // known, from what the logic's outcome carries: tokens issued by grant, introspections by result,
-// authentication failures by reason, refresh-token reuse, revocations by kind. They are
+// authentication failures by reason, refresh-token reuse, revocations by kind, a proxy's Check
+// decisions (external authorization). They are
 // prometheus-cpp families in the process's registry; every label value is added once, in the
 // constructor (so each is on /metrics at 0 from the first scrape), and an update is one atomic
 // add on a kept pointer, never a family lookup.
@@ -29,6 +30,9 @@ class ServiceMetrics {
   // as locked_out, a refused credential by its RefusalReason (and a reused refresh token in
   // tessera_refresh_reuse_detected_total too); any other failure not at all.
   void Refused(const absl::Status& status);
+  // A Check's decision on a proxied request, from the logic's outcome: allowed, unauthenticated,
+  // forbidden, locked_out, or error (a route policy that does not parse, or an internal error).
+  void Checked(const absl::Status& outcome);
 
  private:
   using Counter = prometheus::Counter;
@@ -41,6 +45,7 @@ class ServiceMetrics {
   Counter* invalid_credentials_;
   Counter* invalid_refresh_token_;
   Counter* invalid_bearer_;
+  Counter* checks_[5];  // allowed, unauthenticated, forbidden, locked_out, error
 };
 
 }  // namespace tessera

@@ -68,10 +68,11 @@ absl::StatusOr<std::optional<CredentialCheck::ActiveCredential>> CredentialCheck
   return out;
 }
 
-absl::StatusOr<Principal> CredentialCheck::AuthenticateCaller(const CallContext& call) {
+absl::StatusOr<Principal> CredentialCheck::AuthenticateCaller(const CallContext& call,
+                                                              const std::string* visible_org) {
   static const std::string kNone;
   auto token = BearerCredential(call.authorization ? *call.authorization : kNone);
-  auto caller = token.ok() ? AuthenticateBearer(*token, call.api_secret, call)
+  auto caller = token.ok() ? AuthenticateBearer(*token, call.api_secret, call, visible_org)
                            : absl::StatusOr<Principal>(token.status());
   if (absl::IsUnauthenticated(caller.status())) {
     return MarkRefused(caller.status(), RefusalReason::kInvalidBearer);
@@ -81,9 +82,10 @@ absl::StatusOr<Principal> CredentialCheck::AuthenticateCaller(const CallContext&
 
 absl::StatusOr<Principal> CredentialCheck::AuthenticateBearer(absl::string_view token,
                                                               absl::string_view secret,
-                                                              const CallContext& call) {
+                                                              const CallContext& call,
+                                                              const std::string* visible_org) {
   if (!ApiKeyPrefix(token).empty()) {
-    auto active = ApiKey(token, secret, call, /*peer_presents=*/true, nullptr);
+    auto active = ApiKey(token, secret, call, /*peer_presents=*/true, visible_org);
     if (!active.ok()) return active.status();
     if (!active->has_value()) return absl::UnauthenticatedError("invalid bearer credential");
     ActiveCredential& c = **active;
@@ -98,6 +100,9 @@ absl::StatusOr<Principal> CredentialCheck::AuthenticateBearer(absl::string_view 
   if (!active.ok()) return active.status();
   if (!active->has_value()) return absl::UnauthenticatedError("invalid bearer credential");
   ActiveToken& t = **active;
+  if (visible_org != nullptr && t.claims.org_id != *visible_org) {
+    return absl::UnauthenticatedError("invalid bearer credential");
+  }
   Principal p;
   p.org_id = t.claims.org_id;
   p.account_id = t.claims.sub;

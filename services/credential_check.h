@@ -59,8 +59,11 @@ class CredentialCheck {
   // The caller of a call, from the credential it presented (`authorization: Bearer <token>`:
   // an access token, a user API token, or a service token with `api_secret`). UNAUTHENTICATED,
   // marked RefusalReason::kInvalidBearer, unless it is active; RESOURCE_EXHAUSTED while a
-  // service token or the caller's address is locked out for wrong secrets.
-  absl::StatusOr<Principal> AuthenticateCaller(const CallContext& call);
+  // service token or the caller's address is locked out for wrong secrets. `visible_org`
+  // non-null (a proxy of one organization relaying its clients' requests): a credential of
+  // another organization is unknown, and moves none of its counters.
+  absl::StatusOr<Principal> AuthenticateCaller(const CallContext& call,
+                                               const std::string* visible_org = nullptr);
 
   // The signature and times of an access token this service signed, revoked or not.
   absl::StatusOr<AccessTokenClaims> Verify(absl::string_view token, absl::Time now) {
@@ -69,7 +72,8 @@ class CredentialCheck {
 
  private:
   absl::StatusOr<Principal> AuthenticateBearer(absl::string_view token, absl::string_view secret,
-                                               const CallContext& call);
+                                               const CallContext& call,
+                                               const std::string* visible_org);
 
   const Clock& clock_;
   const SecretDigester& digester_;

@@ -5,18 +5,20 @@
 
 namespace tessera {
 
-IntrospectionLogic::IntrospectionLogic(CredentialCheck& checks, IntrospectionPolicy policy)
-    : checks_(checks), policy_(std::move(policy)) {}
-
-absl::StatusOr<std::optional<Principal>> IntrospectionLogic::Caller(const CallContext& call) {
-  if (policy_.by_client_certificate && !call.authorization.has_value() &&
+absl::StatusOr<std::optional<Principal>> RelayingCaller(CredentialCheck& checks,
+                                                        const CallContext& call,
+                                                        bool by_client_certificate) {
+  if (by_client_certificate && !call.authorization.has_value() &&
       call.client_certificate_verified) {
     return std::optional<Principal>();
   }
-  auto caller = checks_.AuthenticateCaller(call);
+  auto caller = checks.AuthenticateCaller(call);
   if (!caller.ok()) return caller.status();
   return std::optional<Principal>(*std::move(caller));
 }
+
+IntrospectionLogic::IntrospectionLogic(CredentialCheck& checks, IntrospectionPolicy policy)
+    : checks_(checks), policy_(std::move(policy)) {}
 
 absl::StatusOr<Introspection> IntrospectionLogic::Introspect(const CallContext& call,
                                                              const Principal* caller,

@@ -35,14 +35,22 @@ struct IntrospectionPolicy {
   bool by_client_certificate = false;
 };
 
+// Who asks about other clients' tokens (an introspecting service, or a proxy asking whether a
+// request may pass). With a bearer credential: its principal (UNAUTHENTICATED, marked
+// invalid_bearer, unless it is active). Without one, when `by_client_certificate` and TLS
+// verified the connection's client certificate: nullopt, a caller bound to no organization.
+absl::StatusOr<std::optional<Principal>> RelayingCaller(CredentialCheck& checks,
+                                                        const CallContext& call,
+                                                        bool by_client_certificate);
+
 class IntrospectionLogic {
  public:
   IntrospectionLogic(CredentialCheck& checks, IntrospectionPolicy policy);
 
-  // Who is asking. With a bearer credential: its principal (UNAUTHENTICATED, marked
-  // invalid_bearer, unless it is active). Without one, under the mTLS policy and with a
-  // verified client certificate: nullopt, a caller bound to no org.
-  absl::StatusOr<std::optional<Principal>> Caller(const CallContext& call);
+  // Who is asking: RelayingCaller under --introspect_auth.
+  absl::StatusOr<std::optional<Principal>> Caller(const CallContext& call) {
+    return RelayingCaller(checks_, call, policy_.by_client_certificate);
+  }
 
   // PERMISSION_DENIED unless `caller` holds tokens:introspect. Never an error for a bad token:
   // inactive instead. UNAVAILABLE only before the snapshot's

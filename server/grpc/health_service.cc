@@ -8,7 +8,8 @@ using grpc::health::v1::HealthCheckResponse;
 namespace {
 // The services whose health Check answers for; "" is the server as a whole.
 bool KnownService(const std::string& s) {
-  return s.empty() || s == "tessera.v1.TokenService" || s == "tessera.v1.AdminService";
+  return s.empty() || s == "tessera.v1.TokenService" || s == "tessera.v1.AdminService" ||
+         s == "envoy.service.auth.v3.Authorization";
 }
 }  // namespace
 

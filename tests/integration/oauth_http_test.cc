@@ -64,20 +64,6 @@ class OAuthHttpTest : public ServerTest {
         "/oauth2/token",
         {{"grant_type", "password"}, {"username", user}, {"password", pw}, {"org_slug", org}});
   }
-  // A service token of a new SERVICE account of org A with `scopes`: {key, secret}.
-  std::pair<std::string, std::string> ServiceToken(const std::string& name,
-                                                   const std::vector<std::string>& scopes) {
-    auto [account_id, unused] = MakeServiceAccount(name, scopes);
-    v1::CreateApiKeyRequest key;
-    key.set_account_id(account_id);
-    key.set_name(name);
-    key.set_kind(v1::API_KEY_KIND_SERVICE_TOKEN);
-    for (const auto& s : scopes) key.add_scopes(s);
-    v1::CreateApiKeyResponse key_resp;
-    grpc::Status s = Call(a_.token, &v1::AdminService::Stub::CreateApiKey, key, &key_resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return {key_resp.key(), key_resp.secret()};
-  }
 };
 
 TEST_F(OAuthHttpTest, HttpIntrospectMakesNoDatabaseRoundTrip) {
@@ -125,7 +111,7 @@ TEST_F(OAuthHttpTest, CrossTenantIntrospectionAndRevocationOverHttp) {
 }
 
 TEST_F(OAuthHttpTest, NoOAuthCallGrantsMoreThanItsCallerHolds) {
-  auto [key, secret] = ServiceToken("svc", {"orders:read", "tokens:introspect"});
+  auto [key, secret] = MakeServiceToken("svc", {"orders:read", "tokens:introspect"});
   std::string basic = "Basic " + absl::Base64Escape(key + ":" + secret);
   // Scopes narrow, never widen.
   Answer wide =
@@ -178,7 +164,7 @@ TEST_F(OAuthHttpTest, NoOAuthCallGrantsMoreThanItsCallerHolds) {
   // Revoking another account's token needs tokens:revoke and every scope that account holds.
   MakeUser(a_.token, "carol", {"payroll:admin"});
   std::string carol = PasswordGrant("org-a", "carol", "password-carol").body["access_token"];
-  auto [revoker, revoker_secret] = ServiceToken("revoker", {"tokens:revoke"});
+  auto [revoker, revoker_secret] = MakeServiceToken("revoker", {"tokens:revoke"});
   Answer revoke = Post("/oauth2/revoke", {{"token", carol}},
                        "Basic " + absl::Base64Escape(revoker + ":" + revoker_secret));
   EXPECT_EQ(revoke.status, 403) << revoke.body.dump();

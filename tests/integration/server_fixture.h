@@ -147,6 +147,21 @@ class ServerTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s.error_message();
     return {resp.account().id(), resp.generated_password()};
   }
+  // A service token of a new SERVICE account of org A whose role and token hold `scopes`:
+  // {token, secret}.
+  std::pair<std::string, std::string> MakeServiceToken(const std::string& name,
+                                                       const std::vector<std::string>& scopes) {
+    auto [account_id, unused] = MakeServiceAccount(name, scopes);
+    v1::CreateApiKeyRequest key;
+    key.set_account_id(account_id);
+    key.set_name(name);
+    key.set_kind(v1::API_KEY_KIND_SERVICE_TOKEN);
+    for (const auto& s : scopes) key.add_scopes(s);
+    v1::CreateApiKeyResponse key_resp;
+    grpc::Status s = Call(a_.token, &v1::AdminService::Stub::CreateApiKey, key, &key_resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return {key_resp.key(), key_resp.secret()};
+  }
   // This replica applied its own writes before they returned; the same changes also come back
   // through the channel, and re-reading an account or a key then is a query the feed makes.
   // Tests that count Introspect's queries let those echoes land first.
