@@ -26,7 +26,8 @@ LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 # tessera's counters of call outcomes: one call of each kind must move its own and no other.
 OUTCOME_FAMILIES = ("tessera_tokens_issued_total", "tessera_introspections_total",
                     "tessera_auth_failures_total", "tessera_refresh_reuse_detected_total",
-                    "tessera_revocations_total", "tessera_password_hash_refused_total")
+                    "tessera_revocations_total", "tessera_password_hash_refused_total",
+                    "tessera_ext_authz_checks_total")
 
 
 def key(name_and_labels):
@@ -170,6 +171,26 @@ class Metrics(unittest.TestCase):
                    lambda: self.call_ok(T + "Revoke", {"api_key_id": user["apiKey"]["id"]}, token))
         self.moves({revoked % "account": 1}, lambda: self.call_ok(
             T + "Revoke", {"account_id": victim["account"]["id"]}, token))
+        # A proxy's Check (described by reflection): each decision is counted once, and a
+        # refused credential as the refusal it is; the Check call itself succeeds every time.
+        C = "envoy.service.auth.v3.Authorization/Check"
+        decided = 'tessera_ext_authz_checks_total{decision="%s"}'
+
+        def proxied(authorization, extensions=None):
+            http = {"headers": {":path": "/", "authorization": authorization}}
+            return {"attributes": {"request": {"http": http},
+                                   "contextExtensions": extensions or {}}}
+
+        self.moves({decided % "allowed": 1},
+                   lambda: self.call_ok(C, proxied(f"Bearer {token}"), token))
+        self.moves({decided % "unauthenticated": 1, failed % "invalid_bearer": 1},
+                   lambda: self.call_ok(C, proxied("Bearer not-a-token"), token))
+        other_org = {"tessera.org_id": "00000000-0000-4000-8000-000000000000"}
+        self.moves({decided % "forbidden": 1},
+                   lambda: self.call_ok(C, proxied(f"Bearer {token}", other_org), token))
+        self.moves({decided % "error": 1},
+                   lambda: self.call_ok(C, proxied(f"Bearer {token}", {"tessera.typo": "x"}),
+                                        token))
 
         text = self.scrape()
         check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,

@@ -3,7 +3,8 @@
 driven by `buf curl` with and without a client certificate; a rotated server certificate is
 served without a restart (on the OAuth port too); with --introspect_auth=mtls a client
 certificate alone may introspect, over gRPC and over OAuth's HTTPS, which asks for the same client
-certificates; and the HTTP side port serves nothing secret.
+certificates, and with --ext_authz_auth=mtls a proxy may call Envoy's Check by its certificate;
+and the HTTP side port serves nothing secret.
 
 Run by ctest; by hand: /usr/bin/python3 tests/e2e/tls_test.py --binary build/server/tessera --source .
 """
@@ -56,7 +57,8 @@ class Tls(unittest.TestCase):
         cls.tls = Server(ARGS.binary, cls.pg, cls.pg.tmp, shared, name="tls")
         cls.mtls = Server(ARGS.binary, cls.pg, cls.pg.tmp,
                           dict(shared, TESSERA_TLS_CLIENT_CA=os.path.join(d, "client-ca.crt"),
-                               TESSERA_INTROSPECT_AUTH="mtls"), name="mtls")
+                               TESSERA_INTROSPECT_AUTH="mtls", TESSERA_EXT_AUTHZ_AUTH="mtls"),
+                          name="mtls")
         cls.boot = json.loads(cls.tls.run("bootstrap", "--org", "acme", "--admin", "admin").stdout)
         cls.tls.start()
         cls.mtls.start()
@@ -146,6 +148,24 @@ class Tls(unittest.TestCase):
         # A certificate opens Introspect only; every other call still needs a bearer.
         ok, err = self.curl(self.mtls, "tessera.v1.AdminService/ListAccounts", {},
                             client="client-app")
+        self.assertFalse(ok)
+        self.assertIn("unauthenticated", err)
+
+    def test_03a_a_proxy_calls_check_by_certificate_alone(self):
+        token = self.login(self.mtls, client="client-app")["accessToken"]
+        request = {"attributes": {
+            "source": {"principal": "spiffe://cluster.local/ns/shop/sa/web"},
+            "request": {"http": {"method": "GET", "path": "/orders",
+                                 "headers": {":path": "/orders",
+                                             "authorization": f"Bearer {token}"}}},
+            "contextExtensions": {"tessera.required_scopes": "orders:read"}}}
+        ok, answer = self.curl(self.mtls, "envoy.service.auth.v3.Authorization/Check", request,
+                               client="client-app")
+        self.assertTrue(ok, answer)
+        self.assertEqual(answer["status"], {})  # the admin holds admin: allowed
+        self.assertIn("okResponse", answer)
+        # Without --ext_authz_auth=mtls the proxy needs a bearer credential of its own.
+        ok, err = self.curl(self.tls, "envoy.service.auth.v3.Authorization/Check", request)
         self.assertFalse(ok)
         self.assertIn("unauthenticated", err)
 

@@ -80,6 +80,14 @@ TEST(ConfigTest, BadOrMissingSettingsNameTheSetting) {
   ExpectErrorNaming({"--tls_client_ca=/ca.crt"}, Env(), "tls_client_ca");
   ExpectErrorNaming({"--introspect_auth=mtls"}, Env(), "introspect_auth");
   ExpectErrorNaming({"--introspect_auth=none"}, Env(), "introspect_auth");
+  ExpectErrorNaming({"--ext_authz_auth=mtls"}, Env(), "ext_authz_auth");
+  ExpectErrorNaming({"--ext_authz_auth=none"}, Env(), "ext_authz_auth");
+  ExpectErrorNaming({"--ext_authz_keep_credential=yes"}, Env(), "ext_authz_keep_credential");
+  // Not a lowercase header token, or one the credential's own headers start with.
+  for (const char* prefix : {"", "x", "X-Tessera-", ":x-", "x tessera", "-x", "auth", "x-api-"}) {
+    ExpectErrorNaming({absl::StrCat("--ext_authz_header_prefix=", prefix)}, Env(),
+                      "ext_authz_header_prefix");
+  }
   ExpectErrorNaming({"--login_lockout=901"}, Env(), "login_lockout");
   ExpectErrorNaming({"--login_max_failures=0"}, Env(), "login_max_failures");
 }
@@ -168,6 +176,9 @@ TEST(ConfigTest, DefaultConfigIsTheTablesDefaults) {
   EXPECT_EQ(c.api_key_prefix, "tsr");
   EXPECT_GE(c.password_threads, 1);  // 0 in the table: one per core
   EXPECT_EQ(c.introspect_auth, Config::IntrospectAuth::kScope);
+  EXPECT_EQ(c.ext_authz_auth, Config::IntrospectAuth::kScope);
+  EXPECT_EQ(c.ext_authz_header_prefix, "x-tessera-");
+  EXPECT_FALSE(c.ext_authz_keep_credential);
 }
 
 }  // namespace
