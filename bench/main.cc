@@ -6,8 +6,10 @@
 //   TESSERA_DATABASE_URL=... tessera_bench [--seconds=4]   every workload at 1, 16 and 64
 //   TESSERA_DATABASE_URL=... tessera_bench --memory        RSS with revocations and cached tokens
 //   TESSERA_DATABASE_URL=... tessera_bench --only=NAME     one workload at 64 outstanding, for a
-//                                                          profiler (cached, issue, first-seen,
-//                                                          http: the HTTP rows at 1, 16, 64),
+//                                                          profiler (cached, check, issue,
+//                                                          first-seen, http: the HTTP rows at
+//                                                          1, 16, 64; pairs: the targets
+//                                                          checked on alternating pairs),
 //                                                          or the signature costs (signatures),
 //                                                          or revocation propagation between
 //                                                          two replicas (propagation)
@@ -51,6 +53,22 @@ class EchoService final : public Echo::Service {
                     v1::IntrospectResponse* response) override {
     *response = answer_;
     return grpc::Status::OK;
+  }
+
+ private:
+  const v1::IntrospectResponse answer_;
+};
+
+// The same on gRPC's callback API, answered on the reactor thread.
+class CallbackEchoService final : public CallbackEcho::CallbackService {
+ public:
+  explicit CallbackEchoService(v1::IntrospectResponse answer) : answer_(std::move(answer)) {}
+  grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context, const v1::IntrospectRequest*,
+                                 v1::IntrospectResponse* response) override {
+    *response = answer_;
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
   }
 
  private:
@@ -118,7 +136,9 @@ void Throughput(const Config& config, Workloads& w, const BootstrapResult& boot,
   }
   w.WarmCache();
   for (int n : kOutstanding) run("echo baseline", n, w.Echo(n));
+  for (int n : kOutstanding) run("echo, callback API", n, w.CallbackEcho(n));
   for (int n : kOutstanding) run("Introspect, cached token", n, w.IntrospectCached(n));
+  for (int n : kOutstanding) run("Check (Envoy ext_authz), cached token", n, w.CheckCached(n));
   for (int n : kOutstanding) run("Introspect, user API token", n, w.IntrospectKey(false, n));
   for (int n : kOutstanding) run("Introspect, service token", n, w.IntrospectKey(true, n));
   size_t next = Workloads::kCachedTokens;
@@ -252,6 +272,19 @@ void CheckPairedTargets(Workloads& w, Report& report) {
       "Introspect, cached, 64 outstanding: ≥ 0.8 × echo (5 alternating pairs)",
       absl::StrFormat("median %.2f × echo (%.2f–%.2f)", cached.median, cached.low, cached.high),
       cached.median >= 0.8);
+  Paired check = Alternate(
+      w, [&] { return w.CheckCached(64); }, [&] { return w.Echo(64); });
+  report.AddTarget(
+      "Check (Envoy ext_authz), cached, 64 outstanding: ≥ 0.8 × echo (5 alternating pairs)",
+      absl::StrFormat("median %.2f × echo (%.2f–%.2f)", check.median, check.low, check.high),
+      check.median >= 0.8);
+  Paired callback = Alternate(
+      w, [&] { return w.CheckCached(64); }, [&] { return w.CallbackEcho(64); });
+  report.AddReading(
+      "Check, cached, 64 outstanding, beside an echo on the callback API that Check is served by "
+      "(5 alternating pairs)",
+      absl::StrFormat("median %.2f × callback echo (%.2f–%.2f)", callback.median, callback.low,
+                      callback.high));
   Paired issue = Alternate(
       w, [&] { return w.IssueServiceTokens(64); }, [&] { return w.Echo(64); });
   report.AddTarget(
@@ -281,6 +314,9 @@ void CheckTargets(Report& report) {
   double cached_p99 = p99_ratio("Introspect, cached token", 64);
   report.AddTarget("Introspect, cached, 64 outstanding: p99 ≤ 2 × echo's",
                    absl::StrFormat("%.2f × echo's", cached_p99), cached_p99 > 0 && cached_p99 <= 2);
+  double check = ratio("Check (Envoy ext_authz), cached token", 64);
+  report.AddTarget("Check (Envoy ext_authz), cached, 64 outstanding: ≥ 0.8 × echo",
+                   absl::StrFormat("%.2f × echo", check), check >= 0.8);
   double issue = ratio("IssueToken (service token)", 64);
   report.AddTarget("IssueToken (service token), 64 outstanding: ≥ 0.6 × echo",
                    absl::StrFormat("%.2f × echo", issue), issue >= 0.6);
@@ -360,7 +396,7 @@ Flags ParseFlags(int argc, char** argv) {
     }
     Fail(
         "usage: tessera_bench [--seconds=N] [--memory] "
-        "[--only=cached|issue|first-seen|http|signatures|propagation]");
+        "[--only=cached|check|issue|first-seen|http|pairs|signatures|propagation]");
   }
   return f;
 }
@@ -393,8 +429,10 @@ int Main(int argc, char** argv) {
   canned.set_iss("tessera");
   canned.add_aud("tessera");
   EchoService echo(canned);
+  CallbackEchoService callback_echo(canned);
   ServerApp app(config, clock);
   app.AddService(&echo);
+  app.AddService(&callback_echo);
   // The HTTP echo: the same introspection answer, canned, as JSON.
   std::string canned_json = absl::StrFormat(
       R"({"active":true,"aud":"tessera","client_id":"%s","exp":1800000900,"iat":1800000000,)"
@@ -433,15 +471,19 @@ int Main(int argc, char** argv) {
                  flags.seconds);
     if (flags.only == "cached") {
       Progress(flags.only, 64, w.IntrospectCached(64));
+    } else if (flags.only == "check") {
+      Progress(flags.only, 64, w.CheckCached(64));
     } else if (flags.only == "issue") {
       Progress(flags.only, 64, w.IssueServiceTokens(64));
     } else if (flags.only == "http") {
       HttpThroughput(app, w, options, report);
       CheckHttpTargets(report);
+    } else if (flags.only == "pairs") {
+      CheckPairedTargets(w, report);
     } else if (flags.only == "first-seen") {
       Progress(flags.only, 64, w.IntrospectFirstSeen(64, Workloads::kCachedTokens, 60000));
     } else {
-      Fail("--only: cached, issue, first-seen or http");
+      Fail("--only: cached, check, issue, first-seen, http or pairs");
     }
   } else {
     std::fprintf(stderr, "tessera_bench: %d s per run after 1 s of warm-up\n", flags.seconds);

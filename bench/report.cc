@@ -48,7 +48,11 @@ void Report::AddMemory(const std::string& what, double rss_mib, const std::strin
 }
 
 void Report::AddTarget(const std::string& target, const std::string& measured, bool met) {
-  targets_.push_back(Target{target, measured, met});
+  targets_.push_back(Target{target, measured, met ? "yes" : "**no**"});
+}
+
+void Report::AddReading(const std::string& what, const std::string& measured) {
+  targets_.push_back(Target{what, measured, "–"});
 }
 
 const LoadResult* Report::FindRow(const std::vector<Row>& rows, const std::string& workload,
@@ -185,8 +189,7 @@ std::string Report::Markdown() const {
     absl::StrAppend(&out, memory_.empty() ? "## Targets (issue #7)" : "## Memory target (issue #7)",
                     "\n\n| target | measured | met |\n|---|---|---|\n");
     for (const Target& t : targets_) {
-      absl::StrAppend(&out, absl::StrFormat("| %s | %s | %s |\n", t.target, t.measured,
-                                            t.met ? "yes" : "**no**"));
+      absl::StrAppend(&out, absl::StrFormat("| %s | %s | %s |\n", t.target, t.measured, t.met));
     }
     out += "\n";
   }

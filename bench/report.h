@@ -32,6 +32,8 @@ class Report {
   void AddMemory(const std::string& what, double rss_mib, const std::string& per_entry);
   // A target of issue #7 and what was measured against it.
   void AddTarget(const std::string& target, const std::string& measured, bool met);
+  // A figure shown among the targets for reading beside them, with none of its own ("–").
+  void AddReading(const std::string& what, const std::string& measured);
 
   // The echo baseline at `outstanding` (zero if it was not run).
   LoadResult Echo(int outstanding) const;
@@ -68,7 +70,7 @@ class Report {
   };
   struct Target {
     std::string target, measured;
-    bool met;
+    const char* met;  // "yes", "**no**" or "–"
   };
   // A table row: the rates and latencies of `r`, and their ratios to `echo`'s.
   static std::string RatioRow(const Row& r, const LoadResult& echo);

@@ -8,6 +8,8 @@ Workloads::Workloads(std::shared_ptr<grpc::Channel> channel, LoadOptions options
     : tokens_(v1::TokenService::NewStub(channel)),
       admin_(v1::AdminService::NewStub(channel)),
       echo_(Echo::NewStub(channel)),
+      callback_echo_(tessera::bench::CallbackEcho::NewStub(channel)),
+      authz_(envoy::service::auth::v3::Authorization::NewStub(channel)),
       options_(options) {}
 
 void Workloads::Authorize(grpc::ClientContext& ctx) const {
@@ -180,20 +182,59 @@ void Workloads::StartRevoke(Done done) {
                            [call, done](grpc::Status s) { done(s.ok()); });
 }
 
+void Workloads::StartCheck(const std::string& token, Done done) {
+  using envoy::service::auth::v3::CheckRequest;
+  using envoy::service::auth::v3::CheckResponse;
+  auto call = std::make_shared<Call<CheckRequest, CheckResponse>>();
+  Authorize(call->ctx);
+  auto* a = call->req.mutable_attributes();
+  a->mutable_source()->mutable_address()->mutable_socket_address()->set_address("10.1.2.3");
+  a->mutable_source()->mutable_address()->mutable_socket_address()->set_port_value(40000);
+  a->mutable_source()->set_principal("spiffe://cluster.local/ns/shop/sa/frontend");
+  a->mutable_destination()->mutable_address()->mutable_socket_address()->set_address("10.0.0.9");
+  a->mutable_destination()->mutable_address()->mutable_socket_address()->set_port_value(8080);
+  auto* http = a->mutable_request()->mutable_http();
+  http->set_id("3b1e6c6e-5c1f-4b8e-9f4e-0a7c2f1d9e11");
+  http->set_method("GET");
+  http->set_path("/orders/42");
+  http->set_host("orders.shop.test");
+  http->set_scheme("https");
+  http->set_protocol("HTTP/2");
+  auto& h = *http->mutable_headers();
+  h[":authority"] = "orders.shop.test";
+  h[":method"] = "GET";
+  h[":path"] = "/orders/42";
+  h[":scheme"] = "https";
+  h["user-agent"] = "curl/7.88.1";
+  h["accept"] = "*/*";
+  h["x-forwarded-proto"] = "https";
+  h["x-request-id"] = http->id();
+  h["authorization"] = "Bearer " + token;
+  (*a->mutable_context_extensions())["tessera.required_scopes"] = "orders:read";
+  authz_->async()->Check(&call->ctx, &call->req, &call->resp, [call, done](grpc::Status s) {
+    done(s.ok() && call->resp.status().code() == 0 && call->resp.has_ok_response());
+  });
+}
+
 // ---- the workloads ----
 
-LoadResult Workloads::Echo(int outstanding) {
+template <typename Stub>
+LoadResult Workloads::EchoOn(Stub& stub, int outstanding) {
   return Run(
       outstanding,
       [&](uint64_t i, Done done) {
         auto call = std::make_shared<Call<v1::IntrospectRequest, v1::IntrospectResponse>>();
         Authorize(call->ctx);
         call->req.set_token(PoolToken(i % kCachedTokens));
-        echo_->async()->Echo(&call->ctx, &call->req, &call->resp,
-                             [call, done](grpc::Status s) { done(s.ok()); });
+        stub.async()->Echo(&call->ctx, &call->req, &call->resp,
+                           [call, done](grpc::Status s) { done(s.ok()); });
       },
       options_);
 }
+
+LoadResult Workloads::Echo(int outstanding) { return EchoOn(*echo_, outstanding); }
+
+LoadResult Workloads::CallbackEcho(int outstanding) { return EchoOn(*callback_echo_, outstanding); }
 
 LoadResult Workloads::IssueServiceTokens(int outstanding, uint64_t max_calls) {
   LoadOptions options = options_;
@@ -217,6 +258,12 @@ LoadResult Workloads::IntrospectCached(int outstanding) {
   return Run(
       outstanding,
       [&](uint64_t i, Done done) { StartIntrospect(PoolToken(i % kCachedTokens), done); },
+      options_);
+}
+
+LoadResult Workloads::CheckCached(int outstanding) {
+  return Run(
+      outstanding, [&](uint64_t i, Done done) { StartCheck(PoolToken(i % kCachedTokens), done); },
       options_);
 }
 

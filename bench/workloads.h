@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "bench/echo.grpc.pb.h"
 #include "bench/load.h"
+#include "envoy/service/auth/v3/external_auth.grpc.pb.h"
 #include "tessera/v1/admin.grpc.pb.h"
 #include "tessera/v1/token.grpc.pb.h"
 
@@ -34,6 +35,8 @@ class Workloads {
   std::string Prepare(const std::string& org_slug, const std::string& admin_password);
 
   LoadResult Echo(int outstanding);
+  // The same echo on the callback API (CallbackEcho).
+  LoadResult CallbackEcho(int outstanding);
   // IssueToken with the service token; every token issued joins the pool.
   LoadResult IssueServiceTokens(int outstanding, uint64_t max_calls = 0);
   // IssueToken with the user's password; every refresh token issued joins the refresh queue.
@@ -44,6 +47,10 @@ class Workloads {
   LoadResult IntrospectCached(int outstanding);
   // Introspect of `count` pool tokens from `first` on, never seen before: a signature each.
   LoadResult IntrospectFirstSeen(int outstanding, size_t first, uint64_t count);
+  // Envoy's Check of a request carrying one of the first kCachedTokens of the pool, shaped as
+  // Envoy sends it (pseudo-headers and the usual ones, the client's address and principal, a
+  // route requiring one scope), by a proxy holding the admin's token.
+  LoadResult CheckCached(int outstanding);
   // Introspect of the user API token, or of the service token with its secret.
   LoadResult IntrospectKey(bool service, int outstanding);
   // Revoke of access tokens of the pool, each once, from the revocation cursor on.
@@ -84,11 +91,14 @@ class Workloads {
   using Done = std::function<void(bool)>;
 
   LoadResult Run(int outstanding, const StartCall& start, LoadOptions options);
+  template <typename Stub>
+  LoadResult EchoOn(Stub& stub, int outstanding);
   void StartIntrospect(const std::string& token, Done done, const std::string& secret = "");
   void StartIssueService(Done done);
   void StartPasswordLogin(Done done);
   void StartRefresh(Done done);
   void StartRevoke(Done done);
+  void StartCheck(const std::string& token, Done done);
   void Authorize(grpc::ClientContext& ctx) const;
   static std::string UserName(int u);
   void Keep(const std::string& token);
@@ -98,6 +108,8 @@ class Workloads {
   std::unique_ptr<v1::TokenService::Stub> tokens_;
   std::unique_ptr<v1::AdminService::Stub> admin_;
   std::unique_ptr<Echo::Stub> echo_;
+  std::unique_ptr<tessera::bench::CallbackEcho::Stub> callback_echo_;
+  std::unique_ptr<envoy::service::auth::v3::Authorization::Stub> authz_;
   LoadOptions options_;
   std::string org_slug_, caller_, service_token_, service_secret_, user_api_key_;
   absl::Mutex mu_;

@@ -32,7 +32,7 @@ BoundedWorkerPool::~BoundedWorkerPool() {
   for (auto& t : workers_) t.join();
 }
 
-bool BoundedWorkerPool::Enqueue(std::function<void()> job) {
+bool BoundedWorkerPool::Post(std::function<void()> job) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_ || queue_.size() >= max_queued_) {

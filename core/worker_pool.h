@@ -1,7 +1,9 @@
 // BoundedWorkerPool: a fixed set of threads with a bounded queue, for CPU-heavy work (Argon2id)
-// that must not run on RPC threads without limit. When the queue is full, Run() fails fast with
-// RESOURCE_EXHAUSTED instead of letting latency grow without bound. queued(), busy() and
-// refused() are what /metrics shows of it, so that an operator sees saturation coming.
+// that must not run on RPC threads without limit, and for blocking work (a database write) that
+// a non-blocking handler hands off. When the queue is full, Run() fails fast with
+// RESOURCE_EXHAUSTED (and Post() with false) instead of letting latency grow without bound.
+// queued(), busy() and refused() are what /metrics shows of it, so that an operator sees saturation
+// coming.
 #ifndef TESSERA_CORE_WORKER_POOL_H_
 #define TESSERA_CORE_WORKER_POOL_H_
 
@@ -36,11 +38,15 @@ class BoundedWorkerPool {
   absl::StatusOr<T> Run(std::function<T()> fn) {
     auto task = std::make_shared<std::packaged_task<T()>>(std::move(fn));
     std::future<T> result = task->get_future();
-    if (!Enqueue([task] { (*task)(); })) {
+    if (!Post([task] { (*task)(); })) {
       return absl::ResourceExhaustedError("password hashing capacity exhausted; retry later");
     }
     return result.get();
   }
+
+  // Runs `job` on a worker later, without waiting. False (counted in refused()) when the queue
+  // is full or the pool is stopping; a job queued before the pool stops still runs.
+  bool Post(std::function<void()> job);
 
   int threads() const { return static_cast<int>(workers_.size()); }
   size_t max_queued() const { return max_queued_; }
@@ -55,7 +61,6 @@ class BoundedWorkerPool {
   uint64_t refused() const { return refused_.load(std::memory_order_relaxed); }
 
  private:
-  bool Enqueue(std::function<void()> job);
   void Work();
 
   std::mutex mu_;

@@ -202,8 +202,11 @@ absl::Status ServerApp::StartFaces() {
   token_service_ = std::make_unique<TokenServiceImpl>(
       *grpc_edge_, *sessions_, *introspection_, *revocation_, *rotation_logic_, *key_manager_);
   admin_service_ = std::make_unique<AdminServiceImpl>(*grpc_edge_, *admin_logic_, *api_key_logic_);
+  // A failed secret's count waits on PostgreSQL: a few threads, so that one slow write does not
+  // hold the next.
+  check_writes_ = std::make_unique<BoundedWorkerPool>(4, 1024);
   ext_authz_service_ = std::make_unique<ExtAuthzService>(
-      *grpc_edge_, *proxy_check_,
+      *grpc_edge_, *proxy_check_, *check_writes_,
       ExtAuthzOptions{.header_prefix = config_.ext_authz_header_prefix,
                       .keep_credential = config_.ext_authz_keep_credential});
   health_ = std::make_unique<HealthService>();

@@ -161,6 +161,9 @@ class ServerApp {
   std::unique_ptr<AdminServiceImpl> admin_service_;
   std::unique_ptr<ExtAuthzService> ext_authz_service_;
   std::unique_ptr<HealthService> health_;
+  // Where Check makes the writes its callback reactor must not (declared before the server, so
+  // it is destroyed after the server has finished every call).
+  std::unique_ptr<BoundedWorkerPool> check_writes_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<HttpMetrics> http_metrics_;
   std::unique_ptr<HttpServer> side_server_;

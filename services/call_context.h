@@ -12,8 +12,10 @@
 #ifndef TESSERA_SERVICES_CALL_CONTEXT_H_
 #define TESSERA_SERVICES_CALL_CONTEXT_H_
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 
@@ -31,6 +33,11 @@ struct CallContext {
   bool client_certificate_verified = false;
   std::string client_certificate_identity;
   absl::Time deadline = absl::InfiniteFuture();
+  // Set by a face that answers from threads that must not block (gRPC's callback reactor): the
+  // logic then queues the database writes that do not change its answer (a failed secret's
+  // count, a lockout's audit row) here instead of making them, and the face runs them on threads
+  // that may block before it answers. Null: the logic writes at once.
+  std::vector<std::function<void()>>* deferred_writes = nullptr;
 };
 
 }  // namespace tessera

@@ -26,8 +26,8 @@ absl::StatusOr<RoutePolicy> RoutePolicy::Parse(
       if (auto s = CheckId(field, value); !s.ok()) return s;
       policy.org_id = value;
     } else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          field, ": unknown; tessera reads ", kRequiredScopes, " and ", kOrgId));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": unknown; tessera reads ", kRequiredScopes, " and ", kOrgId));
     }
   }
   return policy;
@@ -43,8 +43,7 @@ absl::StatusOr<std::optional<Principal>> ProxyCheckLogic::Caller(const CallConte
 absl::StatusOr<Principal> ProxyCheckLogic::Check(const Principal* proxy,
                                                  const CallContext& presented,
                                                  const RoutePolicy& policy) {
-  const std::string* visible_org =
-      proxy == nullptr || proxy->platform ? nullptr : &proxy->org_id;
+  const std::string* visible_org = proxy == nullptr || proxy->platform ? nullptr : &proxy->org_id;
   auto principal = checks_.AuthenticateCaller(presented, visible_org);
   if (!principal.ok()) return principal.status();
   if (!policy.org_id.empty() && principal->org_id != policy.org_id) {

@@ -57,15 +57,16 @@ ProxiedRequest Read(const CheckRequest& request, const CallContext& call,
   p.request_id = http.id().empty() ? call.request_id : RequestIdOrNew(http.id());
   p.peer = PeerOf(attributes.source());
   p.deadline = call.deadline;
+  p.deferred_writes = call.deferred_writes;
   // Envoy joins repeated headers with ',' in `headers`; raw headers (header_map) are joined here
   // the same way, so two credentials never read as one.
   auto take = [&](absl::string_view key, absl::string_view value) {
     if (absl::EqualsIgnoreCase(key, kAuthorization)) {
-      p.authorization = p.authorization ? absl::StrCat(*p.authorization, ",", value)
-                                        : std::string(value);
+      p.authorization =
+          p.authorization ? absl::StrCat(*p.authorization, ",", value) : std::string(value);
     } else if (absl::EqualsIgnoreCase(key, kApiSecret)) {
-      p.api_secret = p.api_secret.empty() ? std::string(value)
-                                          : absl::StrCat(p.api_secret, ",", value);
+      p.api_secret =
+          p.api_secret.empty() ? std::string(value) : absl::StrCat(p.api_secret, ",", value);
     } else if (absl::StartsWithIgnoreCase(key, prefix)) {
       out.prefixed.push_back(absl::AsciiStrToLower(key));
     }
@@ -105,16 +106,52 @@ std::string JsonError(absl::string_view error, absl::string_view description) {
   return absl::StrCat(R"({"error":")", error, R"(","error_description":")", text, R"("})");
 }
 
+// Each call's request and response on one arena, with its first block inside the holder: one
+// allocation per call instead of one per header, map entry and string.
+class ArenaMessages final : public grpc::MessageAllocator<CheckRequest, CheckResponse> {
+ public:
+  grpc::MessageHolder<CheckRequest, CheckResponse>* AllocateMessages() override {
+    return new Holder;
+  }
+
+ private:
+  class Holder final : public grpc::MessageHolder<CheckRequest, CheckResponse> {
+   public:
+    Holder() : arena_(Options(block_, sizeof(block_))) {
+      set_request(google::protobuf::Arena::CreateMessage<CheckRequest>(&arena_));
+      set_response(google::protobuf::Arena::CreateMessage<CheckResponse>(&arena_));
+    }
+    void Release() override { delete this; }
+
+   private:
+    static google::protobuf::ArenaOptions Options(char* block, size_t size) {
+      google::protobuf::ArenaOptions o;
+      o.initial_block = block;
+      o.initial_block_size = size;
+      return o;
+    }
+    alignas(8) char block_[8192];
+    google::protobuf::Arena arena_;
+  };
+};
+
 }  // namespace
 
-ExtAuthzService::ExtAuthzService(GrpcEdge& edge, ProxyCheckLogic& logic, ExtAuthzOptions options)
+ExtAuthzService::~ExtAuthzService() = default;
+
+ExtAuthzService::ExtAuthzService(GrpcEdge& edge, ProxyCheckLogic& logic, BoundedWorkerPool& writes,
+                                 ExtAuthzOptions options)
     : edge_(edge),
       logic_(logic),
+      writes_(writes),
       options_(std::move(options)),
       subject_header_(options_.header_prefix + "subject"),
       org_header_(options_.header_prefix + "org-id"),
       scopes_header_(options_.header_prefix + "scopes"),
-      client_header_(options_.header_prefix + "client-id") {}
+      client_header_(options_.header_prefix + "client-id"),
+      allocator_(std::make_unique<ArenaMessages>()) {
+  SetMessageAllocatorFor_Check(allocator_.get());
+}
 
 void ExtAuthzService::Allow(const Principal& who, std::vector<std::string> prefixed,
                             CheckResponse* response) const {
@@ -149,9 +186,8 @@ void ExtAuthzService::Allow(const Principal& who, std::vector<std::string> prefi
   for (const std::string& s : who.scopes.items()) list->add_values()->set_string_value(s);
 }
 
-void ExtAuthzService::Deny(const absl::Status& why, const CallContext& call,
-                           bool credential_sent, const RoutePolicy* policy,
-                           CheckResponse* response) const {
+void ExtAuthzService::Deny(const absl::Status& why, const CallContext& call, bool credential_sent,
+                           const RoutePolicy* policy, CheckResponse* response) const {
   auto* denied = response->mutable_denied_response();
   Set(denied->mutable_headers(), "content-type", "application/json");
   Set(denied->mutable_headers(), "cache-control", "no-store");
@@ -195,16 +231,44 @@ void ExtAuthzService::Deny(const absl::Status& why, const CallContext& call,
                   "temporarily unavailable; retry");
     default:
       Log(LogLevel::kError, "rpc_internal_error",
-          {{"request_id", call.request_id}, {"method", "Check"},
+          {{"request_id", call.request_id},
+           {"method", "Check"},
            {"error", std::string(why.message())}});
-      return deny(absl::StatusCode::kInternal, envoy::type::v3::InternalServerError,
-                  "server_error", absl::StrCat("internal error (request id ", call.request_id, ")"));
+      return deny(absl::StatusCode::kInternal, envoy::type::v3::InternalServerError, "server_error",
+                  absl::StrCat("internal error (request id ", call.request_id, ")"));
   }
 }
 
-grpc::Status ExtAuthzService::Check(grpc::ServerContext* context, const CheckRequest* request,
-                                    CheckResponse* response) {
+grpc::ServerUnaryReactor* ExtAuthzService::Check(grpc::CallbackServerContext* context,
+                                                 const CheckRequest* request,
+                                                 CheckResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  std::vector<std::function<void()>> deferred;
+  grpc::Status status = Decide(context, request, response, &deferred);
+  if (deferred.empty()) {  // the usual case: decided from memory, answered on this thread
+    reactor->Finish(status);
+    return reactor;
+  }
+  // A failed secret's count (and a lockout's audit row) is written before the answer, as on the
+  // other RPCs, but on a thread that may block.
+  auto write_then_answer =
+      std::make_shared<std::function<void()>>([reactor, status, deferred = std::move(deferred)] {
+        for (const auto& write : deferred) write();
+        reactor->Finish(status);
+      });
+  if (!writes_.Post([write_then_answer] { (*write_then_answer)(); })) {
+    // Every worker busy and the queue full: the count must not be lost (it is what stops
+    // guessing), so this thread waits for it.
+    (*write_then_answer)();
+  }
+  return reactor;
+}
+
+grpc::Status ExtAuthzService::Decide(grpc::ServerContextBase* context, const CheckRequest* request,
+                                     CheckResponse* response,
+                                     std::vector<std::function<void()>>* deferred) {
   CallContext call = edge_.Begin(context);
+  call.deferred_writes = deferred;
   auto proxy = logic_.Caller(call);
   // The proxy's own credential failing is the one gRPC error: the call itself is refused.
   if (!proxy.ok()) return edge_.Finish(context, call, proxy.status(), "Check");
@@ -216,8 +280,7 @@ grpc::Status ExtAuthzService::Check(grpc::ServerContext* context, const CheckReq
     Deny(policy.status(), call, false, nullptr, response);
     return grpc::Status::OK;
   }
-  auto allowed =
-      logic_.Check(proxy->has_value() ? &**proxy : nullptr, proxied.presented, *policy);
+  auto allowed = logic_.Check(proxy->has_value() ? &**proxy : nullptr, proxied.presented, *policy);
   edge_.metrics().Checked(allowed.status());
   if (!allowed.ok()) {
     edge_.metrics().Refused(allowed.status());

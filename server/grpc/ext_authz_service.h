@@ -16,9 +16,12 @@
 #ifndef TESSERA_SERVER_GRPC_EXT_AUTHZ_SERVICE_H_
 #define TESSERA_SERVER_GRPC_EXT_AUTHZ_SERVICE_H_
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "core/worker_pool.h"
 #include "envoy/service/auth/v3/external_auth.grpc.pb.h"
 #include "server/grpc/grpc_edge.h"
 #include "services/proxy_check_logic.h"
@@ -32,13 +35,17 @@ struct ExtAuthzOptions {
   bool keep_credential = false;
 };
 
-class ExtAuthzService final : public envoy::service::auth::v3::Authorization::Service {
+class ExtAuthzService final : public envoy::service::auth::v3::Authorization::CallbackService {
  public:
-  ExtAuthzService(GrpcEdge& edge, ProxyCheckLogic& logic, ExtAuthzOptions options);
+  // `writes`: where the rare check that must write to PostgreSQL before it answers (a failed
+  // service-token secret's count) runs, off the callback reactor's threads.
+  ExtAuthzService(GrpcEdge& edge, ProxyCheckLogic& logic, BoundedWorkerPool& writes,
+                  ExtAuthzOptions options);
+  ~ExtAuthzService() override;
 
-  grpc::Status Check(grpc::ServerContext* context,
-                     const envoy::service::auth::v3::CheckRequest* request,
-                     envoy::service::auth::v3::CheckResponse* response) override;
+  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
+                                  const envoy::service::auth::v3::CheckRequest* request,
+                                  envoy::service::auth::v3::CheckResponse* response) override;
 
  private:
   // Fills ok_response and dynamic_metadata for `who`; `prefixed`: the headers the client sent
@@ -49,11 +56,22 @@ class ExtAuthzService final : public envoy::service::auth::v3::Authorization::Se
   void Deny(const absl::Status& why, const CallContext& call, bool credential_sent,
             const RoutePolicy* policy, envoy::service::auth::v3::CheckResponse* response) const;
 
+  // The whole decision, from memory; the writes it needs made before the answer go to
+  // `deferred`.
+  grpc::Status Decide(grpc::ServerContextBase* context,
+                      const envoy::service::auth::v3::CheckRequest* request,
+                      envoy::service::auth::v3::CheckResponse* response,
+                      std::vector<std::function<void()>>* deferred);
+
   GrpcEdge& edge_;
   ProxyCheckLogic& logic_;
+  BoundedWorkerPool& writes_;
   const ExtAuthzOptions options_;
   // The names of the claims' headers: prefix + subject, org-id, scopes, client-id.
   const std::string subject_header_, org_header_, scopes_header_, client_header_;
+  std::unique_ptr<grpc::MessageAllocator<envoy::service::auth::v3::CheckRequest,
+                                         envoy::service::auth::v3::CheckResponse>>
+      allocator_;
 };
 
 }  // namespace tessera

@@ -11,7 +11,7 @@ namespace tessera {
 namespace {
 
 // The first value of metadata `key`; nullopt when the call carries none.
-std::optional<std::string> FirstMetadata(grpc::ServerContext* context, const char* key) {
+std::optional<std::string> FirstMetadata(grpc::ServerContextBase* context, const char* key) {
   auto it = context->client_metadata().find(key);
   if (it == context->client_metadata().end()) return std::nullopt;
   return std::string(it->second.data(), it->second.size());
@@ -25,7 +25,7 @@ void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
 
 }  // namespace
 
-CallContext GrpcEdge::Begin(grpc::ServerContext* context) const {
+CallContext GrpcEdge::Begin(grpc::ServerContextBase* context) const {
   CallContext call;
   call.request_id = RequestIdFor(context->client_metadata());
   call.peer = context->peer();
@@ -49,18 +49,19 @@ CallContext GrpcEdge::Begin(grpc::ServerContext* context) const {
   return call;
 }
 
-absl::StatusOr<Principal> GrpcEdge::Caller(grpc::ServerContext* context, const CallContext& call) {
+absl::StatusOr<Principal> GrpcEdge::Caller(grpc::ServerContextBase* context,
+                                           const CallContext& call) {
   auto caller = checks_.AuthenticateCaller(call);
   if (caller.ok()) Note(context, caller->org_id, caller->account_id);
   return caller;
 }
 
-void GrpcEdge::Note(grpc::ServerContext* context, absl::string_view org_id,
+void GrpcEdge::Note(grpc::ServerContextBase* context, absl::string_view org_id,
                     absl::string_view account_id) {
   notes_.Record(context, org_id, account_id);
 }
 
-grpc::Status GrpcEdge::Finish(grpc::ServerContext* context, const CallContext& call,
+grpc::Status GrpcEdge::Finish(grpc::ServerContextBase* context, const CallContext& call,
                               const absl::Status& status, absl::string_view method) {
   if (status.ok()) return grpc::Status::OK;
   metrics_.Refused(status);  // the one place this face counts a refused credential

@@ -33,14 +33,15 @@ class GrpcEdge {
       : checks_(checks), metrics_(metrics), notes_(notes), mutual_tls_(mutual_tls) {}
 
   // The call as the logic sees it. Echoes the request ID as initial metadata.
-  CallContext Begin(grpc::ServerContext* context) const;
+  CallContext Begin(grpc::ServerContextBase* context) const;
   // The caller, authenticated by the logic from the call's credential, and noted.
-  absl::StatusOr<Principal> Caller(grpc::ServerContext* context, const CallContext& call);
+  absl::StatusOr<Principal> Caller(grpc::ServerContextBase* context, const CallContext& call);
   // Notes who the call acted for (a caller, or the principal a login logged in).
-  void Note(grpc::ServerContext* context, absl::string_view org_id, absl::string_view account_id);
+  void Note(grpc::ServerContextBase* context, absl::string_view org_id,
+            absl::string_view account_id);
   // The status to send: counts a refusal the logic marked (ServiceMetrics::Refused); a lockout
   // (TooManyAttempts) also sets `retry-after` trailing metadata.
-  grpc::Status Finish(grpc::ServerContext* context, const CallContext& call,
+  grpc::Status Finish(grpc::ServerContextBase* context, const CallContext& call,
                       const absl::Status& status, absl::string_view method);
 
   ServiceMetrics& metrics() { return metrics_; }

@@ -15,6 +15,7 @@ Run by ctest; by hand: /usr/bin/python3 tests/e2e/ext_authz_test.py --binary bui
 import json
 import os
 import secrets
+import signal
 import statistics
 import subprocess
 import sys
@@ -358,6 +359,61 @@ class ExtAuthz(unittest.TestCase):
                     self.assertEqual(self.http_status(self.check(revoked, server=server)), 401)
         finally:
             self.pg.start()
+        # Writes work again once each replica's pool has dropped its broken connections.
+        deadline = time.monotonic() + 30
+        for server in (self.a, self.b):
+            while True:
+                try:
+                    self.call("/tessera.v1.AdminService/CreateRole", self.admin_pb.CreateRoleRequest(
+                        name=f"after-{secrets.token_hex(4)}", scopes=["x:y"]),
+                        self.admin_pb.CreateRoleResponse, self.admin, server=server)
+                    break
+                except grpc.RpcError as e:
+                    self.assertEqual(e.code(), grpc.StatusCode.UNAVAILABLE)
+                    self.assertLess(time.monotonic(), deadline, "writes never came back")
+                    time.sleep(0.2)
+
+    def test_09_a_stuck_database_holds_only_the_checks_that_must_write(self):
+        """Every PostgreSQL process stopped (SIGSTOP): a wrong service-token secret waits for its
+        count to be written, on threads of its own; every other Check answers from memory."""
+        a = self.admin_pb
+        key = self.call("/tessera.v1.AdminService/CreateApiKey", a.CreateApiKeyRequest(
+            name="stuck", kind="API_KEY_KIND_SERVICE_TOKEN", scopes=["orders:read"]),
+            a.CreateApiKeyResponse, self.admin)
+        _, token = self.user("gil", ["orders:read"])
+        valid = self.envoy_request({"authorization": f"Bearer {token}"})
+        self.assertEqual(self.http_status(self.check(valid)), 200)  # verified and cached now
+        with open(os.path.join(self.pg.dir, "postmaster.pid")) as f:
+            postmaster = int(f.readline())
+        children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True,
+                                  text=True).stdout.split()
+        processes = [postmaster, *map(int, children)]
+        stub = self.channels[self.a].unary_unary(
+            CHECK, request_serializer=lambda m: m.SerializeToString(),
+            response_deserializer=self.CheckResponse.FromString)
+        metadata = [("authorization", f"Bearer {self.admin}")]
+        wrong = self.envoy_request({"authorization": f"Bearer {key.key}",
+                                    "x-api-secret": "1" * 64})
+        for pid in processes:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            # More stuck writes than the reactor has threads, and than the write pool has.
+            stuck = [stub.future(wrong, metadata=metadata, timeout=30) for _ in range(24)]
+            time.sleep(0.5)
+            slowest = 0
+            for _ in range(100):
+                start = time.monotonic()
+                self.assertEqual(self.http_status(stub(valid, metadata=metadata, timeout=5)), 200)
+                slowest = max(slowest, time.monotonic() - start)
+            print(f"\n  100 Checks beside 24 stuck writes: slowest {slowest * 1000:.1f} ms",
+                  file=sys.stderr)
+            self.assertTrue(all(not f.done() for f in stuck), "a count was written to a stopped "
+                            "database, or a wrong secret was answered before its count")
+        finally:
+            for pid in processes:
+                os.kill(pid, signal.SIGCONT)
+        for f in stuck:  # once the database wakes, each is counted and answered
+            self.assertEqual(self.http_status(f.result()), 401)
 
 
 if __name__ == "__main__":

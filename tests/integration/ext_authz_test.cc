@@ -121,8 +121,8 @@ TEST_F(ExtAuthzTest, AllowedRequestCarriesTheCallerAndLosesItsCredentialAndForge
   sent["x-tessera-scopes"] = "admin";       // forged: replaced
   sent["x-tessera-role"] = "superuser";     // forged, a name tessera never sets: removed
   sent["x-api-secret"] = "whatever";
-  CheckResponse r = Check(EnvoyRequest(sent, {{"tessera.required_scopes", "orders:read"},
-                                              {"envoy.other_filter", "ignored"}}));
+  CheckResponse r = Check(EnvoyRequest(
+      sent, {{"tessera.required_scopes", "orders:read"}, {"envoy.other_filter", "ignored"}}));
   ASSERT_EQ(HttpOf(r), 200) << r.DebugString();
   Headers set = SetHeaders(r.ok_response().headers());
   EXPECT_EQ(set, (Headers{{"x-tessera-subject", alice_id},
@@ -177,8 +177,8 @@ TEST_F(ExtAuthzTest, NoOrABadCredentialIs401AsRfc6750Says) {
   EXPECT_EQ(HttpOf(none), 401);
   EXPECT_EQ(none.status().code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(SetHeaders(none.denied_response().headers())["www-authenticate"], "Bearer");
-  for (const std::string& bad : {std::string("Bearer not-a-token"), std::string("Basic YTpi"),
-                                 "Bearer " + a_.token + "x"}) {
+  for (const std::string& bad :
+       {std::string("Bearer not-a-token"), std::string("Basic YTpi"), "Bearer " + a_.token + "x"}) {
     CheckResponse r = Check(EnvoyRequest({{"authorization", bad}}));
     EXPECT_EQ(HttpOf(r), 401) << bad;
     Headers h = SetHeaders(r.denied_response().headers());
@@ -253,7 +253,9 @@ TEST_F(ExtAuthzTest, ChecksMakeNoDatabaseRoundTrip) {
   WaitForFeedEchoes();
   const int64_t before = app_->pool().transactions_started();
   for (int round = 0; round < 3; ++round) {  // first-seen and cached alike
-    EXPECT_EQ(HttpOf(Check(EnvoyRequest(Bearer(dora), {{"tessera.required_scopes", "orders:read"}}))), 200);
+    EXPECT_EQ(
+        HttpOf(Check(EnvoyRequest(Bearer(dora), {{"tessera.required_scopes", "orders:read"}}))),
+        200);
     EXPECT_EQ(HttpOf(Check(EnvoyRequest(with_secret))), 200);
     EXPECT_EQ(HttpOf(Check(EnvoyRequest(Bearer(revoked)))), 401);
     EXPECT_EQ(HttpOf(Check(EnvoyRequest(Bearer(dora), {{"tessera.required_scopes", "x:y"}}))), 403);
@@ -299,7 +301,10 @@ TEST_F(ExtAuthzPeerTest, TheDownstreamClientsAddressIsThrottledNotTheProxys) {
   right["x-api-secret"] = secret;
   EXPECT_EQ(HttpOf(Check(EnvoyRequest(right))), 429);  // from 10.1.2.3: locked
   CheckRequest elsewhere = EnvoyRequest(right);
-  elsewhere.mutable_attributes()->mutable_source()->mutable_address()->mutable_socket_address()
+  elsewhere.mutable_attributes()
+      ->mutable_source()
+      ->mutable_address()
+      ->mutable_socket_address()
       ->set_address("10.9.9.9");
   EXPECT_EQ(HttpOf(Check(elsewhere)), 200);  // another client through the same proxy passes
 }
@@ -352,9 +357,10 @@ TEST_F(ExtAuthzTest, OnlyTheProxysOwnCredentialFailingIsAGrpcError) {
 }
 
 TEST_F(ExtAuthzTest, AMisconfiguredRoutePolicyDeniesWith500) {
-  for (const Headers& ext : {Headers{{"tessera.required_scope", "orders:read"}},  // a typo
-                             Headers{{"tessera.required_scopes", "Orders Read"}},
-                             Headers{{"tessera.org_id", "org-a"}}, Headers{{"tessera.org_id", ""}}}) {
+  for (const Headers& ext :
+       {Headers{{"tessera.required_scope", "orders:read"}},  // a typo
+        Headers{{"tessera.required_scopes", "Orders Read"}}, Headers{{"tessera.org_id", "org-a"}},
+        Headers{{"tessera.org_id", ""}}}) {
     CheckResponse r = Check(EnvoyRequest(Bearer(a_.token), ext));
     EXPECT_EQ(HttpOf(r), 500) << ext.begin()->first;
     EXPECT_EQ(r.status().code(), grpc::StatusCode::INTERNAL);
@@ -366,7 +372,8 @@ TEST_F(ExtAuthzTest, RawHeadersAsEnvoySendsThemWithEncodeRawHeaders) {
   CheckRequest req = EnvoyRequest({});
   auto* http = req.mutable_attributes()->mutable_request()->mutable_http();
   http->clear_headers();
-  for (const auto& [k, v] : Headers{{":path", "/orders/42"}, {"authorization", "Bearer " + a_.token},
+  for (const auto& [k, v] : Headers{{":path", "/orders/42"},
+                                    {"authorization", "Bearer " + a_.token},
                                     {"x-tessera-org-id", "forged"}}) {
     auto* h = http->mutable_header_map()->add_headers();
     h->set_key(k);
