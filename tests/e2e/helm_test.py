@@ -81,6 +81,10 @@ class Chart(unittest.TestCase):
         self.assertEqual(env["TESSERA_PEPPER"]["valueFrom"]["secretKeyRef"]["key"], "pepper")
         ports = {p["name"]: p["port"] for p in objs[("Service", "rel-tessera")]["spec"]["ports"]}
         self.assertEqual(ports, {"grpc": 50051, "http-metrics": 9464})
+        # Envoy's Check is on the gRPC port; the proxy proves itself with a credential.
+        config = objs[("ConfigMap", "rel-tessera")]["data"]
+        self.assertEqual(config["TESSERA_EXT_AUTHZ_AUTH"], "scope")
+        self.assertEqual(config["TESSERA_EXT_AUTHZ_KEEP_CREDENTIAL"], "false")
         job = objs[("Job", "rel-tessera-migrate")]
         self.assertEqual(job["metadata"]["annotations"]["helm.sh/hook"],
                          "pre-install,pre-upgrade")
@@ -137,6 +141,15 @@ class Chart(unittest.TestCase):
                          (8443, "https"))
         policy = objs[("NetworkPolicy", "rel-tessera")]["spec"]["ingress"]
         self.assertIn("oauth", [p["port"] for rule in policy for p in rule["ports"]])
+        # Envoy's Check: its settings, and the mesh's gateways let through to the gRPC port.
+        self.assertEqual((config["TESSERA_EXT_AUTHZ_AUTH"], config["TESSERA_EXT_AUTHZ_HEADER_PREFIX"],
+                          config["TESSERA_EXT_AUTHZ_KEEP_CREDENTIAL"]),
+                         ("mtls", "x-identity-", "true"))
+        grpc_from = next(rule["from"] for rule in policy
+                         if [p["port"] for p in rule["ports"]] == ["grpc"])
+        self.assertEqual(len(grpc_from), 2)
+        self.assertEqual(grpc_from[1]["namespaceSelector"]["matchLabels"],
+                         {"kubernetes.io/metadata.name": "istio-system"})
         # The side port keeps the probes: plaintext, nothing secret on it.
         self.assertEqual(pod["containers"][0]["livenessProbe"]["httpGet"]["port"], "http")
 
@@ -159,6 +172,8 @@ class Chart(unittest.TestCase):
                     ["--set", "service.grpcPort=70000"], ["--set", "oauth.threads=0"],
                     ["--set", "prometheusRule.severity=page"],
                     ["--set", "grafanaDashboard.namespace=Not_A_Namespace"],
+                    ["--set", "extAuthz.auth=mtls"], ["--set", "extAuthz.auth=none"],
+                    ["--set", "extAuthz.headerPrefix=X-Upper-"],
                     ["--set", "grafanaDashboard.enabled=true", "--set",
                      "grafanaDashboard.labels=null"]):
             out = self.run_helm("template", "rel", self.chart, "-f", self.values["default"], *bad)
