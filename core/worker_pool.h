@@ -44,8 +44,8 @@ class BoundedWorkerPool {
     return result.get();
   }
 
-  // Runs `job` on a worker later, without waiting. False (counted in refused()) when the queue
-  // is full or the pool is stopping; a job queued before the pool stops still runs.
+  // Runs `job` on a worker later, without waiting. False when the queue is full (counted in
+  // refused()) or the pool is stopping; a job queued before the pool stops still runs.
   bool Post(std::function<void()> job);
 
   int threads() const { return static_cast<int>(workers_.size()); }

@@ -171,12 +171,12 @@ void ServerApp::BuildLogic() {
       clock_, topts, *key_ring_, *hasher_, *password_pool_, *digester_, *stores_->accounts,
       *stores_->refresh_tokens, *stores_->audit, *checks_, *login_guard_, *snapshot_);
   introspection_ = std::make_unique<IntrospectionLogic>(
-      *checks_, IntrospectionPolicy{.issuer = topts.issuer,
-                                    .by_client_certificate =
-                                        config_.introspect_auth == Config::IntrospectAuth::kMtls});
+      *checks_, IntrospectionPolicy{
+                    .issuer = topts.issuer,
+                    .by_client_certificate = config_.introspect_auth == Config::RelayAuth::kMtls});
   proxy_check_ = std::make_unique<ProxyCheckLogic>(
       *checks_, ProxyCheckOptions{.by_client_certificate =
-                                      config_.ext_authz_auth == Config::IntrospectAuth::kMtls});
+                                      config_.ext_authz_auth == Config::RelayAuth::kMtls});
   api_key_logic_ = std::make_unique<ApiKeyLogic>(
       clock_,
       ApiKeyOptions{.user_token_prefix = config_.api_key_prefix,
@@ -323,6 +323,14 @@ void ServerApp::AddScrapeReads() {
   r.AddCounter("tessera_password_hash_refused_total",
                "Password hashes refused because the queue was full.",
                [&hashing, one] { return one(static_cast<double>(hashing.refused())); });
+  // check_writes_ is made just after this, before any scrape.
+  r.AddGauge("tessera_ext_authz_write_queue_depth",
+             "Failed secrets' counts that Checks wait on, queued for a writer (PostgreSQL slow or "
+             "stuck when it grows).",
+             [this, one] { return one(static_cast<double>(check_writes_->queued())); });
+  r.AddCounter("tessera_ext_authz_writes_refused_total",
+               "Checks refused as unavailable because their counts' queue was full.",
+               [this, one] { return one(static_cast<double>(check_writes_->refused())); });
 }
 
 std::string ServerApp::MetricsText() const {
@@ -381,9 +389,8 @@ absl::Status ServerApp::StartOAuth() {
                                             config_.service_token_prefix);
   oauth_ = std::make_unique<OAuthEndpoints>(
       *oauth_edge_, *sessions_, *introspection_, *revocation_, *checks_, *key_manager_,
-      OAuthOptions{
-          .issuer = config_.issuer,
-          .client_certificates = config_.introspect_auth == Config::IntrospectAuth::kMtls});
+      OAuthOptions{.issuer = config_.issuer,
+                   .client_certificates = config_.introspect_auth == Config::RelayAuth::kMtls});
   oauth_server_ = std::make_unique<HttpServer>(HttpServerOptions{.name = "oauth",
                                                                  .listen = config_.oauth_listen,
                                                                  .threads = config_.http_threads,

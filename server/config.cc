@@ -53,15 +53,23 @@ class Values {
 
 const SettingSpec& Spec(absl::string_view flag) { return *Find(flag); }
 
-// A prefix for the headers Check sets: a lowercase HTTP token (so never a pseudo-header), and
-// not one the credential's headers (authorization, x-api-secret) start with, whose handling
-// (removed, or kept with ext_authz_keep_credential) must not depend on the prefix.
+// A prefix for the headers Check sets, whose namesakes from the client it also removes: an
+// extension header's own namespace ("x-" words "-"), so that it never covers a standard header,
+// the credential's (x-api-secret), or one that the proxy or tracing rely on.
 bool IsHeaderPrefix(absl::string_view p) {
-  if (p.size() < 2 || p.size() > 32 || !absl::ascii_islower(p[0])) return false;
-  for (char c : p) {
-    if (!absl::ascii_islower(c) && !absl::ascii_isdigit(c) && c != '-') return false;
+  if (p.size() < 4 || p.size() > 32 || !absl::StartsWith(p, "x-") || !absl::EndsWith(p, "-")) {
+    return false;
   }
-  return !absl::StartsWith("authorization", p) && !absl::StartsWith("x-api-secret", p);
+  char before = '-';
+  for (char c : p.substr(2)) {
+    if (!absl::ascii_islower(c) && !absl::ascii_isdigit(c) && c != '-') return false;
+    if (c == '-' && before == '-') return false;
+    before = c;
+  }
+  for (absl::string_view reserved : {"x-envoy-", "x-forwarded-", "x-request-", "x-b3-", "x-api-"}) {
+    if (absl::StartsWith(p, reserved)) return false;
+  }
+  return true;
 }
 
 // A number setting, within the bounds the table gives it.
@@ -185,7 +193,7 @@ const std::vector<SettingSpec>& SettingSpecs() {
        "(a client certificate is enough)"},
       {"ext_authz_header_prefix", "TESSERA_EXT_AUTHZ_HEADER_PREFIX", "x-tessera-",
        "prefix of the headers Check adds for the upstream (subject, org-id, scopes, client-id); "
-       "the client's own under it are removed"},
+       "the client's own under it are removed (x-...-, a namespace of your own)"},
       {"ext_authz_keep_credential", "TESSERA_EXT_AUTHZ_KEEP_CREDENTIAL", "false",
        "true: the upstream also gets the request's authorization and x-api-secret headers"},
       {"signing_alg", "TESSERA_SIGNING_ALG", "ES256",
@@ -355,9 +363,9 @@ absl::StatusOr<Config> BuildConfig(const SettingFlags& flags,
     std::string auth = v.Get(Spec(flag));
     if (auth == "mtls") {
       if (c.tls_client_ca.empty()) return Bad(Spec(flag), "mtls needs tls_client_ca");
-      *field = Config::IntrospectAuth::kMtls;
+      *field = Config::RelayAuth::kMtls;
     } else if (auth == "scope") {
-      *field = Config::IntrospectAuth::kScope;
+      *field = Config::RelayAuth::kScope;
     } else {
       return Bad(Spec(flag), "one of scope, mtls");
     }
@@ -365,8 +373,8 @@ absl::StatusOr<Config> BuildConfig(const SettingFlags& flags,
   c.ext_authz_header_prefix = v.Get(Spec("ext_authz_header_prefix"));
   if (!IsHeaderPrefix(c.ext_authz_header_prefix)) {
     return Bad(Spec("ext_authz_header_prefix"),
-               "2 to 32 lowercase letters, digits and '-', starting with a letter, not a name "
-               "the credential travels in");
+               "x-, then lowercase words joined by '-', then '-' (at most 32 characters), not "
+               "x-envoy-, x-forwarded-, x-request-, x-b3- or x-api-");
   }
   std::string keep = v.Get(Spec("ext_authz_keep_credential"));
   if (keep != "true" && keep != "false") {

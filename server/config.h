@@ -81,14 +81,16 @@ struct Config {
   std::string tls_key;
   std::string tls_client_ca;  // set: mutual TLS, every client presents a certificate it signed
   absl::Duration tls_reload_interval;
-  // kMtls: a verified client certificate is enough to call Introspect (no bearer credential).
-  enum class IntrospectAuth { kScope, kMtls };
-  IntrospectAuth introspect_auth{};
+  // How a service that asks about other clients' credentials (an introspecting service, a proxy
+  // calling Check) proves itself: a bearer holding tokens:introspect, or with kMtls a verified
+  // client certificate alone.
+  enum class RelayAuth { kScope, kMtls };
+  RelayAuth introspect_auth{};
   // Envoy's external authorization (Authorization/Check on the gRPC port): who may call it (a
   // bearer with tokens:introspect, or with kMtls a verified client certificate alone), the
   // prefix of the headers that tell the upstream who passed, and whether the upstream also
   // gets the request's credential.
-  IntrospectAuth ext_authz_auth{};
+  RelayAuth ext_authz_auth{};
   std::string ext_authz_header_prefix;
   bool ext_authz_keep_credential{};
   SigningAlg signing_alg{};

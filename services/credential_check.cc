@@ -55,19 +55,7 @@ absl::StatusOr<std::optional<CredentialCheck::ActiveCredential>> CredentialCheck
                  ConstantTimeEquals(digest, k.key->previous_secret_digest);
     }
     if (!current && !previous) {
-      if (call.deferred_writes == nullptr) {
-        guard_.SecretFailed(*k.key, call, peer_presents);
-      } else {
-        // The count goes to PostgreSQL; the face makes it before it answers, off its reactor.
-        CallContext counted = call;
-        counted.authorization.reset();
-        counted.api_secret.clear();
-        counted.deferred_writes = nullptr;
-        call.deferred_writes->push_back(
-            [this, key = k.key, counted = std::move(counted), peer_presents] {
-              guard_.SecretFailed(*key, counted, peer_presents);
-            });
-      }
+      guard_.SecretFailed(*k.key, call, peer_presents);
       return std::nullopt;
     }
   } else if (!secret.empty()) {

@@ -125,11 +125,13 @@ absl::Status LoginGuard::CheckPeer(const CallContext& call, absl::Time now) cons
   return absl::OkStatus();
 }
 
-void LoginGuard::CountPeerFailure(const CallContext& call, absl::Time now) {
-  if (call.peer.empty()) return;
+std::optional<LoginGuard::PeerLock> LoginGuard::CountPeerFailure(const CallContext& call,
+                                                                 absl::Time now) {
+  if (call.peer.empty()) return std::nullopt;
   std::string address = PeerAddress(call.peer);
   ThrottleVerdict v = peers_.CountFailure(address, now);
-  if (v.allowed && v.locked_until > now) AuditLockout("", "peer", address, v, now, call);
+  if (!v.allowed || v.locked_until <= now) return std::nullopt;
+  return PeerLock{std::move(address), v};
 }
 
 absl::StatusOr<LoginGuard::Attempt> LoginGuard::BeginPassword(std::string subject,
@@ -163,7 +165,9 @@ void LoginGuard::Succeeded(const Attempt& attempt, const CallContext& call) {
 
 void LoginGuard::Failed(const Attempt& attempt, const CallContext& call) {
   absl::Time now = clock_.Now();
-  CountPeerFailure(call, now);
+  if (auto lock = CountPeerFailure(call, now)) {
+    AuditLockout("", "peer", lock->address, lock->verdict, now, call);
+  }
   // Begin already counted this failure; if that count engaged the lock, this is the lockout.
   if (attempt.verdict.locked_until > now) {
     AuditLockout(attempt.org_id, attempt.target_type, attempt.target_id, attempt.verdict, now,
@@ -190,17 +194,29 @@ absl::Status LoginGuard::CheckSecret(const ApiKeyCredential& key, const CallCont
 void LoginGuard::SecretFailed(const ApiKeyCredential& key, const CallContext& call,
                               bool peer_presents) {
   absl::Time now = clock_.Now();
-  if (peer_presents) CountPeerFailure(call, now);
-  Committed committed;
-  auto v = store_.CountSecretFailure(key.org_id, key.id, now, options_.subject, &committed);
-  if (snapshot_ != nullptr) snapshot_->ApplyCommitted(committed);
-  if (!v.ok()) {
-    Log(LogLevel::kWarning, "throttle_count_failed",
-        {{"request_id", call.request_id}, {"error", std::string(v.status().message())}});
-    return;
-  }
-  if (v->allowed && v->locked_until > now) {
-    AuditLockout(key.org_id, "api_key", key.id, *v, now, call);
+  std::optional<PeerLock> peer_lock;
+  if (peer_presents) peer_lock = CountPeerFailure(call, now);
+  // What the writes need of the call, without its credentials.
+  CallContext written{.request_id = call.request_id, .peer = call.peer};
+  auto write = [this, org_id = key.org_id, key_id = key.id, written = std::move(written), now,
+                peer_lock = std::move(peer_lock)] {
+    if (peer_lock) AuditLockout("", "peer", peer_lock->address, peer_lock->verdict, now, written);
+    Committed committed;
+    auto v = store_.CountSecretFailure(org_id, key_id, now, options_.subject, &committed);
+    if (snapshot_ != nullptr) snapshot_->ApplyCommitted(committed);
+    if (!v.ok()) {
+      Log(LogLevel::kWarning, "throttle_count_failed",
+          {{"request_id", written.request_id}, {"error", std::string(v.status().message())}});
+      return;
+    }
+    if (v->allowed && v->locked_until > now) {
+      AuditLockout(org_id, "api_key", key_id, *v, now, written);
+    }
+  };
+  if (call.deferred_writes != nullptr) {
+    call.deferred_writes->push_back(std::move(write));
+  } else {
+    write();
   }
 }
 

@@ -106,8 +106,11 @@ class LoginGuard {
   // bad secrets cut it off.
   absl::Status CheckSecret(const ApiKeyCredential& key, const CallContext& call,
                            bool peer_presents) const;
-  // A wrong secret for `key`: counted in PostgreSQL (and for the peer when it presents). Best
-  // effort: when the count cannot be written the attempt has still failed.
+  // A wrong secret for `key`: counted for the peer at once, in memory, when it presents, and in
+  // PostgreSQL for the key. Best effort: when the count cannot be written the attempt has still
+  // failed. With `call.deferred_writes` set, the database part (the key's count, the lockout
+  // audit rows) is queued there for the face to make before it answers, off threads that must
+  // not block; the peer's count, which refuses a flood from one address, never waits for it.
   void SecretFailed(const ApiKeyCredential& key, const CallContext& call, bool peer_presents);
 
   // Drops stale counters, in memory and in PostgreSQL.
@@ -119,8 +122,13 @@ class LoginGuard {
   static std::string SubjectForUnknownLogin(absl::string_view name_digest);
 
  private:
+  struct PeerLock {
+    std::string address;
+    ThrottleVerdict verdict;
+  };
   absl::Status CheckPeer(const CallContext& call, absl::Time now) const;
-  void CountPeerFailure(const CallContext& call, absl::Time now);
+  // Counts a failure for the call's address, in memory; the lock it engaged, to be audited.
+  std::optional<PeerLock> CountPeerFailure(const CallContext& call, absl::Time now);
   void AuditLockout(const std::string& org_id, absl::string_view target_type,
                     absl::string_view target_id, const ThrottleVerdict& verdict, absl::Time now,
                     const CallContext& call);

@@ -4,17 +4,22 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "services/authority.h"
 #include "services/introspection_logic.h"
 #include "services/validation.h"
 
 namespace tessera {
 
+bool RoutePolicy::Concerns(absl::string_view key) {
+  return absl::StartsWithIgnoreCase(absl::StripLeadingAsciiWhitespace(key), "tessera");
+}
+
 absl::StatusOr<RoutePolicy> RoutePolicy::Parse(
     const std::vector<std::pair<std::string, std::string>>& extensions) {
   RoutePolicy policy;
   for (const auto& [key, value] : extensions) {
-    if (!absl::StartsWith(key, "tessera.")) continue;
+    if (!Concerns(key)) continue;
     std::string field = absl::StrCat("context_extensions[", key, "]");
     if (key == kRequiredScopes) {
       std::vector<std::string> scopes =

@@ -1,9 +1,10 @@
 // ProxyCheckLogic: the decision a proxy (Envoy's ext_authz filter, a mesh sidecar, a gateway)
 // asks for on every HTTP request it forwards: is the credential the request carries live, does
 // it belong to an organization the proxy may see, and does it meet the route's policy. It
-// answers from memory like introspection (the verified-token cache and the snapshot, never
-// PostgreSQL), so a revoked token or an unassigned role is denied on the next request, and a
-// database outage denies nothing that is valid.
+// decides from memory like introspection (the verified-token cache and the snapshot), so a
+// revoked token or an unassigned role is denied on the next request, and a database outage
+// denies nothing that is valid. Its one write, a failed service-token secret's count, is made
+// at once or queued on CallContext::deferred_writes for the face to make.
 //
 //   auto proxy = check.Caller(call);  // the proxy: a client certificate, or tokens:introspect
 //   if (!proxy.ok()) return Fail(proxy.status());
@@ -38,9 +39,13 @@ struct RoutePolicy {
   // Only this organization's credentials pass. Empty: any organization the proxy may see.
   std::string org_id;
 
-  // From the extensions whose keys start with "tessera." (others belong to other filters).
-  // INVALID_ARGUMENT naming the key for an unknown "tessera." key (a typo must not open a
-  // route), a scope that is not valid, or an org_id that is not an ID.
+  // Whether an extension's key is meant for tessera: it starts with "tessera" in any case, after
+  // any blanks ("Tessera.required_scopes" and "tessera_org_id" are typos of ours, and a typo
+  // must not open a route). Other keys belong to other filters.
+  static bool Concerns(absl::string_view key);
+  // From the extensions that Concerns (others are ignored). INVALID_ARGUMENT naming the key for
+  // one that is not exactly one of the keys above, a scope that is not valid, or an org_id that
+  // is not an ID.
   static absl::StatusOr<RoutePolicy> Parse(
       const std::vector<std::pair<std::string, std::string>>& extensions);
 };

@@ -20,42 +20,60 @@ using envoy::service::auth::v3::AttributeContext;
 using envoy::service::auth::v3::CheckRequest;
 using envoy::service::auth::v3::CheckResponse;
 using Headers = google::protobuf::RepeatedPtrField<HeaderValueOption>;
+using HeaderValueOptions = Headers;
 
 constexpr absl::string_view kAuthorization = "authorization";
 constexpr absl::string_view kApiSecret = "x-api-secret";
 
 // What the face reads of a CheckRequest: the proxied request's credential and client, the
-// headers the client sent under tessera's prefix, and the route's "tessera." extensions.
+// headers the client sent under tessera's prefix, and the route's extensions for tessera.
 struct ProxiedRequest {
   CallContext presented;
   std::vector<std::string> prefixed;  // lower case
   std::vector<std::pair<std::string, std::string>> extensions;
 };
 
-// "ipv4:10.0.0.7:5123" / "ipv6:[::1]:5123", as gRPC names peers (the throttle keys on the
-// address part); empty when the proxy sent no IP literal.
-std::string PeerOf(const AttributeContext::Peer& peer) {
+// The downstream client's address as the proxy reports it, in its canonical spelling and in the
+// proxy's own namespace ("proxied[org:<id>]:ipv4:10.0.0.7:5123", "...:ipv6:[::1]:5123"; the
+// throttle keys on all but the port). The proxy chooses this address, so the failures it counts
+// can lock out that address only behind proxies of the same identity, never a direct caller
+// or another organization's gateway. Empty when the proxy sent no IP literal.
+std::string PeerOf(const AttributeContext::Peer& peer, absl::string_view relay) {
   const auto& socket = peer.address().socket_address();
   const std::string& ip = socket.address();
-  unsigned char buf[16];
-  std::string port = absl::StrCat(socket.port_value());
-  if (ip.size() <= 45 && inet_pton(AF_INET, ip.c_str(), buf) == 1) {
-    return absl::StrCat("ipv4:", ip, ":", port);
-  }
-  if (ip.size() <= 45 && inet_pton(AF_INET6, ip.c_str(), buf) == 1) {
-    return absl::StrCat("ipv6:[", ip, "]:", port);
+  if (ip.size() > INET6_ADDRSTRLEN) return "";
+  unsigned char raw[16];
+  char text[INET6_ADDRSTRLEN];
+  for (int family : {AF_INET, AF_INET6}) {
+    if (inet_pton(family, ip.c_str(), raw) == 1 &&
+        inet_ntop(family, raw, text, sizeof(text)) != nullptr) {
+      return family == AF_INET
+                 ? absl::StrCat("proxied[", relay, "]:ipv4:", text, ":", socket.port_value())
+                 : absl::StrCat("proxied[", relay, "]:ipv6:[", text, "]:", socket.port_value());
+    }
   }
   return "";
 }
 
-ProxiedRequest Read(const CheckRequest& request, const CallContext& call,
-                    absl::string_view prefix) {
+// Header names as upstreams may read them: CGI and WSGI servers take '_' for '-'.
+bool UnderPrefix(absl::string_view key, absl::string_view prefix) {
+  if (key.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    char c = absl::ascii_tolower(key[i]);
+    if ((c == '_' ? '-' : c) != prefix[i]) return false;
+  }
+  return true;
+}
+
+// `relay`: who the proxy is, for the namespace of its clients' addresses.
+ProxiedRequest Read(const CheckRequest& request, const CallContext& call, absl::string_view prefix,
+                    absl::string_view relay) {
   ProxiedRequest out;
   const AttributeContext& attributes = request.attributes();
   const auto& http = attributes.request().http();
   CallContext& p = out.presented;
   p.request_id = http.id().empty() ? call.request_id : RequestIdOrNew(http.id());
-  p.peer = PeerOf(attributes.source());
+  p.peer = PeerOf(attributes.source(), relay);
   p.deadline = call.deadline;
   p.deferred_writes = call.deferred_writes;
   // Envoy joins repeated headers with ',' in `headers`; raw headers (header_map) are joined here
@@ -67,7 +85,7 @@ ProxiedRequest Read(const CheckRequest& request, const CallContext& call,
     } else if (absl::EqualsIgnoreCase(key, kApiSecret)) {
       p.api_secret =
           p.api_secret.empty() ? std::string(value) : absl::StrCat(p.api_secret, ",", value);
-    } else if (absl::StartsWithIgnoreCase(key, prefix)) {
+    } else if (UnderPrefix(key, prefix)) {
       out.prefixed.push_back(absl::AsciiStrToLower(key));
     }
   };
@@ -78,7 +96,7 @@ ProxiedRequest Read(const CheckRequest& request, const CallContext& call,
     }
   }
   for (const auto& [key, value] : attributes.context_extensions()) {
-    if (absl::StartsWith(key, "tessera.")) out.extensions.emplace_back(key, value);
+    if (RoutePolicy::Concerns(key)) out.extensions.emplace_back(key, value);
   }
   return out;
 }
@@ -89,6 +107,14 @@ void Set(Headers* headers, std::string key, std::string value) {
   h->mutable_header()->set_key(std::move(key));
   h->mutable_header()->set_value(std::move(value));
   h->mutable_append()->set_value(false);
+}
+
+// At most one line a second for `last` (nanoseconds of the last line): a misconfigured route or a
+// full write pool answers every request, and the log must not take the reactor's time.
+bool LogDue(std::atomic<int64_t>& last) {
+  int64_t now = absl::GetCurrentTimeNanos();
+  int64_t before = last.load(std::memory_order_relaxed);
+  return now - before >= 1'000'000'000 && last.compare_exchange_strong(before, now);
 }
 
 google::protobuf::Value* Field(google::protobuf::Struct* s, const char* name) {
@@ -186,56 +212,78 @@ void ExtAuthzService::Allow(const Principal& who, std::vector<std::string> prefi
   for (const std::string& s : who.scopes.items()) list->add_values()->set_string_value(s);
 }
 
-void ExtAuthzService::Deny(const absl::Status& why, const CallContext& call, bool credential_sent,
-                           const RoutePolicy* policy, CheckResponse* response) const {
+namespace {
+
+// The denied answer's common part: its headers, status and body.
+HeaderValueOptions* Denied(CheckResponse* response, absl::StatusCode code,
+                           envoy::type::v3::StatusCode http, absl::string_view error,
+                           absl::string_view description) {
   auto* denied = response->mutable_denied_response();
   Set(denied->mutable_headers(), "content-type", "application/json");
   Set(denied->mutable_headers(), "cache-control", "no-store");
-  auto deny = [&](absl::StatusCode code, envoy::type::v3::StatusCode http, absl::string_view error,
-                  absl::string_view description) {
-    response->mutable_status()->set_code(static_cast<int>(code));
-    response->mutable_status()->set_message(std::string(description));
-    denied->mutable_status()->set_code(http);
-    denied->set_body(JsonError(error, description));
-  };
-  if (policy == nullptr) {  // the operator's route configuration, not the client, is at fault
+  response->mutable_status()->set_code(static_cast<int>(code));
+  response->mutable_status()->set_message(std::string(description));
+  denied->mutable_status()->set_code(http);
+  denied->set_body(JsonError(error, description));
+  return denied->mutable_headers();
+}
+
+}  // namespace
+
+void ExtAuthzService::DenyMisconfigured(const absl::Status& why, const CallContext& call,
+                                        CheckResponse* response) const {
+  if (LogDue(policy_logged_)) {
     Log(LogLevel::kError, "ext_authz_route_policy",
         {{"request_id", call.request_id}, {"error", std::string(why.message())}});
-    return deny(absl::StatusCode::kInternal, envoy::type::v3::InternalServerError, "server_error",
-                absl::StrCat("route policy misconfigured (request id ", call.request_id, ")"));
   }
+  Denied(response, absl::StatusCode::kInternal, envoy::type::v3::InternalServerError,
+         "server_error",
+         absl::StrCat("route policy misconfigured (request id ", call.request_id, ")"));
+}
+
+void ExtAuthzService::Deny(const absl::Status& why, bool credential_sent, const RoutePolicy* policy,
+                           absl::string_view request_id, CheckResponse* response) const {
+  auto deny = [&](absl::StatusCode code, envoy::type::v3::StatusCode http, absl::string_view error,
+                  absl::string_view description) {
+    return Denied(response, code, http, error, description);
+  };
   switch (why.code()) {
     case absl::StatusCode::kUnauthenticated:
       // RFC 6750 section 3.1: no error code when the request carried no credential at all.
-      Set(denied->mutable_headers(), "www-authenticate",
-          credential_sent ? R"(Bearer error="invalid_token")" : "Bearer");
-      return deny(why.code(), envoy::type::v3::Unauthorized, "invalid_token",
-                  credential_sent ? "invalid bearer credential" : "no bearer credential");
+      Set(deny(why.code(), envoy::type::v3::Unauthorized, "invalid_token",
+               credential_sent ? "invalid bearer credential" : "no bearer credential"),
+          "www-authenticate", credential_sent ? R"(Bearer error="invalid_token")" : "Bearer");
+      return;
     case absl::StatusCode::kPermissionDenied: {
       std::string challenge = R"(Bearer error="insufficient_scope")";
-      if (!policy->required_scopes.empty()) {
+      if (policy != nullptr && !policy->required_scopes.empty()) {
         absl::StrAppend(&challenge, R"(, scope=")",
                         absl::StrJoin(policy->required_scopes.items(), " "), "\"");
       }
-      Set(denied->mutable_headers(), "www-authenticate", challenge);
-      return deny(why.code(), envoy::type::v3::Forbidden, "insufficient_scope", why.message());
+      Set(deny(why.code(), envoy::type::v3::Forbidden, "insufficient_scope", why.message()),
+          "www-authenticate", challenge);
+      return;
     }
     case absl::StatusCode::kResourceExhausted:
-      Set(denied->mutable_headers(), "retry-after",
-          absl::StrCat(RetryAfterSeconds(why).value_or(1)));
-      return deny(why.code(), envoy::type::v3::TooManyRequests, "temporarily_unavailable",
-                  why.message());
+      Set(deny(why.code(), envoy::type::v3::TooManyRequests, "temporarily_unavailable",
+               why.message()),
+          "retry-after", absl::StrCat(RetryAfterSeconds(why).value_or(1)));
+      return;
     case absl::StatusCode::kUnavailable:
-      Set(denied->mutable_headers(), "retry-after", "1");
-      return deny(why.code(), envoy::type::v3::ServiceUnavailable, "temporarily_unavailable",
-                  "temporarily unavailable; retry");
+      Set(deny(why.code(), envoy::type::v3::ServiceUnavailable, "temporarily_unavailable",
+               "temporarily unavailable; retry"),
+          "retry-after", "1");
+      return;
     default:
-      Log(LogLevel::kError, "rpc_internal_error",
-          {{"request_id", call.request_id},
-           {"method", "Check"},
-           {"error", std::string(why.message())}});
-      return deny(absl::StatusCode::kInternal, envoy::type::v3::InternalServerError, "server_error",
-                  absl::StrCat("internal error (request id ", call.request_id, ")"));
+      if (LogDue(internal_logged_)) {
+        Log(LogLevel::kError, "rpc_internal_error",
+            {{"request_id", std::string(request_id)},
+             {"method", "Check"},
+             {"error", std::string(why.message())}});
+      }
+      deny(absl::StatusCode::kInternal, envoy::type::v3::InternalServerError, "server_error",
+           absl::StrCat("internal error (request id ", request_id, ")"));
+      return;
   }
 }
 
@@ -251,15 +299,28 @@ grpc::ServerUnaryReactor* ExtAuthzService::Check(grpc::CallbackServerContext* co
   }
   // A failed secret's count (and a lockout's audit row) is written before the answer, as on the
   // other RPCs, but on a thread that may block.
-  auto write_then_answer =
-      std::make_shared<std::function<void()>>([reactor, status, deferred = std::move(deferred)] {
-        for (const auto& write : deferred) write();
-        reactor->Finish(status);
-      });
-  if (!writes_.Post([write_then_answer] { (*write_then_answer)(); })) {
-    // Every worker busy and the queue full: the count must not be lost (it is what stops
-    // guessing), so this thread waits for it.
-    (*write_then_answer)();
+  bool posted = writes_.Post([reactor, status, deferred = std::move(deferred)] {
+    for (const auto& write : deferred) write();
+    reactor->Finish(status);
+  });
+  if (!posted) {
+    // Every worker busy and the queue full: PostgreSQL is stuck or slow, and this thread must
+    // not wait for it. The request is refused as unavailable (fail closed) without its key's
+    // count; the client's address was counted in memory already, so one address still cannot
+    // guess on.
+    if (LogDue(overload_logged_)) {
+      Log(LogLevel::kWarning, "ext_authz_writes_refused",
+          {{"queued", std::to_string(writes_.queued())},
+           {"refused", std::to_string(writes_.refused())}});
+    }
+    if (!status.ok()) {
+      reactor->Finish(
+          grpc::Status(grpc::StatusCode::UNAVAILABLE, "temporarily unavailable; retry"));
+    } else {
+      response->Clear();
+      Deny(absl::UnavailableError("write pool full"), true, nullptr, "", response);
+      reactor->Finish(grpc::Status::OK);
+    }
   }
   return reactor;
 }
@@ -273,18 +334,22 @@ grpc::Status ExtAuthzService::Decide(grpc::ServerContextBase* context, const Che
   // The proxy's own credential failing is the one gRPC error: the call itself is refused.
   if (!proxy.ok()) return edge_.Finish(context, call, proxy.status(), "Check");
   if (proxy->has_value()) edge_.Note(context, (*proxy)->org_id, (*proxy)->account_id);
-  ProxiedRequest proxied = Read(*request, call, options_.header_prefix);
+  // Who the proxy is: the namespace of the client addresses it reports.
+  std::string relay = proxy->has_value() ? absl::StrCat("org:", (*proxy)->org_id)
+                                         : absl::StrCat("cert:", call.client_certificate_identity);
+  ProxiedRequest proxied = Read(*request, call, options_.header_prefix, relay);
   absl::StatusOr<RoutePolicy> policy = RoutePolicy::Parse(proxied.extensions);
   if (!policy.ok()) {
     edge_.metrics().Checked(absl::InternalError("route policy"));
-    Deny(policy.status(), call, false, nullptr, response);
+    DenyMisconfigured(policy.status(), call, response);
     return grpc::Status::OK;
   }
   auto allowed = logic_.Check(proxy->has_value() ? &**proxy : nullptr, proxied.presented, *policy);
   edge_.metrics().Checked(allowed.status());
   if (!allowed.ok()) {
     edge_.metrics().Refused(allowed.status());
-    Deny(allowed.status(), call, proxied.presented.authorization.has_value(), &*policy, response);
+    Deny(allowed.status(), proxied.presented.authorization.has_value(), &*policy, call.request_id,
+         response);
     return grpc::Status::OK;
   }
   edge_.Note(context, allowed->org_id, allowed->account_id);  // the log line names who passed

@@ -16,6 +16,7 @@
 #ifndef TESSERA_SERVER_GRPC_EXT_AUTHZ_SERVICE_H_
 #define TESSERA_SERVER_GRPC_EXT_AUTHZ_SERVICE_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -52,9 +53,13 @@ class ExtAuthzService final : public envoy::service::auth::v3::Authorization::Ca
   // under the prefix (lower case).
   void Allow(const Principal& who, std::vector<std::string> prefixed,
              envoy::service::auth::v3::CheckResponse* response) const;
-  // Fills status and denied_response for `why`. `policy` null: the route policy did not parse.
-  void Deny(const absl::Status& why, const CallContext& call, bool credential_sent,
-            const RoutePolicy* policy, envoy::service::auth::v3::CheckResponse* response) const;
+  // Fills status and denied_response for `why`; `policy`: the route's, whose scopes a 403's
+  // challenge names (null: none to name).
+  void Deny(const absl::Status& why, bool credential_sent, const RoutePolicy* policy,
+            absl::string_view request_id, envoy::service::auth::v3::CheckResponse* response) const;
+  // A route policy that does not parse: 500, fail closed, and a log line for the operator.
+  void DenyMisconfigured(const absl::Status& why, const CallContext& call,
+                         envoy::service::auth::v3::CheckResponse* response) const;
 
   // The whole decision, from memory; the writes it needs made before the answer go to
   // `deferred`.
@@ -69,6 +74,8 @@ class ExtAuthzService final : public envoy::service::auth::v3::Authorization::Ca
   const ExtAuthzOptions options_;
   // The names of the claims' headers: prefix + subject, org-id, scopes, client-id.
   const std::string subject_header_, org_header_, scopes_header_, client_header_;
+  // When each rate-limited log line was last written (nanoseconds).
+  mutable std::atomic<int64_t> policy_logged_{0}, internal_logged_{0}, overload_logged_{0};
   std::unique_ptr<grpc::MessageAllocator<envoy::service::auth::v3::CheckRequest,
                                          envoy::service::auth::v3::CheckResponse>>
       allocator_;

@@ -373,9 +373,18 @@ class ExtAuthz(unittest.TestCase):
                     self.assertLess(time.monotonic(), deadline, "writes never came back")
                     time.sleep(0.2)
 
+    def metric(self, name):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.a.http_port}/metrics",
+                                    timeout=5) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith(name + " "):
+                    return float(line.split()[1])
+        return None
+
     def test_09_a_stuck_database_holds_only_the_checks_that_must_write(self):
         """Every PostgreSQL process stopped (SIGSTOP): a wrong service-token secret waits for its
-        count to be written, on threads of its own; every other Check answers from memory."""
+        count on the writers' queue, never on the reactor; every other Check answers from
+        memory; and once the queue is full, further wrong secrets are refused at once (503)."""
         a = self.admin_pb
         key = self.call("/tessera.v1.AdminService/CreateApiKey", a.CreateApiKeyRequest(
             name="stuck", kind="API_KEY_KIND_SERVICE_TOKEN", scopes=["orders:read"]),
@@ -392,21 +401,36 @@ class ExtAuthz(unittest.TestCase):
             CHECK, request_serializer=lambda m: m.SerializeToString(),
             response_deserializer=self.CheckResponse.FromString)
         metadata = [("authorization", f"Bearer {self.admin}")]
-        wrong = self.envoy_request({"authorization": f"Bearer {key.key}",
+
+        def wrong(i):  # each from an address of its own: no address reaches its lockout
+            r = self.envoy_request({"authorization": f"Bearer {key.key}",
                                     "x-api-secret": "1" * 64})
+            r.attributes.source.address.socket_address.address = f"10.9.{i // 250}.{i % 250 + 1}"
+            return r
+
+        writers, queue = 4, 1024  # server/app.cc: the pool Check's writes wait in
         for pid in processes:
             os.kill(pid, signal.SIGSTOP)
         try:
-            # More stuck writes than the reactor has threads, and than the write pool has.
-            stuck = [stub.future(wrong, metadata=metadata, timeout=30) for _ in range(24)]
-            time.sleep(0.5)
+            # Far more stuck writes than the reactor has threads, on any machine.
+            stuck = [stub.future(wrong(i), metadata=metadata, timeout=120)
+                     for i in range(writers + queue)]
+            deadline = time.monotonic() + 60
+            while self.metric("tessera_ext_authz_write_queue_depth") != queue:
+                self.assertLess(time.monotonic(), deadline, "the writers' queue never filled")
+                time.sleep(0.1)
             slowest = 0
             for _ in range(100):
                 start = time.monotonic()
                 self.assertEqual(self.http_status(stub(valid, metadata=metadata, timeout=5)), 200)
                 slowest = max(slowest, time.monotonic() - start)
-            print(f"\n  100 Checks beside 24 stuck writes: slowest {slowest * 1000:.1f} ms",
-                  file=sys.stderr)
+            for i in range(5):  # the queue is full: refused at once, without waiting
+                r = stub(wrong(writers + queue + i), metadata=metadata, timeout=5)
+                self.assertEqual(self.http_status(r), 503)
+                self.assertEqual(r.status.code, grpc.StatusCode.UNAVAILABLE.value[0])
+            print(f"\n  100 Checks beside {writers + queue} stuck writes: slowest "
+                  f"{slowest * 1000:.1f} ms; 5 more wrong secrets refused at once", file=sys.stderr)
+            self.assertGreaterEqual(self.metric("tessera_ext_authz_writes_refused_total"), 5)
             self.assertTrue(all(not f.done() for f in stuck), "a count was written to a stopped "
                             "database, or a wrong secret was answered before its count")
         finally:
@@ -414,7 +438,6 @@ class ExtAuthz(unittest.TestCase):
                 os.kill(pid, signal.SIGCONT)
         for f in stuck:  # once the database wakes, each is counted and answered
             self.assertEqual(self.http_status(f.result()), 401)
-
 
 if __name__ == "__main__":
     ARGS, rest = parse_args()

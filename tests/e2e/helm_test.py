@@ -173,7 +173,10 @@ class Chart(unittest.TestCase):
                     ["--set", "prometheusRule.severity=page"],
                     ["--set", "grafanaDashboard.namespace=Not_A_Namespace"],
                     ["--set", "extAuthz.auth=mtls"], ["--set", "extAuthz.auth=none"],
+                    ["--set", "extAuthz.auth=mtls", "--set", "tls.clientCaSecretName=ca"],
                     ["--set", "extAuthz.headerPrefix=X-Upper-"],
+                    ["--set", "extAuthz.headerPrefix=x-envoy-"],
+                    ["--set", "extAuthz.headerPrefix=auth"],
                     ["--set", "grafanaDashboard.enabled=true", "--set",
                      "grafanaDashboard.labels=null"]):
             out = self.run_helm("template", "rel", self.chart, "-f", self.values["default"], *bad)

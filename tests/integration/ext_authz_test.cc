@@ -11,6 +11,8 @@
 
 #include "absl/strings/numbers.h"
 #include "envoy/service/auth/v3/external_auth.grpc.pb.h"
+#include "services/introspection_logic.h"
+#include "services/proxy_check_logic.h"
 #include "storage/pg_pool.h"
 #include "tests/integration/replica.h"
 #include "tests/integration/server_fixture.h"
@@ -120,6 +122,7 @@ TEST_F(ExtAuthzTest, AllowedRequestCarriesTheCallerAndLosesItsCredentialAndForge
   sent["x-tessera-subject"] = b_.admin_id;  // forged: replaced by the real one
   sent["x-tessera-scopes"] = "admin";       // forged: replaced
   sent["x-tessera-role"] = "superuser";     // forged, a name tessera never sets: removed
+  sent["x_tessera_org_id"] = b_.id;         // the same to a CGI upstream: removed
   sent["x-api-secret"] = "whatever";
   CheckResponse r = Check(EnvoyRequest(
       sent, {{"tessera.required_scopes", "orders:read"}, {"envoy.other_filter", "ignored"}}));
@@ -134,7 +137,8 @@ TEST_F(ExtAuthzTest, AllowedRequestCarriesTheCallerAndLosesItsCredentialAndForge
   std::sort(removed.begin(), removed.end());
   // Envoy removes after it sets: the names set above are not listed, or the upstream would
   // lose them.
-  EXPECT_EQ(removed, (std::vector<std::string>{"authorization", "x-api-secret", "x-tessera-role"}));
+  EXPECT_EQ(removed, (std::vector<std::string>{"authorization", "x-api-secret", "x-tessera-role",
+                                               "x_tessera_org_id"}));
   const auto& meta = r.dynamic_metadata().fields();
   EXPECT_EQ(meta.at("subject").string_value(), alice_id);
   EXPECT_EQ(meta.at("org_id").string_value(), a_.id);
@@ -358,7 +362,9 @@ TEST_F(ExtAuthzTest, OnlyTheProxysOwnCredentialFailingIsAGrpcError) {
 
 TEST_F(ExtAuthzTest, AMisconfiguredRoutePolicyDeniesWith500) {
   for (const Headers& ext :
-       {Headers{{"tessera.required_scope", "orders:read"}},  // a typo
+       {Headers{{"tessera.required_scope", "orders:read"}},  // typos
+        Headers{{"Tessera.required_scopes", "orders:read"}},
+        Headers{{"tessera_required_scopes", "orders:read"}}, Headers{{" tessera.org_id", "x"}},
         Headers{{"tessera.required_scopes", "Orders Read"}}, Headers{{"tessera.org_id", "org-a"}},
         Headers{{"tessera.org_id", ""}}}) {
     CheckResponse r = Check(EnvoyRequest(Bearer(a_.token), ext));
@@ -387,6 +393,91 @@ TEST_F(ExtAuthzTest, RawHeadersAsEnvoySendsThemWithEncodeRawHeaders) {
   dup->set_key("authorization");
   dup->set_raw_value("Bearer " + a_.token);
   EXPECT_EQ(HttpOf(Check(req)), 401);
+}
+
+TEST_F(ExtAuthzTest, AProxysOwnWrongSecretIsCountedBeforeItIsRefused) {
+  auto [proxy_key, proxy_secret] = MakeServiceToken("gateway", {"tokens:introspect"});
+  CheckRequest req = EnvoyRequest(Bearer(a_.token));
+  auto as_proxy = [&](const std::string& secret, CheckResponse* resp) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + proxy_key);
+    ctx.AddMetadata("x-api-secret", secret);
+    grpc::Status s = authz_->Check(&ctx, req, resp);
+    const auto& trailers = ctx.GetServerTrailingMetadata();
+    auto retry = trailers.find("retry-after");
+    return std::make_pair(s.error_code(),
+                          retry == trailers.end()
+                              ? std::string()
+                              : std::string(retry->second.data(), retry->second.size()));
+  };
+  CheckResponse resp;
+  ASSERT_EQ(as_proxy(proxy_secret, &resp).first, grpc::StatusCode::OK);
+  EXPECT_EQ(HttpOf(resp), 200);
+  // Each wrong secret is written to PostgreSQL (off the reactor) before the refusal goes out, so
+  // the next call already sees the count: the sixth is locked out, right secret or not.
+  for (int i = 0; i < config_.login_max_failures; ++i) {
+    EXPECT_EQ(as_proxy(std::string(64, 'd'), &resp).first, grpc::StatusCode::UNAUTHENTICATED);
+  }
+  auto [code, retry_after] = as_proxy(proxy_secret, &resp);
+  EXPECT_EQ(code, grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_FALSE(retry_after.empty());
+}
+
+TEST_F(ExtAuthzPeerTest, CrossTenantAProxyLocksAnAddressOutOnlyBehindItself) {
+  // Org B's own service token, guessed at through org B's proxy "from" 127.0.0.1: the address
+  // the tests' direct gRPC calls come from too.
+  v1::CreateApiKeyRequest key_req;
+  key_req.set_name("b-svc");
+  key_req.set_kind(v1::API_KEY_KIND_SERVICE_TOKEN);
+  v1::CreateApiKeyResponse b_key;
+  ASSERT_TRUE(Call(b_.token, &v1::AdminService::Stub::CreateApiKey, key_req, &b_key).ok());
+  auto from_loopback = [](const Headers& h) {
+    CheckRequest r = EnvoyRequest(h);
+    r.mutable_attributes()
+        ->mutable_source()
+        ->mutable_address()
+        ->mutable_socket_address()
+        ->set_address("127.0.0.1");
+    return r;
+  };
+  Headers wrong = Bearer(b_key.key());
+  wrong["x-api-secret"] = std::string(64, 'e');
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(HttpOf(Check(from_loopback(wrong), b_.token)), 401);
+  Headers right = Bearer(b_key.key());
+  right["x-api-secret"] = b_key.secret();
+  EXPECT_EQ(HttpOf(Check(from_loopback(right), b_.token)), 429);  // behind org B's proxy: locked
+  // Org A's gateway, and a direct caller from 127.0.0.1, are not.
+  EXPECT_EQ(HttpOf(Check(from_loopback(right))), 200);
+  v1::IssueTokenRequest direct;
+  direct.mutable_service_token()->set_token(b_key.key());
+  direct.mutable_service_token()->set_secret(b_key.secret());
+  v1::IssueTokenResponse issued;
+  grpc::Status s = Call("", &v1::TokenService::Stub::IssueToken, direct, &issued);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
+class ExtAuthzCertificateTest : public ExtAuthzTest {
+ protected:
+  void Configure(Config& c) override {
+    c.ext_authz_auth = Config::RelayAuth::kMtls;
+    c.introspect_auth = Config::RelayAuth::kScope;
+  }
+};
+
+TEST_F(ExtAuthzCertificateTest, EachFaceFollowsItsOwnSetting) {
+  CallContext by_certificate{.request_id = "r1",
+                             .peer = "ipv4:10.0.0.7:5100",
+                             .client_certificate_verified = true,
+                             .client_certificate_identity = "spiffe://mesh/gateway"};
+  auto proxy = app_->proxy_check().Caller(by_certificate);
+  ASSERT_TRUE(proxy.ok()) << proxy.status();
+  EXPECT_FALSE(proxy->has_value());  // a proxy bound to no organization
+  EXPECT_EQ(app_->introspection().Caller(by_certificate).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  CallContext no_certificate = by_certificate;
+  no_certificate.client_certificate_verified = false;
+  EXPECT_EQ(app_->proxy_check().Caller(no_certificate).status().code(),
+            absl::StatusCode::kUnauthenticated);
 }
 
 class ExtAuthzSettingsTest : public ExtAuthzTest {

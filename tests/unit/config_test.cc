@@ -83,8 +83,11 @@ TEST(ConfigTest, BadOrMissingSettingsNameTheSetting) {
   ExpectErrorNaming({"--ext_authz_auth=mtls"}, Env(), "ext_authz_auth");
   ExpectErrorNaming({"--ext_authz_auth=none"}, Env(), "ext_authz_auth");
   ExpectErrorNaming({"--ext_authz_keep_credential=yes"}, Env(), "ext_authz_keep_credential");
-  // Not a lowercase header token, or one the credential's own headers start with.
-  for (const char* prefix : {"", "x", "X-Tessera-", ":x-", "x tessera", "-x", "auth", "x-api-"}) {
+  // Not an extension header namespace of its own: x-, words, a closing '-'; nothing that covers
+  // the credential's, the proxy's or tracing's headers.
+  for (const char* prefix :
+       {"", "x", "x-", "X-Tessera-", ":x-", "x tessera-", "-x-", "auth", "xtessera", "x-tessera",
+        "x--tessera-", "x-api-", "x-envoy-", "x-forwarded-", "x-request-", "content-"}) {
     ExpectErrorNaming({absl::StrCat("--ext_authz_header_prefix=", prefix)}, Env(),
                       "ext_authz_header_prefix");
   }
@@ -175,8 +178,8 @@ TEST(ConfigTest, DefaultConfigIsTheTablesDefaults) {
   EXPECT_EQ(c.refresh_grace, absl::Seconds(10));
   EXPECT_EQ(c.api_key_prefix, "tsr");
   EXPECT_GE(c.password_threads, 1);  // 0 in the table: one per core
-  EXPECT_EQ(c.introspect_auth, Config::IntrospectAuth::kScope);
-  EXPECT_EQ(c.ext_authz_auth, Config::IntrospectAuth::kScope);
+  EXPECT_EQ(c.introspect_auth, Config::RelayAuth::kScope);
+  EXPECT_EQ(c.ext_authz_auth, Config::RelayAuth::kScope);
   EXPECT_EQ(c.ext_authz_header_prefix, "x-tessera-");
   EXPECT_FALSE(c.ext_authz_keep_credential);
 }
