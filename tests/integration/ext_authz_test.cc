@@ -396,7 +396,9 @@ TEST_F(ExtAuthzTest, RawHeadersAsEnvoySendsThemWithEncodeRawHeaders) {
 }
 
 TEST_F(ExtAuthzTest, AProxysOwnWrongSecretIsCountedBeforeItIsRefused) {
-  auto [proxy_key, proxy_secret] = MakeServiceToken("gateway", {"tokens:introspect"});
+  // Named copies: a lambda may not capture structured bindings (clang, C++20).
+  const auto proxy_credential = MakeServiceToken("gateway", {"tokens:introspect"});
+  const std::string proxy_key = proxy_credential.first, proxy_secret = proxy_credential.second;
   CheckRequest req = EnvoyRequest(Bearer(a_.token));
   auto as_proxy = [&](const std::string& secret, CheckResponse* resp) {
     grpc::ClientContext ctx;
