@@ -110,7 +110,10 @@ absl::Status ServerApp::LoadState() {
   // In dependency order, with no cycle: the stores (which never call back into the snapshot;
   // the logic applies what a write committed), then the signing keys, then the snapshot, which
   // reloads the keys through the key manager when they change.
-  stores_ = std::make_unique<Stores>(MakePgStores(*pool_));
+  stores_ = std::make_unique<Stores>(
+      MakePgStores(*pool_, GroupCommitOptions{.max_batch = config_.group_commit_max_batch,
+                                              .max_delay = config_.group_commit_max_delay,
+                                              .writers = config_.group_commit_writers}));
   auto kek = Aead::Create(config_.key_encryption_key);
   if (!kek.ok()) return kek.status();
   kek_ = std::make_unique<Aead>(*std::move(kek));

@@ -100,6 +100,10 @@ struct Config {
   int password_queue{};
   Argon2Params argon2;
   int db_pool_size{};
+  // Group commit of the hot writes (storage/group_commit.h).
+  int group_commit_max_batch{};
+  absl::Duration group_commit_max_delay{};
+  int group_commit_writers{};
   absl::Duration health_interval;
   absl::Duration shutdown_grace;
   absl::Duration startup_timeout;

@@ -36,6 +36,21 @@ std::optional<ScopeSet> Columns::MaybeScopes() {
   return SplitScopes(f.as<std::string>());
 }
 
+std::string ArrayLiteral(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char ch : values[i]) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
 void AdvisoryXactLock(Tx& tx, int64_t lock) {
   tx.exec_params("SELECT pg_advisory_xact_lock($1)", lock);
 }

@@ -44,6 +44,10 @@ inline ScopeSet SplitScopes(const std::string& joined) {
   return ScopeSet(parts.begin(), parts.end());
 }
 
+// A PostgreSQL array literal ({"a","b"}) of `values`: one parameter that carries a value for
+// every item of a batch (group_commit.h), cast in the statement ($1::text[], $2::bigint[]).
+std::string ArrayLiteral(const std::vector<std::string>& values);
+
 // Reads one row of a result column after column, in the order of the query's SELECT list: a
 // query's layout is written once, as that list, and no read counts positions by hand.
 //
@@ -62,6 +66,7 @@ class Columns {
   std::optional<int64_t> MaybeInt();
   ScopeSet Scopes();  // space separated
   std::optional<ScopeSet> MaybeScopes();
+  void Skip() { ++column_; }
 
  private:
   const pqxx::field Next();

@@ -30,6 +30,15 @@ struct PgPoolOptions {
   absl::Duration acquire_timeout = absl::Seconds(5);
 };
 
+// How the stores group-commit their hot writes (storage/group_commit.h).
+struct GroupCommitOptions {
+  int max_batch = 32;  // items per transaction at most
+  // How long a writer with fewer than max_batch items waits for more; zero: it never waits,
+  // and batches form from the calls that queued while the writers were busy.
+  absl::Duration max_delay = absl::ZeroDuration();
+  int writers = 2;  // batches of one kind in flight at once, each on its own connection
+};
+
 class PgPool {
  public:
   explicit PgPool(PgPoolOptions options);

@@ -1,5 +1,5 @@
 // PgRefreshTokenStore: refresh-token families and their rotation, under the account's session lock
-// (see LockAccountSessions in pg_internal.h).
+// (see LockAccountSessions in pg_internal.h). Rotations are group-committed (group_commit.h).
 #include <algorithm>
 #include <optional>
 #include <pqxx/pqxx>
@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "storage/group_commit.h"
 #include "storage/pg_internal.h"
 #include "storage/pg_stores.h"
 
@@ -16,18 +17,24 @@ namespace {
 
 using namespace pg_internal;  // NOLINT: the shared helpers of the PostgreSQL stores
 
-absl::StatusOr<RefreshResult> RotateTx(Tx& tx, Changes& changes, const RefreshRotation& rot,
-                                       AuditActor& actor);
+struct RotateItem {
+  RefreshRotation rotation;
+  AuditActor actor;
+};
+using Rotations = GroupCommit<RotateItem, RefreshResult>;
+
+absl::Status RotateBatch(Tx& tx, absl::Span<const RotateItem* const> items,
+                         Rotations::Outcomes& out);
 
 class PgRefreshTokenStore final : public RefreshTokenStore {
  public:
-  PgRefreshTokenStore(PgPool& pool) : pool_(pool), writer_(pool) {}
+  PgRefreshTokenStore(PgPool& pool, const GroupCommitOptions& options)
+      : pool_(pool), rotations_(pool, options, RotateBatch) {}
 
   absl::StatusOr<RefreshResult> Rotate(const RefreshRotation& rotation, AuditActor actor,
                                        Committed* committed) override {
-    return writer_.Value<RefreshResult>(committed, [&](Tx& tx, Changes& changes) {
-      return RotateTx(tx, changes, rotation, actor);
-    });
+    return rotations_.Commit(RotateItem{.rotation = rotation, .actor = std::move(actor)},
+                             committed);
   }
 
   absl::StatusOr<NewFamily> CreateFamily(const RefreshTokenRow& t,
@@ -72,115 +79,82 @@ class PgRefreshTokenStore final : public RefreshTokenStore {
 
  private:
   PgPool& pool_;
-  Writer writer_;
+  Rotations rotations_;
 };
 
-// The token, the account's current permissions, the account and its organization, read inside
-// a refresh transaction.
-constexpr char kRefreshSelect[] =
-    "SELECT t.org_id, t.id, t.family_id, t.account_id, array_to_string(t.scopes, ' '),"
-    " t.audience, tessera_us(t.expires_at), tessera_us(t.family_expires_at),"
-    " tessera_us(t.used_at), t.revoked_at IS NOT NULL, tessera_us(t.created_at), ";
+RefreshOutcome ParseOutcome(const std::string& s) {
+  if (s == "rotated") return RefreshOutcome::kRotated;
+  if (s == "replayed") return RefreshOutcome::kGraceReplay;
+  if (s == "reused") return RefreshOutcome::kReuse;
+  return RefreshOutcome::kInvalid;  // "invalid", "unknown"
+}
 
-absl::StatusOr<RefreshResult> RotateTx(Tx& tx, Changes& changes, const RefreshRotation& rot,
-                                       AuditActor& actor) {
-  RefreshResult out;
-  // Whose token it is, read without a lock so that the account's lock comes first (see
-  // LockAccountSessions).
-  auto owner = tx.exec_params("SELECT org_id, account_id FROM refresh_tokens WHERE digest = $1",
-                              rot.presented_digest);
-  if (owner.empty()) return out;  // unknown
-  auto sessions =
-      LockAccountSessions(tx, owner[0][0].as<std::string>(), owner[0][1].as<std::string>());
-  if (!sessions) return out;
-  auto r = tx.exec_params(
-      absl::StrCat(kRefreshSelect, kAccountScopes, ", ", kAccountColumns, ", ", kOrgColumns,
-                   " FROM refresh_tokens t JOIN accounts a"
-                   " ON a.org_id = t.org_id AND a.id = t.account_id"
-                   " JOIN organizations o ON o.id = t.org_id"
-                   " WHERE t.digest = $1 FOR UPDATE OF t"),
-      rot.presented_digest);
-  if (r.empty()) return out;
-  Columns c(r);  // kRefreshSelect, kAccountScopes, kAccountColumns, kOrgColumns
-  out.org_id = c.Text();
-  std::string token_id = c.Text();
-  out.family_id = c.Text();
-  out.account_id = c.Text();
-  ScopeSet family_scopes = c.Scopes();
-  out.audience = c.Text();
-  absl::Time expires_at = c.Time();
-  absl::Time family_expires_at = c.Time();
-  std::optional<absl::Time> used_at = c.MaybeTime();
-  bool revoked = c.Bool();
-  absl::Time created_at = c.Time();
-  out.scopes = family_scopes.IntersectHeld(c.Scopes());
-  out.account = ReadAccount(c);
-  out.org = ReadOrg(c);
-  // A refresh is its account's own act.
-  actor.org_id = out.org_id;
-  actor.actor_id = out.account_id;
-
-  if (revoked || sessions->disabled || !SurvivesCutoff(*sessions, created_at) ||
-      rot.now >= expires_at || rot.now >= family_expires_at) {
-    out.outcome = RefreshOutcome::kInvalid;
-    return out;
+// One statement for the whole batch (tessera_rotate_refreshes, migration 0008), which does per
+// item what one rotation's transaction did: under the account's session lock, check the
+// presented token, spend it, insert the child and its audit row — or, on reuse, revoke the
+// family and audit `refresh.reuse_detected`.
+absl::Status RotateBatch(Tx& tx, absl::Span<const RotateItem* const> items,
+                         Rotations::Outcomes& out) {
+  std::vector<std::string> presented, child, now, grace, ttl, peer, request_id;
+  for (const RotateItem* item : items) {
+    const RefreshRotation& rot = item->rotation;
+    presented.push_back(rot.presented_digest);
+    child.push_back(rot.child_digest);
+    now.push_back(std::to_string(Us(rot.now)));
+    grace.push_back(std::to_string(absl::ToInt64Microseconds(rot.grace)));
+    ttl.push_back(std::to_string(absl::ToInt64Microseconds(rot.child_ttl)));
+    peer.push_back(item->actor.peer);
+    request_id.push_back(item->actor.request_id);
   }
-  if (!used_at) {
-    auto child = tx.exec_params(
-        "INSERT INTO refresh_tokens (org_id, family_id, parent_id, account_id, digest, scopes,"
-        " audience, created_at, expires_at, family_expires_at)"
-        " VALUES ($1, $2, $3, $4, $5, string_to_array($6, ' '), $7, tessera_ts($8::bigint),"
-        " tessera_ts(least($9::bigint, $10::bigint)), tessera_ts($10::bigint)) RETURNING id",
-        out.org_id, out.family_id, token_id, out.account_id, rot.child_digest,
-        JoinScopes(family_scopes), out.audience, Us(rot.now), Us(rot.now + rot.child_ttl),
-        Us(family_expires_at));
-    tx.exec_params(
-        "UPDATE refresh_tokens SET used_at = tessera_ts($3)"
-        " WHERE org_id = $1 AND id = $2",
-        out.org_id, token_id, Us(rot.now));
-    out.child_id = child[0][0].as<std::string>();
-    out.child_created_at = rot.now;
-    out.outcome = RefreshOutcome::kRotated;
-    AppendAudit(
-        tx, actor,
-        {.action = "token.refreshed", .target_type = "token_family", .target_id = out.family_id});
-    return out;
+  auto rows = tx.exec_params(
+      "SELECT * FROM tessera_rotate_refreshes($1::text[], $2::text[], $3::bigint[],"
+      " $4::bigint[], $5::bigint[], $6::text[], $7::text[])",
+      ArrayLiteral(presented), ArrayLiteral(child), ArrayLiteral(now), ArrayLiteral(grace),
+      ArrayLiteral(ttl), ArrayLiteral(peer), ArrayLiteral(request_id));
+  for (int row = 0; row < static_cast<int>(rows.size()); ++row) {
+    Columns c(rows, row);
+    size_t i = static_cast<size_t>(c.Int()) - 1;  // WITH ORDINALITY counts from 1
+    if (i >= items.size()) return absl::InternalError("rotation batch: row for no item");
+    RefreshResult r;
+    std::string outcome = c.Text();
+    r.outcome = ParseOutcome(outcome);
+    if (outcome != "unknown") {
+      r.org_id = c.Text();
+      r.family_id = c.Text();
+      r.account_id = c.Text();
+      ScopeSet family_scopes = c.Scopes();
+      r.audience = c.Text();
+      if (r.outcome == RefreshOutcome::kRotated || r.outcome == RefreshOutcome::kGraceReplay) {
+        r.child_id = c.Text();
+        r.child_created_at = c.Time();
+        // The database keeps microseconds; the rotation's own instant is the child's.
+        if (r.outcome == RefreshOutcome::kRotated) r.child_created_at = items[i]->rotation.now;
+      } else {
+        c.Skip();  // r_child_id, null
+        c.Skip();  // r_child_created_us, null
+      }
+      absl::Time family_expires_at = c.Time();
+      r.scopes = family_scopes.IntersectHeld(c.Scopes());
+      r.account = ReadAccount(c);
+      r.org = ReadOrg(c);
+      if (r.outcome == RefreshOutcome::kReuse) {
+        Notify(tx, out.changes[i],
+               Change{.kind = ChangeKind::kFamily,
+                      .org_id = r.org_id,
+                      .id = r.family_id,
+                      .expires_at = family_expires_at});
+      }
+    }
+    out.results[i] = std::move(r);
   }
-  // Spent. Only a retry of the immediate parent of the newest token, within the grace window,
-  // gets the same child back; anything else is a stolen or replayed token.
-  auto child = tx.exec_params(
-      "SELECT id, tessera_us(created_at), digest, used_at IS NULL FROM refresh_tokens"
-      " WHERE org_id = $1 AND parent_id = $2",
-      out.org_id, token_id);
-  bool replay = !child.empty() && rot.now - *used_at <= rot.grace && child[0][3].as<bool>() &&
-                child[0][2].as<std::string>() == rot.child_digest;
-  if (replay) {
-    out.child_id = child[0][0].as<std::string>();
-    out.child_created_at = FromUs(child[0][1].as<int64_t>());
-    out.outcome = RefreshOutcome::kGraceReplay;
-    return out;
-  }
-  tx.exec_params(
-      "UPDATE refresh_tokens SET revoked_at = tessera_ts($3)"
-      " WHERE org_id = $1 AND family_id = $2 AND revoked_at IS NULL",
-      out.org_id, out.family_id, Us(rot.now));
-  Notify(tx, changes,
-         Change{.kind = ChangeKind::kFamily,
-                .org_id = out.org_id,
-                .id = out.family_id,
-                .expires_at = family_expires_at});
-  out.outcome = RefreshOutcome::kReuse;
-  AppendAudit(tx, actor,
-              {.action = "refresh.reuse_detected",
-               .target_type = "token_family",
-               .target_id = out.family_id});
-  return out;
+  return absl::OkStatus();
 }
 
 }  // namespace
 
-std::unique_ptr<RefreshTokenStore> MakePgRefreshTokenStore(PgPool& pool) {
-  return std::make_unique<PgRefreshTokenStore>(pool);
+std::unique_ptr<RefreshTokenStore> MakePgRefreshTokenStore(PgPool& pool,
+                                                           const GroupCommitOptions& options) {
+  return std::make_unique<PgRefreshTokenStore>(pool, options);
 }
 
 }  // namespace tessera

@@ -4,15 +4,15 @@
 
 namespace tessera {
 
-Stores MakePgStores(PgPool& pool) {
+Stores MakePgStores(PgPool& pool, const GroupCommitOptions& group_commit) {
   Stores s;
   s.orgs = MakePgOrganizationStore(pool);
   s.accounts = MakePgAccountStore(pool);
   s.roles = MakePgRoleStore(pool);
   s.signing_keys = MakePgSigningKeyStore(pool);
-  s.refresh_tokens = MakePgRefreshTokenStore(pool);
+  s.refresh_tokens = MakePgRefreshTokenStore(pool, group_commit);
   s.audit = MakePgAuditStore(pool);
-  s.revocations = MakePgRevocationStore(pool);
+  s.revocations = MakePgRevocationStore(pool, group_commit);
   s.api_keys = MakePgApiKeyStore(pool);
   s.throttle = MakePgThrottleStore(pool);
   return s;

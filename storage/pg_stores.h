@@ -34,7 +34,7 @@ struct Stores {
 
 // The stores keep a reference to `pool`, which must outlive them. A write hands its committed
 // changes back to its caller (Committed), never to a snapshot of its own accord.
-Stores MakePgStores(PgPool& pool);
+Stores MakePgStores(PgPool& pool, const GroupCommitOptions& group_commit = {});
 
 std::unique_ptr<OrganizationStore> MakePgOrganizationStore(PgPool& pool);
 std::unique_ptr<AccountStore> MakePgAccountStore(PgPool& pool);
@@ -42,8 +42,10 @@ std::unique_ptr<RoleStore> MakePgRoleStore(PgPool& pool);
 std::unique_ptr<SigningKeyStore> MakePgSigningKeyStore(PgPool& pool);
 std::unique_ptr<AuditStore> MakePgAuditStore(PgPool& pool);
 std::unique_ptr<ApiKeyStore> MakePgApiKeyStore(PgPool& pool);
-std::unique_ptr<RefreshTokenStore> MakePgRefreshTokenStore(PgPool& pool);
-std::unique_ptr<RevocationStore> MakePgRevocationStore(PgPool& pool);
+std::unique_ptr<RefreshTokenStore> MakePgRefreshTokenStore(PgPool& pool,
+                                                           const GroupCommitOptions& options = {});
+std::unique_ptr<RevocationStore> MakePgRevocationStore(PgPool& pool,
+                                                       const GroupCommitOptions& options = {});
 std::unique_ptr<ThrottleStore> MakePgThrottleStore(PgPool& pool);
 
 // The snapshot's reads; separate from Stores, which the logic writes through.

@@ -1,0 +1,180 @@
+// GroupCommit: the durable writes of callers that arrive together, committed together — one
+// transaction and one WAL flush per batch instead of one per caller — with each caller
+// answered only after the batch that carried its write has committed. Private to the
+// PostgreSQL stores (like pg_internal.h); the hot writes (refresh rotation, access-token
+// revocation) go through one each.
+//
+// How batches form: a caller queues its item; while fewer than `writers` batches are in flight,
+// a caller becomes a writer, takes up to `max_batch` queued items (its own among the first) and
+// commits them. A caller that arrives alone is committed at once; under load, the calls that
+// queued while the writers were busy make the next batch. With `max_delay` above zero a writer
+// that finds fewer than `max_batch` items waits up to that long for more.
+//
+// One item's failure fails that item only: a batch that fails (other than by losing the
+// database, which every item of it reports) is split, and its items are committed one per
+// transaction, so the item that failed it gets its own error and its neighbours commit.
+//
+//   GroupCommit<Revocation, bool> revocations(pool, options,
+//       [](Tx& tx, absl::Span<const Revocation* const> items, GroupCommit<...>::Outcomes& out) {
+//         ... one statement for all items; out.results[i], out.changes[i] ...
+//         return absl::OkStatus();
+//       });
+//   absl::StatusOr<bool> revoked = revocations.Commit(std::move(r), committed);
+#ifndef TESSERA_STORAGE_GROUP_COMMIT_H_
+#define TESSERA_STORAGE_GROUP_COMMIT_H_
+
+#include <algorithm>
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "core/sync.h"
+#include "storage/change_feed.h"
+#include "storage/pg_internal.h"
+#include "storage/pg_pool.h"
+
+namespace tessera {
+
+template <typename Item, typename Result>
+class GroupCommit {
+ public:
+  // What a batch produced, per item in the order given.
+  struct Outcomes {
+    std::vector<absl::StatusOr<Result>> results;
+    std::vector<pg_internal::Changes> changes;
+  };
+  // Runs every item of a batch inside `tx` (results and changes come sized to the batch). Not
+  // OK, or an exception, rolls the batch back.
+  using RunBatch = std::function<absl::Status(
+      pqxx::transaction_base& tx, absl::Span<const Item* const> items, Outcomes& out)>;
+
+  GroupCommit(PgPool& pool, GroupCommitOptions options, RunBatch run)
+      : pool_(pool), options_(Sane(options)), run_(std::move(run)) {}
+  GroupCommit(const GroupCommit&) = delete;
+  GroupCommit& operator=(const GroupCommit&) = delete;
+
+  // Commits `item` with whatever else is queued; returns once its batch committed (or failed).
+  // Its changes go to `committed` (when given) only if it committed.
+  absl::StatusOr<Result> Commit(Item item, Committed* committed) {
+    Waiter self{.item = std::move(item)};
+    MutexLock lock(&mu_);
+    queue_.push_back(&self);
+    while (!self.done) {
+      if (writing_ < options_.writers && !queue_.empty()) {
+        Write();
+        continue;
+      }
+      mu_.Await([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return self.done || (writing_ < options_.writers && !queue_.empty());
+      });
+    }
+    if (self.result.ok() && committed != nullptr) {
+      for (Change& c : self.changes) committed->changes.push_back(std::move(c));
+    }
+    return std::move(self.result);
+  }
+
+  // For tests and the benchmark: batches committed, items they carried, and batches split
+  // into single-item transactions after they failed.
+  int64_t batches() const { return batches_.load(std::memory_order_relaxed); }
+  int64_t items() const { return items_.load(std::memory_order_relaxed); }
+  int64_t splits() const { return splits_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Waiter {
+    Item item;
+    bool done = false;
+    absl::StatusOr<Result> result = absl::UnknownError("not committed");
+    pg_internal::Changes changes;
+  };
+
+  static GroupCommitOptions Sane(GroupCommitOptions o) {
+    o.max_batch = std::max(1, o.max_batch);
+    o.writers = std::max(1, o.writers);
+    return o;
+  }
+
+  // Takes a batch off the queue and commits it, with mu_ released meanwhile.
+  void Write() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    ++writing_;
+    if (options_.max_delay > absl::ZeroDuration() &&
+        static_cast<int>(queue_.size()) < options_.max_batch) {
+      mu_.AwaitWithTimeout(
+          [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+            return static_cast<int>(queue_.size()) >= options_.max_batch;
+          },
+          options_.max_delay);
+    }
+    size_t n = std::min(queue_.size(), static_cast<size_t>(options_.max_batch));
+    std::vector<Waiter*> batch(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
+    mu_.Unlock();
+    Run(batch);
+    mu_.Lock();
+    for (Waiter* w : batch) w->done = true;
+    --writing_;
+  }
+
+  void Run(const std::vector<Waiter*>& batch) {
+    if (batch.empty()) return;
+    absl::Status s = RunInOneTransaction(batch);
+    if (s.ok()) {
+      batches_.fetch_add(1, std::memory_order_relaxed);
+      items_.fetch_add(static_cast<int64_t>(batch.size()), std::memory_order_relaxed);
+      return;
+    }
+    if (batch.size() == 1 || absl::IsUnavailable(s)) {
+      for (Waiter* w : batch) w->result = s;
+      return;
+    }
+    splits_.fetch_add(1, std::memory_order_relaxed);
+    for (Waiter* w : batch) {
+      absl::Status one = RunInOneTransaction({w});
+      if (one.ok()) {
+        batches_.fetch_add(1, std::memory_order_relaxed);
+        items_.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        w->result = one;
+      }
+    }
+  }
+
+  // Commits `batch` as one transaction; on success each waiter holds its result and changes.
+  absl::Status RunInOneTransaction(const std::vector<Waiter*>& batch) {
+    std::vector<const Item*> items;
+    items.reserve(batch.size());
+    for (const Waiter* w : batch) items.push_back(&w->item);
+    Outcomes out;
+    absl::Status s = pool_.Transact([&](pqxx::transaction_base& tx) {
+      // A retried transaction starts over.
+      out.results.assign(batch.size(), absl::UnknownError("no result for the item"));
+      out.changes.assign(batch.size(), {});
+      return run_(tx, absl::MakeConstSpan(items), out);
+    });
+    if (!s.ok()) return s;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      batch[i]->result = std::move(out.results[i]);
+      batch[i]->changes = std::move(out.changes[i]);
+    }
+    return absl::OkStatus();
+  }
+
+  PgPool& pool_;
+  const GroupCommitOptions options_;
+  const RunBatch run_;
+  Mutex mu_;
+  std::deque<Waiter*> queue_ ABSL_GUARDED_BY(mu_);
+  int writing_ ABSL_GUARDED_BY(mu_) = 0;
+  std::atomic<int64_t> batches_{0};
+  std::atomic<int64_t> items_{0};
+  std::atomic<int64_t> splits_{0};
+};
+
+}  // namespace tessera
+
+#endif  // TESSERA_STORAGE_GROUP_COMMIT_H_
