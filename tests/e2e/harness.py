@@ -73,10 +73,12 @@ def wait_until(predicate, bound):
 
 class Postgres:
     """A cluster of its own under a temporary directory, reached through its Unix socket (the
-    same URL across restarts, and no TCP port to collide with)."""
+    same URL across restarts, and no TCP port to collide with). fsync is off unless a test is
+    about durability."""
 
-    def __init__(self, source):
+    def __init__(self, source, fsync=False):
         self.source = source
+        self.fsync = "on" if fsync else "off"
         self.tmp = tempfile.mkdtemp(prefix="tessera-e2e-")
         os.chmod(self.tmp, 0o755)  # as root, the cluster's owner must be able to enter it
         self.dir = os.path.join(self.tmp, "pg")
@@ -85,7 +87,7 @@ class Postgres:
     def _run(self, *args):
         out = subprocess.run([os.path.join(self.source, "scripts/pg"), *args],
                              check=True, capture_output=True, text=True,
-                             env=dict(os.environ, PG_FSYNC="off"))
+                             env=dict(os.environ, PG_FSYNC=self.fsync))
         return out.stdout.strip()
 
     def start(self):
