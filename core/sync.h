@@ -32,17 +32,6 @@ class ABSL_LOCKABLE Mutex {
   void ReaderLock() ABSL_SHARED_LOCK_FUNCTION() { mu_.lock_shared(); }
   void ReaderUnlock() ABSL_UNLOCK_FUNCTION() { mu_.unlock_shared(); }
 
-  // With the lock held exclusively: waits until `ready()` is true (evaluated under the lock).
-  template <typename Predicate>
-  void Await(Predicate ready) ABSL_EXCLUSIVE_LOCKS_REQUIRED(this) {
-    if (ready()) return;
-    std::unique_lock<std::shared_mutex> lock(mu_, std::adopt_lock);
-    waiters_.fetch_add(1, std::memory_order_acq_rel);
-    cv_.wait(lock, ready);
-    waiters_.fetch_sub(1, std::memory_order_acq_rel);
-    lock.release();  // still held: the caller's lock object releases it
-  }
-
   // With the lock held exclusively: waits until `ready()` is true (evaluated under the lock) or
   // `timeout` has passed; returns ready()'s last value.
   template <typename Predicate>

@@ -58,6 +58,9 @@ namespace tessera {
 namespace {
 
 constexpr int kMaxMessageBytes = 256 * 1024;
+// Idle threads the synchronous gRPC server keeps (see BuildGrpc): about the calls a replica
+// has in flight at once under load.
+constexpr int kSyncServerIdleThreads = 128;
 
 }  // namespace
 
@@ -221,6 +224,11 @@ absl::Status ServerApp::StartFaces() {
   if (!credentials.ok()) return credentials.status();
   builder.AddListeningPort(config_.grpc_listen, *credentials, &grpc_port_);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  // The synchronous server keeps a thread per call in flight. By default it lets all but two
+  // idle ones exit and creates them again for the next calls: with 64 calls waiting on a group
+  // commit, thread creation and teardown took a fifth of the CPU. Idle threads now stay.
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                              kSyncServerIdleThreads);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(rpc_metrics_->InterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));

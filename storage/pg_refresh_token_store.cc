@@ -38,7 +38,8 @@ class PgRefreshTokenStore final : public RefreshTokenStore {
   }
 
   absl::StatusOr<NewFamily> CreateFamily(const RefreshTokenRow& t,
-                                         absl::string_view checked_password_hash, AuditActor actor,
+                                         absl::string_view checked_password_hash,
+                                         absl::string_view throttle_subject, AuditActor actor,
                                          Committed* committed) override {
     return pool_.TransactValue<NewFamily>([&](Tx& tx) -> absl::StatusOr<NewFamily> {
       NewFamily out;
@@ -68,6 +69,10 @@ class PgRefreshTokenStore final : public RefreshTokenStore {
           t.org_id, t.account_id, t.digest, JoinScopes(t.scopes), t.audience, Us(t.created_at),
           Us(t.expires_at), Us(t.family_expires_at), t.family_id);
       out.family_id = r[0][0].as<std::string>();
+      if (!throttle_subject.empty()) {
+        tx.exec_params("DELETE FROM auth_throttle WHERE subject = $1",
+                       std::string(throttle_subject));
+      }
       AppendAudit(tx, actor,
                   {.action = "token.issued",
                    .target_type = "token_family",

@@ -61,9 +61,12 @@ class RefreshTokenStore {
  public:
   virtual ~RefreshTokenStore() = default;
   // Starts a family with its first token, unless refused (nothing is written then).
-  // `checked_password_hash` is the hash the login verified the password against.
+  // `checked_password_hash` is the hash the login verified the password against. A family
+  // started also clears the failed-login count of `throttle_subject` (ThrottleStore::Clear),
+  // in the same transaction, when it is not empty.
   virtual absl::StatusOr<NewFamily> CreateFamily(const RefreshTokenRow& token,
                                                  absl::string_view checked_password_hash,
+                                                 absl::string_view throttle_subject,
                                                  AuditActor actor, Committed* committed) = 0;
   // One transaction: lock the presented token, check it, spend it, insert the child, audit —
   // or, on reuse, revoke the family and audit `refresh.reuse_detected`. Concurrent calls with

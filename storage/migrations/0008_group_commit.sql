@@ -29,12 +29,16 @@ DECLARE
   now_ts timestamptz;
 BEGIN
   FOR item IN
+    -- Scalar subqueries, one index lookup each: a join here may be planned as a hash join
+    -- over every refresh token there is.
     SELECT i.n::int AS n, i.presented, i.child, i.now_us, i.grace_us, i.ttl_us, i.peer,
-           i.request_id, owner.org_id AS owner_org, owner.account_id AS owner_account
+           i.request_id,
+           (SELECT o.org_id FROM refresh_tokens o WHERE o.digest = i.presented) AS owner_org,
+           (SELECT o.account_id FROM refresh_tokens o WHERE o.digest = i.presented)
+             AS owner_account
     FROM unnest(p_presented, p_child, p_now_us, p_grace_us, p_ttl_us, p_peer, p_request_id)
            WITH ORDINALITY AS i(presented, child, now_us, grace_us, ttl_us, peer, request_id, n)
-    LEFT JOIN refresh_tokens owner ON owner.digest = i.presented
-    ORDER BY owner.org_id, owner.account_id, i.n
+    ORDER BY owner_org, owner_account, i.n
   LOOP
     r_ord := item.n;
     r_outcome := 'unknown';

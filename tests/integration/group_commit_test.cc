@@ -68,7 +68,7 @@ class GroupCommitTest : public ::testing::Test {
                         .created_at = kT0,
                         .expires_at = kT0 + absl::Hours(1),
                         .family_expires_at = kT0 + absl::Hours(2)};
-    auto f = stores_.refresh_tokens->CreateFamily(row, kPasswordHash, Actor(), nullptr);
+    auto f = stores_.refresh_tokens->CreateFamily(row, kPasswordHash, "", Actor(), nullptr);
     ASSERT_TRUE(f.ok()) << f.status();
     ASSERT_EQ(f->refused, NewFamilyRefusal::kNone);
   }
@@ -150,8 +150,7 @@ TEST_F(GroupCommitTest, OneFailingItemFailsAloneAndItsNeighboursCommit) {
       "LOCK TABLE revoked_access_tokens IN EXCLUSIVE MODE",
       [&] { EXPECT_TRUE(Revoke(org_, "first").ok()); },
       [&](int i) {
-        status[static_cast<size_t>(i)] =
-            Revoke(i == 3 ? nowhere : org_, absl::StrCat("jti-", i));
+        status[static_cast<size_t>(i)] = Revoke(i == 3 ? nowhere : org_, absl::StrCat("jti-", i));
       });
   for (int i = 0; i < kQueued; ++i) {
     if (i == 3) {
