@@ -162,17 +162,23 @@ absl::StatusOr<IssuedTokens> SessionLogic::LoginWithPassword(const PasswordLogin
                      *verified ? "account_disabled" : "wrong_password");
     return Unauthenticated();
   }
-  guard_.Succeeded(*attempt, call);
-
+  // The password was right: the failure count goes, with the new session's own write when
+  // there is one (one transaction less per login), on its own otherwise.
   auto scopes = NarrowScopes(candidate->scopes, login.scopes);
-  if (!scopes.ok()) return scopes.status();
+  if (!scopes.ok()) {
+    guard_.Succeeded(*attempt, call);
+    return scopes.status();
+  }
   const std::string& org_id = candidate->org.id;
   const std::string& account_id = candidate->account.id;
   std::string family_id = NewUuid();
   absl::Time now = clock_.Now();
   auto access = MintAccessToken(org_id, account_id, account_id, *scopes, login.audience, now,
                                 NewJti(), family_id);
-  if (!access.ok()) return access.status();
+  if (!access.ok()) {
+    guard_.Succeeded(*attempt, call);
+    return access.status();
+  }
 
   std::string refresh = NewRefreshToken();
   RefreshTokenRow row{.family_id = family_id,
@@ -190,7 +196,8 @@ absl::StatusOr<IssuedTokens> SessionLogic::LoginWithPassword(const PasswordLogin
                    .peer = call.peer,
                    .request_id = call.request_id};
   auto family = snapshot_.AfterCommit([&](Committed* c) {
-    return refresh_tokens_.CreateFamily(row, candidate->password_hash, std::move(actor), c);
+    return refresh_tokens_.CreateFamily(row, candidate->password_hash, attempt->subject,
+                                        std::move(actor), c);
   });
   if (!family.ok()) return family.status();
   switch (family->refused) {
@@ -205,6 +212,7 @@ absl::StatusOr<IssuedTokens> SessionLogic::LoginWithPassword(const PasswordLogin
                                                                           : "password_changed");
       return Unauthenticated();
     case NewFamilyRefusal::kRevokedThisSecond:
+      guard_.Succeeded(*attempt, call);  // the password was right
       return absl::AbortedError(
           "the account's sessions were revoked within this second; retry the login");
   }

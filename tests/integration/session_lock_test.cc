@@ -66,7 +66,7 @@ class SessionLockTest : public ::testing::Test {
   }
   // A login's new family, as the password login makes it after checking kPasswordHash.
   NewFamilyRefusal Login(const RefreshTokenRow& row) {
-    auto family = stores_.refresh_tokens->CreateFamily(row, kPasswordHash, Audit(), nullptr);
+    auto family = stores_.refresh_tokens->CreateFamily(row, kPasswordHash, "", Audit(), nullptr);
     EXPECT_TRUE(family.ok()) << family.status();
     return family.ok() ? family->refused : NewFamilyRefusal::kAccountEnded;
   }
