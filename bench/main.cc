@@ -7,12 +7,16 @@
 //   TESSERA_DATABASE_URL=... tessera_bench --memory        RSS with revocations and cached tokens
 //   TESSERA_DATABASE_URL=... tessera_bench --only=NAME     one workload at 64 outstanding, for a
 //                                                          profiler (cached, check, issue,
-//                                                          first-seen, http: the HTTP rows at
-//                                                          1, 16, 64; pairs: the targets
-//                                                          checked on alternating pairs),
-//                                                          or the signature costs (signatures),
+//                                                          first-seen), or the HTTP rows at
+//                                                          1, 16, 64 (http), the targets
+//                                                          checked on alternating pairs (pairs),
+//                                                          Refresh or Revoke against its raw
+//                                                          bound at 1, 16, 64 (refresh, revoke),
+//                                                          the signature costs (signatures),
 //                                                          or revocation propagation between
 //                                                          two replicas (propagation)
+//   ... --results=FILE                                     also every measured row as TSV, for
+//                                                          bench/results.py
 // scripts/bench does all of this against an embedded PostgreSQL.
 #include <grpcpp/grpcpp.h>
 #include <httplib.h>
@@ -34,6 +38,7 @@
 #include "bench/propagation.h"
 #include "bench/raw.h"
 #include "bench/report.h"
+#include "bench/targets.h"
 #include "bench/workloads.h"
 #include "core/clock.h"
 #include "core/encoding.h"
@@ -85,7 +90,6 @@ void Progress(const std::string& name, int outstanding, const LoadResult& r) {
                r.p99_us / 1000, r.errors ? absl::StrFormat(", %d errors", r.errors).c_str() : "");
 }
 
-constexpr int kOutstanding[] = {1, 16, 64};
 constexpr uint64_t kFirstSeen = 10000;
 constexpr uint64_t kSliceGap = 200;
 // Password logins kept outstanding beside a mixed workload: the pool's threads busy, its queue
@@ -96,6 +100,7 @@ struct Flags {
   int seconds = 4;
   bool memory = false;
   std::string only;
+  std::string results;  // where to write every measured row as TSV ("": nowhere)
 };
 
 Config BenchConfig(const std::string& url) {
@@ -122,35 +127,22 @@ Config BenchConfig(const std::string& url) {
   return config;
 }
 
-// Every gRPC workload, the raw rates beside the bound ones, and the targets.
-void Throughput(const Config& config, Workloads& w, const BootstrapResult& boot,
-                const LoadOptions& options, Report& report) {
-  auto run = [&](const std::string& name, int n, LoadResult r) {
-    Progress(name, n, r);
-    report.Add(name, n, r);
-    return r;
-  };
-  for (int n : kOutstanding) run("IssueToken (service token)", n, w.IssueServiceTokens(n));
-  if (w.pool_size() < Workloads::kCachedTokens + 3 * (kFirstSeen + kSliceGap) + 20000) {
-    Fail("too few tokens issued for the introspection and revocation runs");
-  }
-  w.WarmCache();
-  for (int n : kOutstanding) run("echo baseline", n, w.Echo(n));
-  for (int n : kOutstanding) run("echo, callback API", n, w.CallbackEcho(n));
-  for (int n : kOutstanding) run("Introspect, cached token", n, w.IntrospectCached(n));
-  for (int n : kOutstanding) run("Check (Envoy ext_authz), cached token", n, w.CheckCached(n));
-  for (int n : kOutstanding) run("Introspect, user API token", n, w.IntrospectKey(false, n));
-  for (int n : kOutstanding) run("Introspect, service token", n, w.IntrospectKey(true, n));
-  size_t next = Workloads::kCachedTokens;
-  for (int n : kOutstanding) {
-    run("Introspect, first-seen token", n, w.IntrospectFirstSeen(n, next, kFirstSeen));
-    next += kFirstSeen + kSliceGap;
-  }
-  w.SetRevokeCursor(next);
-  for (int n : kOutstanding) run("Revoke (access token)", n, w.Revoke(n));
+// Issues service tokens until the pool holds at least `needed` past index `from`.
+void TopUpPool(Workloads& w, size_t from, uint64_t needed) {
+  size_t size = w.pool_size();
+  uint64_t have = size > from ? size - from : 0;
+  if (have >= needed) return;
+  LoadResult r = w.IssueServiceTokens(64, needed - have);
+  std::fprintf(stderr, "  (pool topped up by %llu tokens at %.0f/s)\n",
+               static_cast<unsigned long long>(r.calls), r.rate);
+}
 
-  // Password logins against Argon2id itself on as many threads as can hash at once: one call
-  // outstanding keeps one thread busy; more keep all of the pool's threads busy.
+// Refresh at `n` outstanding, then the raw rate of its own transaction on as many connections
+// as the service may use, and their row.
+// Password logins against Argon2id itself on as many threads as can hash at once: one call
+// outstanding keeps one thread busy; more keep all of the pool's threads busy.
+void PasswordAgainstRaw(const Config& config, Workloads& w, const LoadOptions& options,
+                        Report& report) {
   auto raw_argon2 = [&](Argon2Library library, int threads) {
     LoadResult r = RawArgon2idRate(library, {}, threads, options);
     Progress(library == Argon2Library::kLibsodium ? "raw Argon2id, libsodium"
@@ -174,20 +166,77 @@ void Throughput(const Config& config, Workloads& w, const BootstrapResult& boot,
   }
   report.AddBound("raw Argon2id, Debian's libargon2", pool_threads, argon2_all,
                   threads_label(pool_threads), sodium_all);
+}
 
-  // Refresh against its own transaction on as many connections as the service may use.
+void RefreshAgainstRaw(const Config& config, Workloads& w, const BootstrapResult& boot,
+                       const LoadOptions& options, int n, Report& report) {
+  LoadResult r = w.Refresh(n);
+  Progress("Refresh", n, r);
+  int connections = std::min(n, config.db_pool_size);
+  LoadResult raw = RawRefreshTransactionRate(config.database_url, boot.org_id, boot.account_id,
+                                             connections, options);
+  Progress("raw Refresh transaction", connections, raw);
+  report.AddBound(
+      "Refresh", n, r,
+      absl::StrFormat("raw transaction, %d connection%s", connections, connections == 1 ? "" : "s"),
+      raw);
+}
+
+// Revoke at `n` outstanding, then the raw rate of one commit per revocation on as many
+// connections as the service may use, and their row. `ceiling` is the fastest a Revoke can be
+// expected to run (0: unknown), which sizes the pool of unrevoked tokens it needs.
+void RevokeAgainstRaw(const Config& config, Workloads& w, const BootstrapResult& boot,
+                      const LoadOptions& options, int n, double ceiling, Report& report) {
+  if (ceiling <= 0) ceiling = 8000;
+  double seconds = absl::ToDoubleSeconds(w.options().warmup + w.options().duration);
+  TopUpPool(w, w.revoke_cursor(), static_cast<uint64_t>(1.5 * ceiling * seconds) + 64);
+  LoadResult r = w.Revoke(n);
+  Progress("Revoke (access token)", n, r);
+  int connections = std::min(n, config.db_pool_size);
+  LoadResult raw =
+      RawRevokeCommitRate(config.database_url, boot.org_id, boot.account_id, connections, options);
+  Progress("raw revocation commit", connections, raw);
+  report.AddBound("Revoke (access token)", n, r,
+                  absl::StrFormat("raw commit, one revocation per transaction, %d connection%s",
+                                  connections, connections == 1 ? "" : "s"),
+                  raw);
+}
+
+// Every gRPC workload, the raw rates beside the bound ones, and the targets.
+void Throughput(const Config& config, Workloads& w, const BootstrapResult& boot,
+                const LoadOptions& options, Report& report) {
+  auto run = [&](const std::string& name, int n, LoadResult r) {
+    Progress(name, n, r);
+    report.Add(name, n, r);
+    return r;
+  };
+  for (int n : kOutstanding) run("IssueToken (service token)", n, w.IssueServiceTokens(n));
+  TopUpPool(w, 0, Workloads::kCachedTokens + 3 * (kFirstSeen + kSliceGap));
+  w.WarmCache();
+  for (int n : kOutstanding) run("echo baseline", n, w.Echo(n));
+  for (int n : kOutstanding) run("echo, callback API", n, w.CallbackEcho(n));
+  for (int n : kOutstanding) run("Introspect, cached token", n, w.IntrospectCached(n));
+  for (int n : kOutstanding) run("Check (Envoy ext_authz), cached token", n, w.CheckCached(n));
+  for (int n : kOutstanding) run("Introspect, user API token", n, w.IntrospectKey(false, n));
+  for (int n : kOutstanding) run("Introspect, service token", n, w.IntrospectKey(true, n));
+  size_t next = Workloads::kCachedTokens;
   for (int n : kOutstanding) {
-    LoadResult r = w.Refresh(n);
-    Progress("Refresh", n, r);
-    int connections = std::min(n, config.db_pool_size);
-    LoadResult raw = RawRefreshTransactionRate(config.database_url, boot.org_id, boot.account_id,
-                                               connections, options);
-    Progress("raw Refresh transaction", connections, raw);
-    report.AddBound("Refresh", n, r,
-                    absl::StrFormat("raw transaction, %d connection%s", connections,
-                                    connections == 1 ? "" : "s"),
-                    raw);
+    run("Introspect, first-seen token", n, w.IntrospectFirstSeen(n, next, kFirstSeen));
+    next += kFirstSeen + kSliceGap;
   }
+  w.SetRevokeCursor(next);
+
+  PasswordAgainstRaw(config, w, options, report);
+
+  for (int n : kOutstanding) RefreshAgainstRaw(config, w, boot, options, n, report);
+
+  // Revoke against one commit per revocation on as many connections as the service may use. A
+  // Revoke verifies a token never seen before, so it runs no faster than first-seen Introspect.
+  for (int n : kOutstanding) {
+    const LoadResult* first_seen = report.Find("Introspect, first-seen token", n);
+    RevokeAgainstRaw(config, w, boot, options, n, first_seen ? first_seen->rate : 0, report);
+  }
+  TopUpPool(w, w.revoke_cursor(), 5000);  // the mixed workloads revoke 1 call in 200
 
   for (int n : kOutstanding) {
     LoadResult r = w.Mixed(n);
@@ -237,116 +286,6 @@ void HttpThroughput(const ServerApp& app, Workloads& w, const LoadOptions& optio
   run("HTTP introspect, cached, Bearer caller", bearer);
 }
 
-void CheckHttpTargets(Report& report) {
-  const LoadResult* basic = report.FindHttp("HTTP introspect, cached, Basic client", 64);
-  double ratio = basic && report.HttpEcho(64).rate > 0 ? basic->rate / report.HttpEcho(64).rate : 0;
-  report.AddTarget("HTTP introspect (Basic client), 64 connections: ≥ 0.7 × the HTTP echo route",
-                   absl::StrFormat("%.2f × echo", ratio), ratio >= 0.7);
-}
-
-// The ratio of two workloads measured in turn, `rounds` times each, shorter: the median of the
-// rounds' ratios. On a shared, noisy machine a single pair of runs seconds apart can differ by
-// 30% either way; alternating takes the drift out of the targets checked against echo.
-struct Paired {
-  double median = 0, low = 0, high = 0;
-};
-Paired Alternate(Workloads& w, const std::function<LoadResult()>& a,
-                 const std::function<LoadResult()>& b, int rounds = 5) {
-  LoadOptions saved = w.options();
-  w.set_options(LoadOptions{.warmup = absl::Milliseconds(500), .duration = absl::Seconds(2)});
-  std::vector<double> ratios;
-  for (int i = 0; i < rounds; ++i) {
-    double ra = a().rate, rb = b().rate;
-    if (rb > 0) ratios.push_back(ra / rb);
-  }
-  w.set_options(saved);
-  std::sort(ratios.begin(), ratios.end());
-  if (ratios.empty()) return {};
-  return Paired{ratios[ratios.size() / 2], ratios.front(), ratios.back()};
-}
-
-void CheckPairedTargets(Workloads& w, Report& report) {
-  Paired cached = Alternate(
-      w, [&] { return w.IntrospectCached(64); }, [&] { return w.Echo(64); });
-  report.AddTarget(
-      "Introspect, cached, 64 outstanding: ≥ 0.8 × echo (5 alternating pairs)",
-      absl::StrFormat("median %.2f × echo (%.2f–%.2f)", cached.median, cached.low, cached.high),
-      cached.median >= 0.8);
-  Paired check = Alternate(
-      w, [&] { return w.CheckCached(64); }, [&] { return w.Echo(64); });
-  report.AddTarget(
-      "Check (Envoy ext_authz), cached, 64 outstanding: ≥ 0.8 × echo (5 alternating pairs)",
-      absl::StrFormat("median %.2f × echo (%.2f–%.2f)", check.median, check.low, check.high),
-      check.median >= 0.8);
-  Paired callback = Alternate(
-      w, [&] { return w.CheckCached(64); }, [&] { return w.CallbackEcho(64); });
-  report.AddReading(
-      "Check, cached, 64 outstanding, beside an echo on the callback API that Check is served by "
-      "(5 alternating pairs)",
-      absl::StrFormat("median %.2f × callback echo (%.2f–%.2f)", callback.median, callback.low,
-                      callback.high));
-  Paired issue = Alternate(
-      w, [&] { return w.IssueServiceTokens(64); }, [&] { return w.Echo(64); });
-  report.AddTarget(
-      "IssueToken (service token), 64 outstanding: ≥ 0.6 × echo (5 alternating pairs)",
-      absl::StrFormat("median %.2f × echo (%.2f–%.2f)", issue.median, issue.low, issue.high),
-      issue.median >= 0.6);
-}
-
-void CheckTargets(Report& report) {
-  auto ratio = [&](const std::string& workload, int n) {
-    const LoadResult* r = report.Find(workload, n);
-    LoadResult e = report.Echo(n);
-    return r && e.rate > 0 ? r->rate / e.rate : 0.0;
-  };
-  auto p99_ratio = [&](const std::string& workload, int n) {
-    const LoadResult* r = report.Find(workload, n);
-    LoadResult e = report.Echo(n);
-    return r && e.p99_us > 0 ? r->p99_us / e.p99_us : 0.0;
-  };
-  auto bound_ratio = [&](const std::string& workload, int n) {
-    LoadResult r, raw;
-    return report.FindBound(workload, n, &r, &raw) && raw.rate > 0 ? r.rate / raw.rate : 0.0;
-  };
-  double cached = ratio("Introspect, cached token", 64);
-  report.AddTarget("Introspect, cached, 64 outstanding: ≥ 0.8 × echo",
-                   absl::StrFormat("%.2f × echo", cached), cached >= 0.8);
-  double cached_p99 = p99_ratio("Introspect, cached token", 64);
-  report.AddTarget("Introspect, cached, 64 outstanding: p99 ≤ 2 × echo's",
-                   absl::StrFormat("%.2f × echo's", cached_p99), cached_p99 > 0 && cached_p99 <= 2);
-  double check = ratio("Check (Envoy ext_authz), cached token", 64);
-  report.AddTarget("Check (Envoy ext_authz), cached, 64 outstanding: ≥ 0.8 × echo",
-                   absl::StrFormat("%.2f × echo", check), check >= 0.8);
-  double issue = ratio("IssueToken (service token)", 64);
-  report.AddTarget("IssueToken (service token), 64 outstanding: ≥ 0.6 × echo",
-                   absl::StrFormat("%.2f × echo", issue), issue >= 0.6);
-  for (int n : kOutstanding) {
-    double refresh = bound_ratio("Refresh", n);
-    report.AddTarget(absl::StrFormat("Refresh, %d outstanding: ≥ 0.6 × the raw transaction", n),
-                     absl::StrFormat("%.2f ×", refresh), refresh >= 0.6);
-  }
-  for (int n : kOutstanding) {
-    double login = bound_ratio("IssueToken (password)", n);
-    report.AddTarget(
-        absl::StrFormat("Password login, %d outstanding: ≥ 0.8 × raw Argon2id on as many threads",
-                        n),
-        absl::StrFormat("%.2f ×", login), login >= 0.8);
-  }
-  for (int n : kOutstanding) {
-    const LoadResult* mixed = report.FindMixed("mixed, with logins", n);
-    double p99_ms = mixed && mixed->kinds.size() > kMixedIntrospect
-                        ? mixed->kinds[kMixedIntrospect].p99_us / 1000
-                        : 0;
-    report.AddTarget(
-        absl::StrFormat("Introspect p99 while logins saturate the password pool, %d outstanding: "
-                        "≤ 10 ms",
-                        n),
-        absl::StrFormat("%.1f ms (echo's p99 alone: %.1f ms)", p99_ms,
-                        report.Echo(n).p99_us / 1000),
-        p99_ms > 0 && p99_ms <= 10);
-  }
-}
-
 void Memory(const Config& config, ServerApp& app, Workloads& w, const BootstrapResult& boot,
             Report& report) {
   constexpr uint64_t kCached = 100'000;
@@ -390,13 +329,18 @@ Flags ParseFlags(int argc, char** argv) {
       f.memory = true;
       continue;
     }
+    if (a.rfind("--results=", 0) == 0) {
+      f.results = a.substr(10);
+      continue;
+    }
     if (a.rfind("--only=", 0) == 0) {
       f.only = a.substr(7);
       continue;
     }
     Fail(
         "usage: tessera_bench [--seconds=N] [--memory] "
-        "[--only=cached|check|issue|first-seen|http|pairs|signatures|propagation]");
+        "[--only=cached|check|issue|first-seen|http|pairs|refresh|revoke|signatures|"
+        "propagation] [--results=FILE]");
   }
   return f;
 }
@@ -464,6 +408,23 @@ int Main(int argc, char** argv) {
     propagation();
   } else if (flags.memory) {
     Memory(config, app, w, *boot, report);
+  } else if (flags.only == "password") {
+    std::fprintf(stderr, "tessera_bench: password logins and raw Argon2id for %d s each\n",
+                 flags.seconds);
+    PasswordAgainstRaw(config, w, options, report);
+  } else if (flags.only == "refresh" || flags.only == "revoke") {
+    std::fprintf(stderr, "tessera_bench: %s and its raw bound at 1, 16 and 64 for %d s each\n",
+                 flags.only.c_str(), flags.seconds);
+    if (flags.only == "refresh") {
+      for (int n : kOutstanding) RefreshAgainstRaw(config, w, *boot, options, n, report);
+      CheckRefreshTargets(report);
+    } else {
+      // The issuance rate stands in for first-seen Introspect's as the pool's sizing ceiling.
+      LoadResult issued = w.IssueServiceTokens(64, 10000);
+      for (int n : kOutstanding)
+        RevokeAgainstRaw(config, w, *boot, options, n, issued.rate, report);
+      CheckRevokeTargets(report);
+    }
   } else if (!flags.only.empty()) {
     w.IssueServiceTokens(64, Workloads::kCachedTokens + 60000);
     w.WarmCache();
@@ -483,7 +444,7 @@ int Main(int argc, char** argv) {
     } else if (flags.only == "first-seen") {
       Progress(flags.only, 64, w.IntrospectFirstSeen(64, Workloads::kCachedTokens, 60000));
     } else {
-      Fail("--only: cached, check, issue, first-seen, http or pairs");
+      Fail("--only: cached, check, issue, first-seen, http, pairs, password, refresh or revoke");
     }
   } else {
     std::fprintf(stderr, "tessera_bench: %d s per run after 1 s of warm-up\n", flags.seconds);
@@ -495,6 +456,12 @@ int Main(int argc, char** argv) {
     propagation();
   }
   std::fputs(report.Markdown().c_str(), stdout);
+  if (!flags.results.empty()) {
+    FILE* f = std::fopen(flags.results.c_str(), "w");
+    if (f == nullptr) Fail("cannot write " + flags.results);
+    std::fputs(report.Tsv().c_str(), f);
+    std::fclose(f);
+  }
   app.Shutdown(absl::Seconds(1));
   return 0;
 }

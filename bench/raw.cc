@@ -3,6 +3,7 @@
 #include <argon2.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <memory>
 #include <pqxx/pqxx>
 
@@ -10,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "core/encoding.h"
 #include "core/jwt.h"
+#include "storage/change_feed.h"
 
 namespace tessera::bench {
 namespace {
@@ -108,6 +110,69 @@ LoadResult RawRefreshTransactionRate(const std::string& database_url, const std:
       return false;
     }
   });
+}
+
+LoadResult RawRevokeCommitRate(const std::string& database_url, const std::string& org_id,
+                               const std::string& account_id, int connections,
+                               const LoadOptions& options) {
+  // tessera's own channel would reach the service's change feed, which would then hold every
+  // raw jti; the queue and its commit-time lock are the same for any channel.
+  constexpr char kRawChannel[] = "tessera_bench_raw";
+  struct Conn {
+    std::unique_ptr<pqxx::connection> conn;
+    std::vector<std::string> jtis;  // inserted, to delete afterwards
+  };
+  std::vector<Conn> conns(static_cast<size_t>(connections));
+  for (Conn& c : conns) c.conn = std::make_unique<pqxx::connection>(database_url);
+  LoadResult result = RunThreads(options, connections, [&](int t) {
+    Conn& c = conns[static_cast<size_t>(t)];
+    try {
+      absl::Time now = absl::Now();
+      std::string jti = RandomHex(16);  // 32 hex digits, as tessera mints them
+      pqxx::work tx(*c.conn);
+      auto r = tx.exec_params(
+          "INSERT INTO revoked_access_tokens (org_id, jti, expires_at, revoked_at)"
+          " VALUES ($1, $2, now() + interval '15 minutes', now()) ON CONFLICT DO NOTHING",
+          org_id, jti);
+      if (r.affected_rows() != 1) return false;
+      tx.exec_params("SELECT pg_notify($1, $2)", std::string(kRawChannel),
+                     EncodeChange(Change{.kind = ChangeKind::kAccessToken,
+                                         .org_id = org_id,
+                                         .id = jti,
+                                         .expires_at = now + absl::Minutes(15),
+                                         .sent_at = now}));
+      tx.exec_params(
+          "INSERT INTO audit_events (org_id, occurred_at, actor_id, action, target_type,"
+          " target_id, peer, request_id, details)"
+          " VALUES ($1, now(), $2, 'token.revoked', 'access_token', $3, 'ipv4:127.0.0.1:1',"
+          " $4, '{}'::jsonb)",
+          org_id, account_id, jti, RandomHex(16));
+      tx.commit();
+      c.jtis.push_back(std::move(jti));
+      return true;
+    } catch (const std::exception&) {
+      return false;
+    }
+  });
+  for (Conn& c : conns) {
+    try {
+      for (size_t i = 0; i < c.jtis.size(); i += 5000) {
+        std::string array = "{";
+        for (size_t j = i; j < std::min(c.jtis.size(), i + 5000); ++j) {
+          absl::StrAppend(&array, j > i ? "," : "", c.jtis[j]);
+        }
+        array += "}";
+        pqxx::work tx(*c.conn);
+        tx.exec_params(
+            "DELETE FROM revoked_access_tokens WHERE org_id = $1 AND jti = ANY($2::text[])", org_id,
+            array);
+        tx.commit();
+      }
+    } catch (const std::exception&) {
+      // Left behind, the rows only make a later snapshot load a little larger.
+    }
+  }
+  return result;
 }
 
 std::vector<SignatureCost> MeasureSignatureCosts(absl::Duration per_algorithm) {

@@ -1,8 +1,8 @@
 // The raw rates that bound some of tessera's paths, measured by the benchmark program itself so
 // that the service's figure can be read as a fraction of what the machine can do at all:
 // Argon2id hashes per second (libsodium, which tessera uses, and Debian's libargon2), the commit
-// rate of the transaction a Refresh runs, and the cost of one signature and one verification per
-// signing algorithm.
+// rate of the transaction a Refresh runs, the commit rate of one revocation per transaction, and
+// the cost of one signature and one verification per signing algorithm.
 #ifndef TESSERA_BENCH_RAW_H_
 #define TESSERA_BENCH_RAW_H_
 
@@ -29,6 +29,17 @@ LoadResult RawArgon2idRate(Argon2Library library, const Argon2Params& params, in
 LoadResult RawRefreshTransactionRate(const std::string& database_url, const std::string& org_id,
                                      const std::string& account_id, int connections,
                                      const LoadOptions& options);
+
+// What one revocation of an access token durably writes today (PgRevocationStore::
+// RevokeAccessToken), one transaction per revocation, without tessera: on `connections`
+// connections of its own, each thread inserts a fresh jti into revoked_access_tokens, sends the
+// change on a channel of its own (pg_notify with the same payload as tessera's; no replica listens
+// to it, so the running service's snapshot is left alone, but the commit pays the same
+// notification queue and its lock), appends the audit row and commits. The rows it inserted are
+// deleted afterwards, so that later snapshot loads do not count them.
+LoadResult RawRevokeCommitRate(const std::string& database_url, const std::string& org_id,
+                               const std::string& account_id, int connections,
+                               const LoadOptions& options);
 
 struct SignatureCost {
   SigningAlg alg;

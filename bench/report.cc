@@ -98,6 +98,48 @@ std::string Report::RatioRow(const Row& r, const LoadResult& echo) {
                          Ratio(r.result.p99_us, echo.p99_us), Errors(r.result.errors));
 }
 
+std::string Report::Tsv() const {
+  std::string out =
+      "section\tworkload\toutstanding\treq_s\tp50_ms\tp90_ms\tp99_ms\terrors\tbound\t"
+      "bound_req_s\tbound_p50_ms\tbound_p99_ms\n";
+  auto line = [&](const char* section, const std::string& workload, int outstanding,
+                  const LoadResult& r, const std::string& bound, const LoadResult& b) {
+    absl::StrAppend(
+        &out, absl::StrFormat("%s\t%s\t%d\t%.1f\t%s\t%s\t%s\t%d\t%s\t%.1f\t%s\t%s\n", section,
+                              workload, outstanding, r.rate, Ms(r.p50_us), Ms(r.p90_us),
+                              Ms(r.p99_us), r.errors, bound, b.rate, Ms(b.p50_us), Ms(b.p99_us)));
+  };
+  for (const Row& r : rows_) {
+    line("grpc", r.workload, r.outstanding, r.result, "echo baseline", Echo(r.outstanding));
+  }
+  for (const Row& r : http_rows_) {
+    line("http", r.workload, r.outstanding, r.result, "HTTP echo route", HttpEcho(r.outstanding));
+  }
+  for (const BoundRow& r : bound_)
+    line("bound", r.workload, r.outstanding, r.result, r.bound, r.raw);
+  static constexpr const char* kKindNames[kMixedKinds] = {"Introspect", "IssueToken", "Revoke",
+                                                          "Refresh"};
+  for (const MixedRow& r : mixed_) {
+    LoadResult echo = Echo(r.outstanding);
+    line("mixed", r.workload, r.outstanding, r.result, "echo baseline", echo);
+    for (size_t k = 0; k < r.result.kinds.size() && k < kMixedKinds; ++k) {
+      const LoadResult::Kind& kind = r.result.kinds[k];
+      LoadResult as_result{.calls = kind.calls,
+                           .errors = kind.errors,
+                           .rate = kind.rate,
+                           .p50_us = kind.p50_us,
+                           .p99_us = kind.p99_us};
+      line("mixed", r.workload + " / " + kKindNames[k], r.outstanding, as_result, "echo baseline",
+           echo);
+    }
+    if (r.with_logins) {
+      line("mixed", r.workload + " / logins beside it", r.outstanding, r.logins, "echo baseline",
+           echo);
+    }
+  }
+  return out;
+}
+
 std::string Report::Markdown() const {
   std::string out;
   if (!rows_.empty()) {
@@ -186,8 +228,9 @@ std::string Report::Markdown() const {
     out += "\n";
   }
   if (!targets_.empty()) {
-    absl::StrAppend(&out, memory_.empty() ? "## Targets (issue #7)" : "## Memory target (issue #7)",
-                    "\n\n| target | measured | met |\n|---|---|---|\n");
+    absl::StrAppend(
+        &out, memory_.empty() ? "## Targets (issues #7 and #18)" : "## Memory target (issue #7)",
+        "\n\n| target | measured | met |\n|---|---|---|\n");
     for (const Target& t : targets_) {
       absl::StrAppend(&out, absl::StrFormat("| %s | %s | %s |\n", t.target, t.measured, t.met));
     }

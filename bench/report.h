@@ -1,7 +1,8 @@
 // Report: the benchmark's results as the Markdown sections of BENCHMARKS.md. Every rate is shown
 // beside what bounds it, measured in the same run: the echo baseline at the same concurrency for
 // the gRPC paths, the raw Argon2id rate for password logins, the raw transaction rate for
-// Refresh. The targets of issue #7 are checked here, against those ratios.
+// Refresh, the raw commit rate for Revoke. The targets (targets.h) are checked against those
+// ratios; Tsv() gives every row in a form to draw from.
 #ifndef TESSERA_BENCH_REPORT_H_
 #define TESSERA_BENCH_REPORT_H_
 
@@ -47,6 +48,12 @@ class Report {
   const LoadResult* FindMixed(const std::string& workload, int outstanding) const;
 
   std::string Markdown() const;
+  // Every measured row, one a line, tab-separated, with a header line: section (grpc, http,
+  // bound, mixed), workload, outstanding, req_s, p50_ms, p90_ms, p99_ms, errors, and what the
+  // row is set against (the echo at the same concurrency, or the raw bound): bound, bound_req_s,
+  // bound_p50_ms, bound_p99_ms. A mixed workload's kinds of call follow it as
+  // "<workload> / <kind>" rows. scripts/bench-figures draws from it.
+  std::string Tsv() const;
 
  private:
   struct Row {

@@ -66,6 +66,7 @@ class Workloads {
   void FillRefreshQueue(size_t n);
   // Where revocations start taking pool tokens (past those the introspection runs use).
   void SetRevokeCursor(size_t first) { revoke_next_.store(first); }
+  size_t revoke_cursor() const { return revoke_next_.load(); }
   // The warm-up and duration of the timed workloads from now on.
   void set_options(const LoadOptions& options) { options_ = options; }
   const LoadOptions& options() const { return options_; }
