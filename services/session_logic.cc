@@ -199,7 +199,10 @@ absl::StatusOr<IssuedTokens> SessionLogic::LoginWithPassword(const PasswordLogin
     return refresh_tokens_.CreateFamily(row, candidate->password_hash, attempt->subject,
                                         std::move(actor), c);
   });
-  if (!family.ok()) return family.status();
+  if (!family.ok()) {
+    guard_.Succeeded(*attempt, call);  // the password was right; the database failed
+    return family.status();
+  }
   switch (family->refused) {
     case NewFamilyRefusal::kNone:
       break;

@@ -10,6 +10,10 @@
 // queued while the writers were busy make the next batch. With `max_delay` above zero a writer
 // that finds fewer than `max_batch` items waits up to that long for more.
 //
+// An item the batch could not do without waiting for a lock another transaction holds (the
+// batch says which) is committed alone afterwards, by its own caller: one locked row delays its
+// own callers, never a batch.
+//
 // One item's failure fails that item only: a batch that fails (other than by losing the
 // database, which every item of it reports) is split, and its items are committed one per
 // transaction, so the item that failed it gets its own error and its neighbours commit.
@@ -48,11 +52,15 @@ class GroupCommit {
   struct Outcomes {
     std::vector<absl::StatusOr<Result>> results;
     std::vector<pg_internal::Changes> changes;
+    // Items the batch could not do without waiting for a lock another transaction holds; each
+    // is then committed alone, by its own caller, so that the wait holds up nobody else.
+    std::vector<bool> alone;
   };
-  // Runs every item of a batch inside `tx` (results and changes come sized to the batch). Not
-  // OK, or an exception, rolls the batch back.
-  using RunBatch = std::function<absl::Status(pqxx::transaction_base& tx,
-                                              absl::Span<const Item* const> items, Outcomes& out)>;
+  // Runs every item of a batch inside `tx` (the vectors of `out` come sized to the batch). Not
+  // OK, or an exception, rolls the batch back. `alone`: one item, run by its own caller, which
+  // may wait for locks.
+  using RunBatch = std::function<absl::Status(
+      pqxx::transaction_base& tx, absl::Span<const Item* const> items, bool alone, Outcomes& out)>;
 
   GroupCommit(PgPool& pool, GroupCommitOptions options, RunBatch run)
       : pool_(pool), options_(Sane(options)), run_(std::move(run)) {}
@@ -69,12 +77,13 @@ class GroupCommit {
       if (filling_ && static_cast<int>(queue_.size()) >= options_.max_batch) full_.notify_one();
       while (!self.done) {
         if (writing_ < options_.writers && !queue_.empty()) {
-          Write(lock);
+          Write(lock, self);
           continue;
         }
         self.wake.wait(lock);
       }
     }
+    if (self.alone) RunInOneTransaction({&self}, /*alone=*/true);
     if (self.result.ok() && committed != nullptr) {
       for (Change& c : self.changes) committed->changes.push_back(std::move(c));
     }
@@ -90,7 +99,9 @@ class GroupCommit {
  private:
   struct Waiter {
     Item item;
-    bool done = false;  // guarded by mu_
+    bool done = false;     // guarded by mu_
+    bool writing = false;  // guarded by mu_: a writer now (of a batch it may not be in)
+    bool alone = false;    // its batch left it to be committed alone
     absl::StatusOr<Result> result = absl::UnknownError("not committed");
     pg_internal::Changes changes;
     // Each waiter is woken alone (its batch committed, or it is first in the queue when a
@@ -106,8 +117,9 @@ class GroupCommit {
   }
 
   // Takes a batch off the queue and commits it, with mu_ released meanwhile.
-  void Write(std::unique_lock<std::mutex>& lock) {
+  void Write(std::unique_lock<std::mutex>& lock, Waiter& self) {
     ++writing_;
+    self.writing = true;
     if (options_.max_delay > absl::ZeroDuration() &&
         static_cast<int>(queue_.size()) < options_.max_batch) {
       // Woken early by the call that fills the batch (see Commit's notify below).
@@ -120,20 +132,31 @@ class GroupCommit {
     std::vector<Waiter*> batch(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
     lock.unlock();
-    Run(batch);
+    try {
+      Run(batch);
+    } catch (...) {  // not a database error (those are statuses): memory, say
+      for (Waiter* w : batch) w->result = absl::InternalError("group commit failed");
+    }
     lock.lock();
     --writing_;
+    self.writing = false;
     for (Waiter* w : batch) {
       w->done = true;
       w->wake.notify_one();
     }
-    // A writer's place is free: the first caller still queued takes it.
-    if (!queue_.empty()) queue_.front()->wake.notify_one();
+    // Writers' places are free: the first callers still queued that are not writing take them.
+    int free = options_.writers - writing_;
+    for (Waiter* w : queue_) {
+      if (free <= 0) break;
+      if (w->writing) continue;
+      w->wake.notify_one();
+      --free;
+    }
   }
 
   void Run(const std::vector<Waiter*>& batch) {
     if (batch.empty()) return;
-    absl::Status s = RunInOneTransaction(batch);
+    absl::Status s = RunInOneTransaction(batch, /*alone=*/false);
     if (s.ok()) {
       batches_.fetch_add(1, std::memory_order_relaxed);
       items_.fetch_add(static_cast<int64_t>(batch.size()), std::memory_order_relaxed);
@@ -144,19 +167,22 @@ class GroupCommit {
       return;
     }
     splits_.fetch_add(1, std::memory_order_relaxed);
+    absl::Status lost;  // once the database is gone, the rest of the batch is not tried
     for (Waiter* w : batch) {
-      absl::Status one = RunInOneTransaction({w});
+      absl::Status one = lost.ok() ? RunInOneTransaction({w}, /*alone=*/false) : lost;
       if (one.ok()) {
         batches_.fetch_add(1, std::memory_order_relaxed);
         items_.fetch_add(1, std::memory_order_relaxed);
       } else {
         w->result = one;
+        if (absl::IsUnavailable(one)) lost = one;
       }
     }
   }
 
-  // Commits `batch` as one transaction; on success each waiter holds its result and changes.
-  absl::Status RunInOneTransaction(const std::vector<Waiter*>& batch) {
+  // Commits `batch` as one transaction; on success each waiter holds its result and changes (or
+  // is marked to be committed alone).
+  absl::Status RunInOneTransaction(const std::vector<Waiter*>& batch, bool alone) {
     std::vector<const Item*> items;
     items.reserve(batch.size());
     for (const Waiter* w : batch) items.push_back(&w->item);
@@ -165,12 +191,17 @@ class GroupCommit {
       // A retried transaction starts over.
       out.results.assign(batch.size(), absl::UnknownError("no result for the item"));
       out.changes.assign(batch.size(), {});
-      return run_(tx, absl::MakeConstSpan(items), out);
+      out.alone.assign(batch.size(), false);
+      return run_(tx, absl::MakeConstSpan(items), alone, out);
     });
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      if (alone) batch[0]->result = s;
+      return s;
+    }
     for (size_t i = 0; i < batch.size(); ++i) {
       batch[i]->result = std::move(out.results[i]);
       batch[i]->changes = std::move(out.changes[i]);
+      batch[i]->alone = !alone && out.alone[i];
     }
     return absl::OkStatus();
   }

@@ -42,6 +42,7 @@ std::string ArrayLiteral(const std::vector<std::string>& values) {
     if (i > 0) out += ',';
     out += '"';
     for (char ch : values[i]) {
+      if (ch == '\0') break;  // libpq's text parameters end there, as a lone value's did
       if (ch == '"' || ch == '\\') out += '\\';
       out += ch;
     }

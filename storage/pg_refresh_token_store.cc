@@ -23,7 +23,7 @@ struct RotateItem {
 };
 using Rotations = GroupCommit<RotateItem, RefreshResult>;
 
-absl::Status RotateBatch(Tx& tx, absl::Span<const RotateItem* const> items,
+absl::Status RotateBatch(Tx& tx, absl::Span<const RotateItem* const> items, bool alone,
                          Rotations::Outcomes& out);
 
 class PgRefreshTokenStore final : public RefreshTokenStore {
@@ -98,7 +98,7 @@ RefreshOutcome ParseOutcome(const std::string& s) {
 // item what one rotation's transaction did: under the account's session lock, check the
 // presented token, spend it, insert the child and its audit row — or, on reuse, revoke the
 // family and audit `refresh.reuse_detected`.
-absl::Status RotateBatch(Tx& tx, absl::Span<const RotateItem* const> items,
+absl::Status RotateBatch(Tx& tx, absl::Span<const RotateItem* const> items, bool alone,
                          Rotations::Outcomes& out) {
   std::vector<std::string> presented, child, now, grace, ttl, peer, request_id;
   for (const RotateItem* item : items) {
@@ -113,15 +113,19 @@ absl::Status RotateBatch(Tx& tx, absl::Span<const RotateItem* const> items,
   }
   auto rows = tx.exec_params(
       "SELECT * FROM tessera_rotate_refreshes($1::text[], $2::text[], $3::bigint[],"
-      " $4::bigint[], $5::bigint[], $6::text[], $7::text[])",
+      " $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::boolean)",
       ArrayLiteral(presented), ArrayLiteral(child), ArrayLiteral(now), ArrayLiteral(grace),
-      ArrayLiteral(ttl), ArrayLiteral(peer), ArrayLiteral(request_id));
+      ArrayLiteral(ttl), ArrayLiteral(peer), ArrayLiteral(request_id), alone);
   for (int row = 0; row < static_cast<int>(rows.size()); ++row) {
     Columns c(rows, row);
     size_t i = static_cast<size_t>(c.Int()) - 1;  // WITH ORDINALITY counts from 1
     if (i >= items.size()) return absl::InternalError("rotation batch: row for no item");
     RefreshResult r;
     std::string outcome = c.Text();
+    if (outcome == "busy") {  // its account is locked elsewhere: its caller waits alone
+      out.alone[i] = true;
+      continue;
+    }
     r.outcome = ParseOutcome(outcome);
     if (outcome != "unknown") {
       r.org_id = c.Text();

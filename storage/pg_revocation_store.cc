@@ -29,6 +29,7 @@ using AccessTokenRevocations = GroupCommit<AccessTokenRevocation, bool>;
 // One statement for the whole batch (tessera_revoke_access_tokens, migration 0008): per item,
 // the revoked jti, and when it is new, its audit row and its change on the channel.
 absl::Status RevokeAccessTokenBatch(Tx& tx, absl::Span<const AccessTokenRevocation* const> items,
+                                    bool /*alone: it takes no lock but its rows'*/,
                                     AccessTokenRevocations::Outcomes& out) {
   std::vector<std::string> org_id, jti, expires, now, actor_id, peer, request_id, encoded;
   std::vector<Change> changes;

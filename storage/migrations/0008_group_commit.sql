@@ -8,11 +8,12 @@
 -- of their accounts, so two batches running at once lock accounts in one order and cannot
 -- deadlock; two rotations of one token in one batch meet as they would in two transactions:
 -- the second finds the first's child (a grace replay) under the same row lock.
--- r_outcome: 'unknown' (no such token or account), 'invalid', 'rotated', 'replayed', 'reused'.
+-- r_outcome: 'unknown' (no such token or account), 'invalid', 'rotated', 'replayed', 'reused',
+-- or 'busy' (the account is locked by another transaction and p_wait is false: nothing done).
 -- A reuse revokes the family here; its change notification is sent by the caller.
 CREATE FUNCTION tessera_rotate_refreshes(
     p_presented text[], p_child text[], p_now_us bigint[], p_grace_us bigint[],
-    p_ttl_us bigint[], p_peer text[], p_request_id text[])
+    p_ttl_us bigint[], p_peer text[], p_request_id text[], p_wait boolean)
 RETURNS TABLE (
     r_ord int, r_outcome text, r_org_id uuid, r_family_id uuid, r_account_id uuid,
     r_family_scopes text, r_audience text, r_child_id uuid, r_child_created_us bigint,
@@ -50,9 +51,24 @@ BEGIN
     o_id := NULL; o_slug := NULL; o_name := NULL; o_platform := NULL; o_created_us := NULL;
     IF item.owner_org IS NULL THEN RETURN NEXT; CONTINUE; END IF;
 
-    -- The account's sessions lock (LockAccountSessions in pg_internal.h), account first.
-    SELECT acc.disabled, acc.tokens_valid_after INTO sessions FROM accounts acc
-      WHERE acc.org_id = item.owner_org AND acc.id = item.owner_account FOR NO KEY UPDATE;
+    -- The account's sessions lock (LockAccountSessions in pg_internal.h), account first. A
+    -- batch does not wait for an account another transaction holds (a long revocation, say):
+    -- that item is 'busy' and its caller commits it alone, so one account's lock holds up
+    -- no other caller.
+    IF p_wait THEN
+      SELECT acc.disabled, acc.tokens_valid_after INTO sessions FROM accounts acc
+        WHERE acc.org_id = item.owner_org AND acc.id = item.owner_account FOR NO KEY UPDATE;
+    ELSE
+      SELECT acc.disabled, acc.tokens_valid_after INTO sessions FROM accounts acc
+        WHERE acc.org_id = item.owner_org AND acc.id = item.owner_account
+        FOR NO KEY UPDATE SKIP LOCKED;
+      IF NOT FOUND THEN
+        PERFORM 1 FROM accounts acc
+          WHERE acc.org_id = item.owner_org AND acc.id = item.owner_account;
+        IF FOUND THEN r_outcome := 'busy'; END IF;
+        RETURN NEXT; CONTINUE;
+      END IF;
+    END IF;
     IF NOT FOUND THEN RETURN NEXT; CONTINUE; END IF;
     SELECT tok.org_id, tok.id, tok.family_id, tok.account_id,
            tok.scopes, array_to_string(tok.scopes, ' ') AS family_scopes, tok.audience, tok.expires_at,
@@ -147,7 +163,9 @@ BEGIN
                 p_change)
            WITH ORDINALITY AS i(org_id, jti, expires_us, now_us, actor_id, peer, request_id,
                                 change, n)
-    ORDER BY i.n
+    -- In key order, as every batch inserts: two batches inserting the same jtis cannot each
+    -- wait for a row the other inserted first.
+    ORDER BY i.org_id, i.jti, i.n
   LOOP
     r_ord := item.n;
     INSERT INTO revoked_access_tokens (org_id, jti, expires_at, revoked_at)

@@ -162,6 +162,10 @@ TEST_F(GroupCommitTest, OneFailingItemFailsAloneAndItsNeighboursCommit) {
   EXPECT_EQ(Query("SELECT count(*) FROM revoked_access_tokens WHERE jti LIKE 'jti-%'"),
             std::to_string(kQueued - 1));
   EXPECT_EQ(Query("SELECT count(*) FROM revoked_access_tokens WHERE jti = 'jti-3'"), "0");
+  // They were in one batch with the culprit: after it failed, each committed on its own.
+  EXPECT_EQ(Query("SELECT count(DISTINCT xmin::text) FROM revoked_access_tokens"
+                  " WHERE jti LIKE 'jti-%'"),
+            std::to_string(kQueued - 1));
   EXPECT_EQ(Query("SELECT count(*) FROM audit_events WHERE action = 'token.revoked'"),
             std::to_string(kQueued));
 }
@@ -174,7 +178,7 @@ TEST_F(GroupCommitTest, TwoRotationsOfOneTokenInOneBatchGetOneChild) {
   Family(1, "00000000-0000-4000-8000-0000000000b2", "bob-other");
   std::vector<absl::StatusOr<RefreshResult>> results(kQueued, absl::UnknownError("not run"));
   Batched(
-      absl::StrCat("SELECT 1 FROM accounts WHERE id = '", accounts_[0], "' FOR UPDATE"),
+      "LOCK TABLE audit_events IN EXCLUSIVE MODE",
       [&] { EXPECT_TRUE(Rotate("alice-0", "first").ok()); },
       [&](int i) {
         std::string digest = i == 8 ? "bob-other" : i == 9 ? "nobody" : "bob-0";
@@ -221,7 +225,7 @@ TEST_F(GroupCommitTest, ReuseInABatchRevokesItsFamilyOnly) {
                   .ok());
   std::vector<absl::StatusOr<RefreshResult>> results(kQueued, absl::UnknownError("not run"));
   Batched(
-      absl::StrCat("SELECT 1 FROM accounts WHERE id = '", accounts_[0], "' FOR UPDATE"),
+      "LOCK TABLE audit_events IN EXCLUSIVE MODE",
       [&] { EXPECT_TRUE(Rotate("alice-0", "first").ok()); },
       [&](int i) {
         std::string digest = i == 0 ? "bob-0" : i == 1 ? "bob-other" : absl::StrCat("nobody-", i);
@@ -240,6 +244,32 @@ TEST_F(GroupCommitTest, ReuseInABatchRevokesItsFamilyOnly) {
             "0");
   EXPECT_EQ(Query("SELECT count(*) FROM audit_events WHERE action = 'refresh.reuse_detected'"),
             "1");
+}
+
+TEST_F(GroupCommitTest, ALockedAccountHoldsUpOnlyItsOwnCaller) {
+  // Another transaction holds bob's account (a long revocation of all his sessions, say): bob's
+  // rotation waits for it, alone; alice's, behind it in the queue of the only writer, does not.
+  Family(0, "00000000-0000-4000-8000-0000000000a1", "alice-0");
+  Family(1, "00000000-0000-4000-8000-0000000000b1", "bob-0");
+  pqxx::connection conn(url_);
+  pqxx::work held(conn);
+  held.exec(absl::StrCat("SELECT 1 FROM accounts WHERE id = '", accounts_[1], "' FOR UPDATE"));
+  std::atomic<bool> bob_done{false};
+  absl::StatusOr<RefreshResult> bob = absl::UnknownError("not run");
+  std::jthread bob_thread([&] {
+    bob = Rotate("bob-0", "bob");
+    bob_done.store(true);
+  });
+  ASSERT_TRUE(SomeoneWaitsForALock()) << "bob's rotation did not wait for his account";
+  auto alice = Rotate("alice-0", "alice");  // would hang here if bob's wait held the writer
+  ASSERT_TRUE(alice.ok()) << alice.status();
+  EXPECT_EQ(alice->outcome, RefreshOutcome::kRotated);
+  EXPECT_FALSE(bob_done.load());
+  held.commit();
+  bob_thread.join();
+  ASSERT_TRUE(bob.ok()) << bob.status();
+  EXPECT_EQ(bob->outcome, RefreshOutcome::kRotated);
+  EXPECT_EQ(Query("SELECT count(*) FROM refresh_tokens WHERE digest = 'bob-0-child'"), "1");
 }
 
 }  // namespace
