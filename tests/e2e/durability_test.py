@@ -22,7 +22,7 @@ import unittest
 
 import grpc
 
-from harness import Postgres, Server, load_protos, parse_args, wait_until
+from harness import Postgres, Server, grpc_health, load_protos, parse_args, wait_until
 
 ARGS = None
 CHAINS = 8  # refresh families, each rotated by a thread of its own
@@ -170,7 +170,11 @@ class Durability(unittest.TestCase):
 
         # Every chain goes on from where its answers left it: the unanswered rotation, retried,
         # gives the one child of its parent, whether it had committed or not.
+        committed_unanswered = 0
         for chain, (rid, parent, _) in unacked.items():
+            known = acked[chain][-1][3] if acked[chain] else None
+            before = (int(self.sql(f"SELECT count(*) FROM refresh_tokens WHERE family_id ="
+                                   f" '{known}'")[0]) if known else None)
             retry = self.refresh(parent, f"{rid}-retry")
             family = jwt_claims(retry.access_token)["sid"]
             if acked[chain]:
@@ -180,19 +184,15 @@ class Durability(unittest.TestCase):
             # The login's token, one child per answered rotation, and the retried one's.
             self.assertEqual(tokens, 1 + len(acked[chain]) + 1,
                              f"chain {chain}: a child no retry reaches")
+            # Committed before the crash but never answered: the retry replayed its child.
+            committed_unanswered += before == tokens
             # And the retried child is a live session.
             self.refresh(retry.refresh_token, f"{rid}-after")
+        print(f"  {committed_unanswered} of the unanswered rotations had committed; their"
+              " retries got the child the crash hid", file=sys.stderr)
 
     def health(self):
-        check = self.channel.unary_unary("/grpc.health.v1.Health/Check",
-                                         request_serializer=lambda _: b"",
-                                         response_deserializer=lambda b: b)
-        try:
-            raw = check(None, timeout=2)
-        except grpc.RpcError as e:
-            return e.code().name
-        status = raw[1] if len(raw) == 2 and raw[0] == 0x08 else 0
-        return {0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING"}.get(status, "UNKNOWN")
+        return grpc_health(self.channel)
 
 
 if __name__ == "__main__":

@@ -60,6 +60,22 @@ def load_protos(source, out_dir):
             importlib.import_module("tessera.v1.admin_pb2"))
 
 
+def grpc_health(channel):
+    """grpc.health.v1 Check on `channel`: SERVING, NOT_SERVING, UNKNOWN, or the error's code.
+    By hand: its generated module would shadow the `grpc` package. The request is empty; the
+    response is field 1, a varint enum."""
+    import grpc
+    check = channel.unary_unary("/grpc.health.v1.Health/Check",
+                                request_serializer=lambda _: b"",
+                                response_deserializer=lambda b: b)
+    try:
+        raw = check(None, timeout=2)
+    except grpc.RpcError as e:
+        return e.code().name
+    status = raw[1] if len(raw) == 2 and raw[0] == 0x08 else 0
+    return {0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING"}.get(status, "UNKNOWN")
+
+
 def wait_until(predicate, bound):
     """Polls `predicate`; returns the seconds it took to hold, or None past `bound`."""
     start = time.monotonic()

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 
-from harness import Postgres, Server, load_protos, parse_args, wait_until
+from harness import Postgres, Server, grpc_health, load_protos, parse_args, wait_until
 
 ARGS = None
 # Only a safety net against a feed that never delivers; the figure is printed and bounded in the
@@ -65,17 +65,7 @@ class Client:
         return self.call(f"/tessera.v1.AdminService/{method}", request, response_type, caller)
 
     def health(self):
-        # grpc.health.v1 by hand: its generated module would shadow the `grpc` package. The
-        # request is empty; the response is field 1, a varint enum.
-        check = self.channel.unary_unary("/grpc.health.v1.Health/Check",
-                                         request_serializer=lambda _: b"",
-                                         response_deserializer=lambda b: b)
-        try:
-            raw = check(None, timeout=2)
-        except grpc.RpcError as e:
-            return e.code().name
-        status = raw[1] if len(raw) == 2 and raw[0] == 0x08 else 0
-        return {0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING"}.get(status, "UNKNOWN")
+        return grpc_health(self.channel)
 
 
 class TwoReplicas(unittest.TestCase):
