@@ -19,7 +19,8 @@
 // transaction, so the item that failed it gets its own error and its neighbours commit.
 //
 //   GroupCommit<Revocation, bool> revocations(pool, options,
-//       [](Tx& tx, absl::Span<const Revocation* const> items, GroupCommit<...>::Outcomes& out) {
+//       [](Tx& tx, absl::Span<const Revocation* const> items, bool alone,
+//          GroupCommit<Revocation, bool>::Outcomes& out) {
 //         ... one statement for all items; out.results[i], out.changes[i] ...
 //         return absl::OkStatus();
 //       });
@@ -28,7 +29,6 @@
 #define TESSERA_STORAGE_GROUP_COMMIT_H_
 
 #include <algorithm>
-#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -89,12 +89,6 @@ class GroupCommit {
     }
     return std::move(self.result);
   }
-
-  // For tests and the benchmark: batches committed, items they carried, and batches split
-  // into single-item transactions after they failed.
-  int64_t batches() const { return batches_.load(std::memory_order_relaxed); }
-  int64_t items() const { return items_.load(std::memory_order_relaxed); }
-  int64_t splits() const { return splits_.load(std::memory_order_relaxed); }
 
  private:
   struct Waiter {
@@ -157,26 +151,17 @@ class GroupCommit {
   void Run(const std::vector<Waiter*>& batch) {
     if (batch.empty()) return;
     absl::Status s = RunInOneTransaction(batch, /*alone=*/false);
-    if (s.ok()) {
-      batches_.fetch_add(1, std::memory_order_relaxed);
-      items_.fetch_add(static_cast<int64_t>(batch.size()), std::memory_order_relaxed);
-      return;
-    }
+    if (s.ok()) return;
     if (batch.size() == 1 || absl::IsUnavailable(s)) {
       for (Waiter* w : batch) w->result = s;
       return;
     }
-    splits_.fetch_add(1, std::memory_order_relaxed);
     absl::Status lost;  // once the database is gone, the rest of the batch is not tried
     for (Waiter* w : batch) {
       absl::Status one = lost.ok() ? RunInOneTransaction({w}, /*alone=*/false) : lost;
-      if (one.ok()) {
-        batches_.fetch_add(1, std::memory_order_relaxed);
-        items_.fetch_add(1, std::memory_order_relaxed);
-      } else {
-        w->result = one;
-        if (absl::IsUnavailable(one)) lost = one;
-      }
+      if (one.ok()) continue;
+      w->result = one;
+      if (absl::IsUnavailable(one)) lost = one;
     }
   }
 
@@ -214,9 +199,6 @@ class GroupCommit {
   int writing_ = 0;
   bool filling_ = false;  // a writer waits for a fuller batch on full_
   std::condition_variable full_;
-  std::atomic<int64_t> batches_{0};
-  std::atomic<int64_t> items_{0};
-  std::atomic<int64_t> splits_{0};
 };
 
 }  // namespace tessera

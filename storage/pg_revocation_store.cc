@@ -51,9 +51,10 @@ absl::Status RevokeAccessTokenBatch(Tx& tx, absl::Span<const AccessTokenRevocati
   }
   auto rows = tx.exec_params(
       "SELECT * FROM tessera_revoke_access_tokens($1::uuid[], $2::text[], $3::bigint[],"
-      " $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[])",
+      " $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9)",
       ArrayLiteral(org_id), ArrayLiteral(jti), ArrayLiteral(expires), ArrayLiteral(now),
-      ArrayLiteral(actor_id), ArrayLiteral(peer), ArrayLiteral(request_id), ArrayLiteral(encoded));
+      ArrayLiteral(actor_id), ArrayLiteral(peer), ArrayLiteral(request_id), ArrayLiteral(encoded),
+      std::string(kChangeChannel));
   for (int row = 0; row < static_cast<int>(rows.size()); ++row) {
     Columns c(rows, row);
     size_t i = static_cast<size_t>(c.Int()) - 1;  // WITH ORDINALITY counts from 1

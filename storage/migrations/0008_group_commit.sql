@@ -147,11 +147,12 @@ END
 $$;
 
 -- Revokes a batch of access tokens by jti (RevocationStore::RevokeAccessToken): idempotent per
--- item; a newly revoked one gets its audit row and sends its change, encoded by the caller.
+-- item; a newly revoked one gets its audit row and sends its change, encoded by the caller, on
+-- the caller's channel (kChangeChannel).
 -- r_revoked is false for a jti that was revoked already (or twice in the batch).
 CREATE FUNCTION tessera_revoke_access_tokens(
     p_org_id uuid[], p_jti text[], p_expires_us bigint[], p_now_us bigint[],
-    p_actor_id text[], p_peer text[], p_request_id text[], p_change text[])
+    p_actor_id text[], p_peer text[], p_request_id text[], p_change text[], p_channel text)
 RETURNS TABLE (r_ord int, r_revoked boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -173,7 +174,7 @@ BEGIN
       ON CONFLICT DO NOTHING;
     r_revoked := FOUND;
     IF r_revoked THEN
-      PERFORM pg_notify('tessera_changes', item.change);
+      PERFORM pg_notify(p_channel, item.change);
       INSERT INTO audit_events (org_id, occurred_at, actor_id, action, target_type, target_id,
                                 peer, request_id, details)
         VALUES (item.org_id, tessera_ts(item.now_us), item.actor_id, 'token.revoked',
